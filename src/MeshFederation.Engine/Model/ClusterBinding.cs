@@ -1,0 +1,13 @@
+namespace MeshFederation.Engine.Model;
+
+/// <summary>Where a control plane lives: a logical cluster name plus, for live work, a kubeconfig context.</summary>
+public sealed record ClusterBinding(string Name)
+{
+    /// <summary>Kubeconfig context used when applying; defaults to the cluster name.</summary>
+    public string? Context { get; init; }
+
+    /// <summary>Kubeconfig file; null means $KUBECONFIG or ~/.kube/config.</summary>
+    public string? KubeConfig { get; init; }
+
+    public override string ToString() => Context is null || Context == Name ? Name : $"{Name} (context {Context})";
+}

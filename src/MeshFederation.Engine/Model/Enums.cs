@@ -1,0 +1,34 @@
+namespace MeshFederation.Engine.Model;
+
+/// <summary>The federation style a control plane takes part in.</summary>
+public enum MeshStyle
+{
+    /// <summary>OpenShift Service Mesh 2.x (Maistra): SMCP gateways, ServiceMeshPeer, Exported/ImportedServiceSet.</summary>
+    Ossm2,
+}
+
+/// <summary>How a mesh exposes its federation ingress gateways to its peers.</summary>
+public enum GatewayExposure
+{
+    /// <summary>A LoadBalancer Service per peer ingress (clouds, MetalLB).</summary>
+    LoadBalancer,
+    /// <summary>A NodePort Service per peer ingress, usually behind haproxy (bare metal, libvirt, z/VM).</summary>
+    NodePort,
+}
+
+/// <summary>Outcome of one check.</summary>
+public enum CheckStatus
+{
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+}
+
+/// <summary>How a traffic-split match compares the request URI.</summary>
+public enum UriMatchKind
+{
+    Exact,
+    Prefix,
+    Regex,
+}

@@ -1,0 +1,131 @@
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Model;
+
+/// <summary>What New-MeshControlPlane and a topology's <c>meshes[]</c> entry ask for.</summary>
+public sealed class ControlPlaneRequest
+{
+    public required string Name { get; init; }
+
+    /// <summary>Control-plane namespace; <c>&lt;name&gt;-system</c> when null.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>One cluster: the mesh keeps its name. Several: one mesh per cluster named <c>&lt;cluster&gt;-&lt;name&gt;</c> (OCM MeshDeployment).</summary>
+    public IReadOnlyList<ClusterBinding> Clusters { get; init; } = Array.Empty<ClusterBinding>();
+
+    public MeshStyle Style { get; init; } = MeshStyle.Ossm2;
+
+    public string? Version { get; init; }
+
+    /// <summary>Trust domain; <c>&lt;mesh&gt;.local</c> when null (only allowed with a single cluster when set).</summary>
+    public string? TrustDomain { get; init; }
+
+    public IReadOnlyList<string> MemberNamespaces { get; init; } = Array.Empty<string>();
+
+    public GatewayExposure GatewayExposure { get; init; } = GatewayExposure.LoadBalancer;
+
+    public string? IngressGatewayTemplate { get; init; }
+
+    public string? EgressGatewayTemplate { get; init; }
+
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> IngressAddresses { get; init; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+
+    public IReadOnlyList<string> NodeAddresses { get; init; } = Array.Empty<string>();
+
+    public int? NodePortBase { get; init; }
+
+    public IReadOnlyDictionary<string, string> IngressServiceAnnotations { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public string? RootCertificate { get; init; }
+
+    public JsonObject? SpecOverrides { get; init; }
+
+    public SourceLocation? Source { get; init; }
+}
+
+/// <summary>Creates model objects the same way for cmdlets, the CLI and topology files, and validates them.</summary>
+public static class Factory
+{
+    public static IReadOnlyList<MeshControlPlane> ControlPlanes(ControlPlaneRequest r)
+    {
+        var problems = new ProblemList();
+        var clusters = r.Clusters.Count > 0 ? r.Clusters : new[] { new ClusterBinding(r.Name) };
+        if (clusters.Count > 1 && r.TrustDomain is not null)
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{r.Name}'.trustDomain", r.TrustDomain,
+                "one trust domain cannot serve several meshes; each federated mesh needs its own", "leave it unset: each mesh gets '<cluster>-<name>.local'", r.Source);
+        var dup = clusters.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null)
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{r.Name}'.clusters[]", dup.Key, "is listed twice", "list each cluster once", r.Source);
+        problems.ThrowIfAny();
+
+        var result = new List<MeshControlPlane>();
+        foreach (var c in clusters)
+        {
+            var name = clusters.Count > 1 ? $"{c.Name}-{r.Name}" : r.Name;
+            var cp = new MeshControlPlane
+            {
+                Name = name,
+                Namespace = r.Namespace ?? $"{r.Name}-system",
+                Style = r.Style,
+                Version = r.Version ?? MeshControlPlane.DefaultVersion,
+                TrustDomain = r.TrustDomain ?? $"{name}.local",
+                Cluster = c,
+                MemberNamespaces = r.MemberNamespaces,
+                GatewayExposure = r.GatewayExposure,
+                IngressGatewayTemplate = r.IngressGatewayTemplate ?? MeshControlPlane.DefaultIngressTemplate,
+                EgressGatewayTemplate = r.EgressGatewayTemplate ?? MeshControlPlane.DefaultEgressTemplate,
+                IngressAddresses = r.IngressAddresses,
+                NodeAddresses = r.NodeAddresses,
+                NodePortBase = r.NodePortBase,
+                IngressServiceAnnotations = r.IngressServiceAnnotations,
+                RootCertificate = r.RootCertificate,
+                SpecOverrides = r.SpecOverrides?.DeepClone().AsObject(),
+                Source = r.Source,
+            };
+            cp.Validate(problems);
+            result.Add(cp);
+        }
+        problems.ThrowIfAny();
+        return result;
+    }
+
+    /// <summary>Both directions of every pair among the given control planes (N·(N−1) peerings).</summary>
+    public static IReadOnlyList<MeshPeering> Peerings(IReadOnlyList<MeshControlPlane> controlPlanes, PeeringOptions? options = null)
+    {
+        var problems = new ProblemList();
+        if (controlPlanes.Count < 2)
+            problems.Add(MeshErrorKind.InvalidArgument, "peers", string.Join(",", controlPlanes.Select(c => c.Name)),
+                "federation needs at least two control planes", "give two or more control planes (pipe them into New-MeshPeer)", options?.Source);
+        foreach (var g in controlPlanes.GroupBy(c => c.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, "peers", g.Key, "a mesh cannot be federated with itself (it was given twice)", "give each control plane once", options?.Source);
+        problems.ThrowIfAny();
+        var result = MeshPeering.FullMesh(controlPlanes, options);
+        foreach (var p in result) p.Validate(problems);
+        problems.ThrowIfAny();
+        return result;
+    }
+
+    /// <summary>Validates a single object and returns it, so every creator reports problems the same way.</summary>
+    public static T Checked<T>(T item, Action<ProblemList> validate)
+    {
+        var problems = new ProblemList();
+        validate(problems);
+        problems.ThrowIfAny();
+        return item;
+    }
+
+    public static MeshServiceExport Export(MeshServiceExport e) => Checked(e, e.Validate);
+
+    public static MeshServiceImport Import(MeshServiceImport i) => Checked(i, i.Validate);
+
+    public static MeshTrafficSplit TrafficSplit(MeshTrafficSplit s) => Checked(s, s.Validate);
+
+    /// <summary>Parses "namespace/name" (either part may be "*"); a bare value is the namespace.</summary>
+    public static (string? Namespace, string? Name) SplitAlias(string? alias)
+    {
+        if (string.IsNullOrEmpty(alias)) return (null, null);
+        var i = alias.IndexOf('/', StringComparison.Ordinal);
+        return i < 0 ? (alias, null) : (alias[..i], alias[(i + 1)..]);
+    }
+}

@@ -1,0 +1,147 @@
+using MeshFederation.Engine.Proxy;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Model;
+
+/// <summary>
+/// Everything that renders together: control planes, peerings, exports, imports, traffic splits and a proxy.
+/// Built from pipeline objects or a topology file; validates the cross-object rules (duplicates, trust domains,
+/// references) before anything is rendered.
+/// </summary>
+public sealed class FederationSet
+{
+    private readonly List<MeshControlPlane> _controlPlanes = new();
+    private readonly List<MeshPeering> _peerings = new();
+    private readonly List<MeshServiceExport> _exports = new();
+    private readonly List<MeshServiceImport> _imports = new();
+    private readonly List<MeshTrafficSplit> _splits = new();
+    private readonly List<FederationProxyConfig> _proxies = new();
+
+    public IReadOnlyList<MeshControlPlane> ControlPlanes => _controlPlanes;
+
+    public IReadOnlyList<MeshPeering> Peerings => _peerings;
+
+    public IReadOnlyList<MeshServiceExport> Exports => _exports;
+
+    public IReadOnlyList<MeshServiceImport> Imports => _imports;
+
+    public IReadOnlyList<MeshTrafficSplit> TrafficSplits => _splits;
+
+    public IReadOnlyList<FederationProxyConfig> ProxyConfigs => _proxies;
+
+    /// <summary>A name for the set (the topology's metadata.name), used in summaries.</summary>
+    public string Name { get; set; } = "federation";
+
+    public static FederationSet From(IEnumerable<object> objects)
+    {
+        var set = new FederationSet();
+        foreach (var o in objects) set.Add(o);
+        return set;
+    }
+
+    /// <summary>Adds a model object (and the control planes it depends on). Unknown objects are rejected.</summary>
+    public void Add(object item)
+    {
+        switch (item)
+        {
+            case MeshControlPlane cp: AddControlPlane(cp); break;
+            case MeshPeering p: AddControlPlane(p.Local); AddControlPlane(p.Remote); AddOnce(_peerings, p); break;
+            case MeshServiceExport e: AddControlPlane(e.ControlPlane); AddOnce(_exports, e); break;
+            case MeshServiceImport i: AddControlPlane(i.ControlPlane); AddOnce(_imports, i); break;
+            case MeshTrafficSplit s: AddControlPlane(s.ControlPlane); AddOnce(_splits, s); break;
+            case FederationProxyConfig x: AddOnce(_proxies, x); break;
+            case FederationSet other:
+                foreach (var o in other.AllObjects()) Add(o);
+                Name = other.Name;
+                break;
+            case IEnumerable<object> many: foreach (var o in many) Add(o); break;
+            default:
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "InputObject", item?.GetType().Name ?? "null",
+                    "is not a MeshFederation object", "pipe control planes, peerings, exports, imports, traffic splits or proxy configurations"));
+        }
+    }
+
+    public IEnumerable<object> AllObjects() =>
+        _controlPlanes.Cast<object>().Concat(_peerings).Concat(_exports).Concat(_imports).Concat(_splits).Concat(_proxies);
+
+    private static void AddOnce<T>(List<T> list, T item) where T : class
+    {
+        if (!list.Any(x => ReferenceEquals(x, item))) list.Add(item);
+    }
+
+    private void AddControlPlane(MeshControlPlane cp) => AddOnce(_controlPlanes, cp);
+
+    public MeshControlPlane? FindControlPlane(string name) => _controlPlanes.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>Node ports of the NodePort meshes' ingress gateways.</summary>
+    public IReadOnlyDictionary<(string Mesh, string Peer), GatewayNodePorts> NodePorts(ProblemList problems) =>
+        NodePortAllocator.Allocate(_controlPlanes, _peerings, problems);
+
+    /// <summary>Every problem in the set: each object's own rules and the rules between objects.</summary>
+    public IReadOnlyList<MeshProblem> Validate()
+    {
+        var problems = new ProblemList();
+        foreach (var cp in _controlPlanes) cp.Validate(problems);
+        foreach (var p in _peerings) p.Validate(problems);
+        foreach (var e in _exports) e.Validate(problems);
+        foreach (var i in _imports) i.Validate(problems);
+        foreach (var s in _splits) s.Validate(problems);
+
+        foreach (var g in _controlPlanes.GroupBy(c => c.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, "mesh.name", g.Key, $"is declared {g.Count()} times with different settings",
+                "give every mesh a unique name, or reuse the same control-plane object", g.Last().Source, g.Last());
+        foreach (var g in _controlPlanes.GroupBy(c => c.TrustDomain, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{g.Last().Name}'.trustDomain", g.Key,
+                $"is also the trust domain of {string.Join(", ", g.Take(g.Count() - 1).Select(c => c.Name))}; each federated mesh needs its own",
+                $"use '{g.Last().Name}.local'", g.Last().Source, g.Last());
+        foreach (var g in _controlPlanes.GroupBy(c => (c.Cluster.Name, c.Namespace)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{g.Last().Name}'.namespace", g.Key.Namespace,
+                $"already holds control plane {g.First().Name} in cluster {g.Key.Name}", "use one control-plane namespace per mesh", g.Last().Source, g.Last());
+
+        foreach (var g in _peerings.GroupBy(p => (p.Local.Name, p.Remote.Name)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{g.Key.Item1}'.peers", g.Key.Item2, "is peered twice",
+                "declare each pair once (New-MeshPeer creates both directions)", g.Last().Source, g.Last());
+
+        var peered = _peerings.Select(p => (p.Local.Name, p.Remote.Name)).ToHashSet();
+        foreach (var e in _exports)
+            if (!peered.Contains((e.ControlPlane.Name, e.Peer)))
+                problems.Add(MeshErrorKind.NotFound, $"export '{e}'.to", e.Peer, $"{e.ControlPlane.Name} has no peering with {e.Peer}",
+                    $"peer {e.ControlPlane.Name} with {e.Peer} (New-MeshPeer) or export to a mesh it is peered with", e.Source, e);
+        foreach (var g in _exports.Where(e => e.ExportedHost is not null).GroupBy(e => (e.ControlPlane.Name, e.ExportedHost)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"export '{g.Last()}'.alias", g.Key.ExportedHost,
+                $"two exports to {g.Last().Peer} publish the same name", "give each exported service its own alias", g.Last().Source, g.Last());
+
+        foreach (var i in _imports)
+            if (!peered.Contains((i.ControlPlane.Name, i.Peer)))
+                problems.Add(MeshErrorKind.NotFound, $"import '{i}'.from", i.Peer, $"{i.ControlPlane.Name} has no peering with {i.Peer}",
+                    $"peer {i.ControlPlane.Name} with {i.Peer} (New-MeshPeer) or import from a mesh it is peered with", i.Source, i);
+        foreach (var g in _imports.Where(i => i.LocalHost is not null && !i.ImportAsLocal).GroupBy(i => (i.ControlPlane.Name, i.LocalHost)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"import '{g.Last()}'.alias", g.Key.LocalHost,
+                "two imports give the same local host", "give each imported service its own alias", g.Last().Source, g.Last());
+        foreach (var g in _imports.GroupBy(i => (i.ControlPlane.Name, i.Peer)))
+        {
+            var localities = g.Where(i => i.Locality is not null).Select(i => i.Locality!).Distinct().ToList();
+            if (localities.Count > 1)
+                problems.Add(MeshErrorKind.Conflict, $"import '{g.Last()}'.locality", string.Join(" vs ", localities),
+                    $"imports from {g.Key.Peer} into {g.Key.Item1} share one ImportedServiceSet, which has one locality", "give them the same locality", g.Last().Source, g.Last());
+            foreach (var d in g.GroupBy(i => (i.Namespace, i.Name)).Where(d => d.Count() > 1))
+                problems.Add(MeshErrorKind.Conflict, $"import '{d.Last()}'", $"{d.Key.Namespace}/{d.Key.Name}",
+                    "the same exported service is imported twice from one peer; only the first rule would ever match", "keep one import rule per exported service", d.Last().Source, d.Last());
+        }
+        foreach (var g in _splits.GroupBy(s => (s.Cluster, s.Namespace, s.Name)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"trafficSplit '{g.Key.Namespace}/{g.Key.Name}'", g.Key.Cluster, "is declared twice in one cluster", "give each traffic split a unique name", g.Last().Source, g.Last());
+        foreach (var x in _proxies)
+            foreach (var m in x.Meshes)
+                if (FindControlPlane(m) is null)
+                    problems.Add(MeshErrorKind.NotFound, "proxy.meshes[]", m, "the proxy serves a mesh that is not in the set", "include that mesh's control plane", null, x);
+
+        NodePorts(problems);
+        return problems.Items;
+    }
+
+    public void EnsureValid()
+    {
+        var problems = Validate();
+        if (problems.Count > 0) throw new MeshFederationException(problems);
+    }
+}

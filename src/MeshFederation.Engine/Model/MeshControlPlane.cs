@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Model;
+
+/// <summary>A service-mesh control plane in one cluster: everything needed to render it now and to apply it later.</summary>
+public sealed partial class MeshControlPlane
+{
+    public const string DefaultIngressTemplate = "{peer}-ingress";
+    public const string DefaultEgressTemplate = "{peer}-egress";
+    public const string DefaultVersion = "v2.5";
+
+    public required string Name { get; init; }
+
+    public required string Namespace { get; init; }
+
+    public MeshStyle Style { get; init; } = MeshStyle.Ossm2;
+
+    /// <summary>Control-plane version, e.g. <c>v2.5</c> (SMCP spec.version).</summary>
+    public string Version { get; init; } = DefaultVersion;
+
+    /// <summary>The mesh's trust domain; unique per federation. Defaults to <c>&lt;name&gt;.local</c>.</summary>
+    public required string TrustDomain { get; init; }
+
+    public required ClusterBinding Cluster { get; init; }
+
+    /// <summary>Namespaces enrolled in the ServiceMeshMemberRoll.</summary>
+    public IReadOnlyList<string> MemberNamespaces { get; init; } = Array.Empty<string>();
+
+    public GatewayExposure GatewayExposure { get; init; } = GatewayExposure.LoadBalancer;
+
+    /// <summary>Name template of the ingress gateway this mesh creates for each peer; <c>{peer}</c> is replaced.</summary>
+    public string IngressGatewayTemplate { get; init; } = DefaultIngressTemplate;
+
+    /// <summary>Name template of the egress gateway this mesh creates for each peer; <c>{peer}</c> is replaced.</summary>
+    public string EgressGatewayTemplate { get; init; } = DefaultEgressTemplate;
+
+    /// <summary>
+    /// Addresses at which peers reach this mesh's federation ingress, keyed by peer name; the key <c>*</c> applies to
+    /// every peer without its own entry. Empty offline means "read it from the cluster when applying".
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> IngressAddresses { get; init; } =
+        new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+
+    /// <summary>Node addresses of the cluster (NodePort exposure): the backends of a federation proxy.</summary>
+    public IReadOnlyList<string> NodeAddresses { get; init; } = Array.Empty<string>();
+
+    /// <summary>First node port of this mesh's federation ingress gateways (NodePort exposure); allocated when null.</summary>
+    public int? NodePortBase { get; init; }
+
+    /// <summary>Annotations for the federation ingress Services, e.g. the AWS NLB annotation.</summary>
+    public IReadOnlyDictionary<string, string> IngressServiceAnnotations { get; init; } =
+        new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>This mesh's root certificate (PEM of its istio-ca-root-cert), when known offline; peers trust it.</summary>
+    public string? RootCertificate { get; init; }
+
+    /// <summary>Extra SMCP spec fields deep-merged over what is rendered (e.g. runtime defaults).</summary>
+    public JsonObject? SpecOverrides { get; init; }
+
+    /// <summary>Where the control plane was declared, when it came from a topology file.</summary>
+    public SourceLocation? Source { get; init; }
+
+    public string ClusterName => Cluster.Name;
+
+    public string IngressGatewayFor(string peer) => Names.ApplyTemplate(IngressGatewayTemplate, peer);
+
+    public string EgressGatewayFor(string peer) => Names.ApplyTemplate(EgressGatewayTemplate, peer);
+
+    /// <summary>The addresses a given peer should use to reach this mesh; empty when not known offline.</summary>
+    public IReadOnlyList<string> IngressAddressesFor(string peer) =>
+        IngressAddresses.TryGetValue(peer, out var a) ? a
+        : IngressAddresses.TryGetValue("*", out var any) ? any
+        : Array.Empty<string>();
+
+    public override string ToString() => $"{Name} ({Namespace} in {Cluster.Name})";
+
+    /// <summary>Validates this control plane alone; cross-object rules live in <see cref="FederationSet"/>.</summary>
+    public void Validate(ProblemList problems)
+    {
+        var at = Source;
+        Names.CheckLabel(problems, "mesh.name", Name, at);
+        Names.CheckLabel(problems, $"mesh '{Name}'.namespace", Namespace, at);
+        Names.CheckLabel(problems, $"mesh '{Name}'.cluster", Cluster.Name, at);
+        if (!Names.IsDns1123Subdomain(TrustDomain))
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.trustDomain", TrustDomain,
+                "is not a valid trust domain (a DNS name)", $"use '{Names.Suggest(Name)}.local'", at);
+        if (!VersionPattern().IsMatch(Version))
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.version", Version,
+                "is not an OSSM 2 version that supports federation (v2.1 or later)", "use a version such as v2.5", at);
+        foreach (var m in MemberNamespaces) Names.CheckLabel(problems, $"mesh '{Name}'.members[]", m, at);
+        if (MemberNamespaces.Contains(Namespace, StringComparer.Ordinal))
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.members[]", Namespace,
+                "is the control-plane namespace; it cannot also be a member", "remove it from the member list", at);
+        var dup = MemberNamespaces.GroupBy(m => m, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null)
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{Name}'.members[]", dup.Key, "is listed twice", "list each member namespace once", at);
+        foreach (var (field, template) in new[] { ("ingressGateway", IngressGatewayTemplate), ("egressGateway", EgressGatewayTemplate) })
+        {
+            if (!template.Contains("{peer}", StringComparison.Ordinal))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.gateways.{field}", template,
+                    "must contain {peer} so each peer gets its own gateway", "use '{peer}-ingress' / '{peer}-egress' or 'ingress-{peer}' / 'egress-{peer}'", at);
+            else if (!Names.IsDns1123Label(Names.ApplyTemplate(template, "peer")))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.gateways.{field}", template,
+                    "does not give a DNS-1123 label", "use lower-case letters, digits and '-' around {peer}", at);
+        }
+        if (string.Equals(IngressGatewayTemplate, EgressGatewayTemplate, StringComparison.Ordinal))
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{Name}'.gateways", IngressGatewayTemplate,
+                "ingress and egress gateways would get the same name", "give them different templates", at);
+        foreach (var (peer, addrs) in IngressAddresses)
+            foreach (var a in addrs)
+                if (!IsHostOrIp(a))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.ingressAddresses[{peer}]", a,
+                        "is not an IP address or DNS name", "give the address peers use to reach this mesh's federation ingress", at);
+        if (RootCertificate is not null && (!RootCertificate.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal) || RootCertificate.Contains("PRIVATE KEY", StringComparison.Ordinal)))
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.rootCertificate", "(not shown)",
+                "is not a PEM certificate without a private key", "give the content of istio-ca-root-cert (key root-cert.pem) only", at);
+        if (NodePortBase is { } npb) Names.CheckPort(problems, $"mesh '{Name}'.gateways.nodePortBase", npb, at, 30000, 32767);
+        foreach (var a in NodeAddresses)
+            if (!IsHostOrIp(a))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.nodeAddresses[]", a,
+                    "is not an IP address or DNS name", "list the cluster nodes' addresses", at);
+    }
+
+    internal static bool IsHostOrIp(string value) =>
+        System.Net.IPAddress.TryParse(value, out _) || Names.IsDns1123Subdomain(value.ToLowerInvariant());
+
+    [System.Text.RegularExpressions.GeneratedRegex("^v2\\.([1-9]|[1-9][0-9])$")]
+    private static partial System.Text.RegularExpressions.Regex VersionPattern();
+}

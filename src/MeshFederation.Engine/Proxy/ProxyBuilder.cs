@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Proxy;
+
+/// <summary>Inputs of a federation proxy beyond the peerings themselves.</summary>
+public sealed class ProxyOptions
+{
+    public ProxyMode Mode { get; init; } = ProxyMode.SharedHost;
+
+    /// <summary>The proxy host address (SharedHost mode).</summary>
+    public string? ProxyHost { get; init; }
+
+    /// <summary>Address per mesh name (PerCluster mode).</summary>
+    public IReadOnlyDictionary<string, string> ClusterAddresses { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>firewalld zone of the generated commands (seed 000 uses libvirt).</summary>
+    public string FirewallZone { get; init; } = "libvirt";
+
+    /// <summary>Seconds of idle time before a federation connection is closed (discovery watches are long-lived).</summary>
+    public int IdleTimeoutSeconds { get; init; } = 3600;
+
+    public SourceLocation? Source { get; init; }
+}
+
+/// <summary>Builds seed 000's haproxy configuration and port map from NodePort peerings.</summary>
+public static class ProxyBuilder
+{
+    public static FederationProxyConfig Build(IEnumerable<MeshPeering> peerings, ProxyOptions options)
+    {
+        var problems = new ProblemList();
+        var list = peerings.ToList();
+        var cps = list.SelectMany(p => new[] { p.Local, p.Remote }).DistinctBy(c => c.Name).ToList();
+        if (list.Count == 0)
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.peerings", "", "no peerings were given", "pipe the output of New-MeshPeer, or list peerings in the topology", options.Source);
+        foreach (var cp in cps)
+        {
+            if (cp.GatewayExposure != GatewayExposure.NodePort)
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.gateways.exposure", cp.GatewayExposure.ToString(),
+                    "a LoadBalancer gateway where the proxy needs NodePort", "set the mesh's gateway exposure to NodePort, or leave it out of the proxy", cp.Source ?? options.Source, cp);
+            else if (cp.NodeAddresses.Count == 0)
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.nodeAddresses", "",
+                    "a NodePort mesh behind the proxy needs its node addresses (the proxy's backends)", "list the cluster's node IPs (kubectl get nodes -o wide)", cp.Source ?? options.Source, cp);
+        }
+        switch (options.Mode)
+        {
+            case ProxyMode.SharedHost when string.IsNullOrWhiteSpace(options.ProxyHost):
+                problems.Add(MeshErrorKind.InvalidArgument, "proxy.host", options.ProxyHost ?? "", "is required in SharedHost mode (seed 000's PROXY_HOST)", "give the address of the host running haproxy", options.Source);
+                break;
+            case ProxyMode.SharedHost when !MeshControlPlane.IsHostOrIp(options.ProxyHost!):
+                problems.Add(MeshErrorKind.InvalidArgument, "proxy.host", options.ProxyHost, "is not an IP address or DNS name", "give the address of the host running haproxy", options.Source);
+                break;
+            case ProxyMode.PerCluster:
+                foreach (var cp in cps)
+                    if (!options.ClusterAddresses.TryGetValue(cp.Name, out var a) || string.IsNullOrWhiteSpace(a))
+                        problems.Add(MeshErrorKind.InvalidArgument, $"proxy.addresses[{cp.Name}]", "", "is required in PerCluster mode (seed 000's MESH1_ADDRESS/MESH2_ADDRESS)", $"give the address where {cp.Name}'s gateways are reached", options.Source);
+                    else if (!MeshControlPlane.IsHostOrIp(a))
+                        problems.Add(MeshErrorKind.InvalidArgument, $"proxy.addresses[{cp.Name}]", a, "is not an IP address or DNS name", "give an IP address or host name", options.Source);
+                break;
+        }
+        if (options.IdleTimeoutSeconds is < 1 or > 86400)
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.idleTimeoutSeconds", options.IdleTimeoutSeconds.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 86400 seconds", options.Source);
+        problems.ThrowIfAny();
+
+        var nodePorts = NodePortAllocator.Allocate(cps, list, problems);
+        problems.ThrowIfAny();
+
+        var map = new List<ProxyPortMapping>();
+        foreach (var p in list.OrderBy(p => p.Local.Name, StringComparer.Ordinal).ThenBy(p => p.Remote.Name, StringComparer.Ordinal))
+        {
+            // p.Local's ingress gateway for p.Remote is what p.Remote's ServiceMeshPeer points at.
+            var ports = nodePorts[(p.Local.Name, p.Remote.Name)];
+            var address = options.Mode == ProxyMode.SharedHost ? options.ProxyHost! : options.ClusterAddresses[p.Local.Name];
+            map.Add(new ProxyPortMapping(p.Local.Name, p.Remote.Name, p.IngressGateway, FederationPortKind.Discovery, p.DiscoveryPort, ports.Discovery, address, ports.Discovery, p.Local.NodeAddresses));
+            map.Add(new ProxyPortMapping(p.Local.Name, p.Remote.Name, p.IngressGateway, FederationPortKind.Service, p.ServicePort, ports.Service, address, ports.Service, p.Local.NodeAddresses));
+        }
+        var clash = map.GroupBy(m => (m.FrontendAddress, m.FrontendPort)).FirstOrDefault(g => g.Count() > 1);
+        if (clash is not null)
+            problems.Add(MeshErrorKind.Conflict, "proxy.frontends", $"{clash.Key.FrontendAddress}:{clash.Key.FrontendPort}",
+                $"is used by {string.Join(" and ", clash.Select(c => c.SectionName))}", "give the meshes distinct nodePortBase values", options.Source);
+        problems.ThrowIfAny();
+
+        return new FederationProxyConfig
+        {
+            Mode = options.Mode,
+            ProxyHost = options.ProxyHost,
+            ClusterAddresses = options.ClusterAddresses,
+            PortMap = map,
+            HaproxyConfig = WriteHaproxy(map, options),
+            FirewallCommands = FirewallCommands(map, options.FirewallZone),
+        };
+    }
+
+    /// <summary>TCP passthrough only (no TLS termination): discovery is HTTPS and service traffic is mTLS end to end.</summary>
+    public static string WriteHaproxy(IReadOnlyList<ProxyPortMapping> map, ProxyOptions options)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("# Generated by MeshFederation: service-mesh federation proxy (raw TCP passthrough, no TLS termination).");
+        sb.AppendLine(inv, $"# Mode: {options.Mode}. One frontend per mesh, peer and port; backends are every node on the gateway's node port.");
+        sb.AppendLine("global");
+        sb.AppendLine("    maxconn 20000");
+        sb.AppendLine();
+        sb.AppendLine("defaults");
+        sb.AppendLine("    mode tcp");
+        sb.AppendLine("    option dontlognull");
+        sb.AppendLine("    timeout connect 5s");
+        sb.AppendLine(inv, $"    timeout client {options.IdleTimeoutSeconds}s");
+        sb.AppendLine(inv, $"    timeout server {options.IdleTimeoutSeconds}s");
+        sb.AppendLine("    timeout check 3s");
+        sb.AppendLine("    default-server inter 2s fall 3 rise 2");
+        foreach (var m in map)
+        {
+            sb.AppendLine();
+            sb.AppendLine(inv, $"# {m.TargetMesh} ingress '{m.Gateway}' for peer {m.PeerMesh}: {m.Kind.ToString().ToLowerInvariant()} port {m.GatewayPort} -> node port {m.NodePort}");
+            sb.AppendLine(inv, $"frontend {m.SectionName}");
+            sb.AppendLine(inv, $"    bind {FormatAddress(m.FrontendAddress)}:{m.FrontendPort}");
+            sb.AppendLine(inv, $"    default_backend {m.SectionName}");
+            sb.AppendLine();
+            sb.AppendLine(inv, $"backend {m.SectionName}");
+            sb.AppendLine("    balance roundrobin");
+            sb.AppendLine("    option tcp-check");
+            for (var i = 0; i < m.Backends.Count; i++)
+                sb.AppendLine(inv, $"    server {m.TargetMesh}-node{i + 1} {FormatAddress(m.Backends[i])}:{m.NodePort} check");
+        }
+        return sb.ToString();
+    }
+
+    private static string FormatAddress(string a) =>
+        System.Net.IPAddress.TryParse(a, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a}]" : a;
+
+    public static IReadOnlyList<string> FirewallCommands(IReadOnlyList<ProxyPortMapping> map, string zone)
+    {
+        var cmds = map.Select(m => m.FrontendPort).Distinct().Order()
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"firewall-cmd --zone={zone} --add-port={p}/tcp --permanent"))
+            .ToList();
+        cmds.Add("firewall-cmd --reload");
+        return cmds;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Proxy;
+using MeshFederation.Engine.Validation;
+using static MeshFederation.Engine.Rendering.JsonBuilder;
+
+namespace MeshFederation.Engine.Rendering;
+
+/// <summary>
+/// Renders OSSM 2 federation (federation.maistra.io/v1, maistra.io/v2) from a validated <see cref="FederationSet"/>:
+/// per cluster and in apply order the control-plane namespace, the peers' root-certificate ConfigMaps, the SMCP with
+/// one ingress and one egress gateway per peer, the member roll, the ServiceMeshPeers, the Exported- and
+/// ImportedServiceSets named after their peers, and the traffic-split VirtualServices.
+/// </summary>
+public static class Ossm2Renderer
+{
+    public const int OrderNamespace = 0;
+    public const int OrderCaConfigMap = 10;
+    public const int OrderControlPlane = 20;
+    public const int OrderMemberRoll = 30;
+    public const int OrderPeer = 40;
+    public const int OrderExports = 50;
+    public const int OrderImports = 60;
+    public const int OrderRoutes = 70;
+
+    public static RenderResult Render(FederationSet set)
+    {
+        set.EnsureValid();
+        var problems = new ProblemList();
+        var nodePorts = set.NodePorts(problems);
+        problems.ThrowIfAny();
+
+        var docs = new List<RenderedManifest>();
+        var pending = new List<PendingItem>();
+        var warnings = new List<string>();
+        var proxy = set.ProxyConfigs.FirstOrDefault();
+        if (set.ProxyConfigs.Count > 1) warnings.Add($"{set.ProxyConfigs.Count} proxy configurations were given; the first one is used for peer addresses.");
+
+        foreach (var cp in set.ControlPlanes)
+        {
+            var peerings = set.Peerings.Where(p => p.Local == cp).OrderBy(p => p.Remote.Name, StringComparer.Ordinal).ToList();
+            docs.Add(Make(cp, OrderNamespace, "v1", "Namespace", null, cp.Namespace, Obj(
+                ("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", Metadata(cp.Namespace, null, cp.Name)))));
+
+            foreach (var p in peerings)
+            {
+                if (p.CaBundle is not null)
+                    docs.Add(Make(cp, OrderCaConfigMap, "v1", "ConfigMap", cp.Namespace, p.CaConfigMap, Obj(
+                        ("apiVersion", "v1"), ("kind", "ConfigMap"),
+                        ("metadata", Metadata(p.CaConfigMap, cp.Namespace, cp.Name, p.Remote.Name)),
+                        ("data", Obj((Names.RootCertKey, p.CaBundle))))));
+                else
+                    pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ConfigMap {cp.Namespace}/{p.CaConfigMap} (root certificate of {p.Remote.Name})",
+                        $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
+            }
+
+            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, ControlPlane(cp, peerings, nodePorts)));
+
+            if (cp.MemberNamespaces.Count > 0)
+                docs.Add(Make(cp, OrderMemberRoll, "maistra.io/v1", "ServiceMeshMemberRoll", cp.Namespace, "default", Obj(
+                    ("apiVersion", "maistra.io/v1"), ("kind", "ServiceMeshMemberRoll"),
+                    ("metadata", Metadata("default", cp.Namespace, cp.Name)),
+                    ("spec", Obj(("members", Strings(cp.MemberNamespaces)))))));
+
+            foreach (var p in peerings)
+                docs.Add(Make(cp, OrderPeer, "federation.maistra.io/v1", "ServiceMeshPeer", cp.Namespace, p.Name, Peer(p, nodePorts, proxy, pending)));
+
+            foreach (var g in set.Exports.Where(e => e.ControlPlane == cp).GroupBy(e => e.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+                docs.Add(Make(cp, OrderExports, "federation.maistra.io/v1", "ExportedServiceSet", cp.Namespace, g.Key, Obj(
+                    ("apiVersion", "federation.maistra.io/v1"), ("kind", "ExportedServiceSet"),
+                    ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
+                    ("spec", Obj(("exportRules", Arr(g.Select(ExportRule))))))));
+
+            foreach (var g in set.Imports.Where(i => i.ControlPlane == cp).GroupBy(i => i.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var spec = new JsonObject();
+                if (g.Select(i => i.Locality).FirstOrDefault(l => l is not null) is { } loc)
+                    spec["locality"] = Obj(("region", loc.Region), ("zone", loc.Zone), ("subzone", loc.Subzone));
+                spec["importRules"] = Arr(g.Select(ImportRule));
+                docs.Add(Make(cp, OrderImports, "federation.maistra.io/v1", "ImportedServiceSet", cp.Namespace, g.Key, Obj(
+                    ("apiVersion", "federation.maistra.io/v1"), ("kind", "ImportedServiceSet"),
+                    ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
+                    ("spec", spec))));
+            }
+
+            foreach (var s in set.TrafficSplits.Where(s => s.ControlPlane == cp))
+                docs.Add(Make(cp, OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, VirtualService(s)));
+
+            foreach (var p in peerings)
+                if (!set.Peerings.Any(o => o.Local == p.Remote && o.Remote == p.Local))
+                    warnings.Add($"{p.Local.Name} peers with {p.Remote.Name} but {p.Remote.Name} has no peering back; federation needs a ServiceMeshPeer on both sides (New-MeshPeer creates both).");
+        }
+
+        var extra = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (proxy is not null)
+        {
+            extra["proxy/federation.cfg"] = proxy.HaproxyConfig;
+            extra["proxy/firewall-commands.txt"] = string.Join('\n', proxy.FirewallCommands) + "\n";
+        }
+
+        var clusters = docs.GroupBy(d => d.Cluster, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new ClusterManifests { Cluster = g.Key, Documents = g.OrderBy(d => d.Order).ToList() })
+            .ToList();
+        return new RenderResult { Name = set.Name, Clusters = clusters, Pending = pending, Warnings = warnings, ExtraFiles = extra };
+    }
+
+    private static RenderedManifest Make(MeshControlPlane cp, int order, string apiVersion, string kind, string? ns, string name, JsonObject obj) => new()
+    {
+        Cluster = cp.ClusterName,
+        Mesh = cp.Name,
+        Order = order,
+        ApiVersion = apiVersion,
+        Kind = kind,
+        Namespace = ns,
+        Name = name,
+        Content = obj,
+    };
+
+    private static JsonObject ControlPlane(MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings, IReadOnlyDictionary<(string, string), GatewayNodePorts> nodePorts)
+    {
+        var spec = Obj(("version", cp.Version));
+        if (peerings.Count > 0)
+        {
+            var egress = new JsonObject();
+            var ingress = new JsonObject();
+            foreach (var p in peerings)
+            {
+                egress[p.EgressGateway] = Obj(
+                    ("enabled", true),
+                    ("requestedNetworkView", Strings(new[] { p.EffectiveNetworkView })),
+                    ("routerMode", "sni-dnat"),
+                    ("service", Obj(
+                        ("metadata", Obj(("labels", Obj(("federation.maistra.io/egress-for", p.EgressGateway))))),
+                        ("ports", Arr(new JsonNode[]
+                        {
+                            Obj(("port", p.ServicePort), ("name", "tls")),
+                            Obj(("port", p.DiscoveryPort), ("name", "http-discovery")),
+                        })))));
+
+                var ports = nodePorts.TryGetValue((cp.Name, p.Remote.Name), out var np) ? np : null;
+                var serviceMetadata = Obj(("labels", Obj(("federation.maistra.io/ingress-for", p.IngressGateway))));
+                if (cp.IngressServiceAnnotations.Count > 0)
+                    serviceMetadata["annotations"] = Obj(cp.IngressServiceAnnotations.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray());
+                ingress[p.IngressGateway] = Obj(
+                    ("enabled", true),
+                    ("routerMode", "sni-dnat"),
+                    ("service", Obj(
+                        ("type", cp.GatewayExposure.ToString()),
+                        ("metadata", serviceMetadata),
+                        ("ports", Arr(new JsonNode[]
+                        {
+                            Obj(("port", p.ServicePort), ("name", "tls"), ("nodePort", ports is null ? null : ports.Service)),
+                            Obj(("port", p.DiscoveryPort), ("name", "https-discovery"), ("nodePort", ports is null ? null : ports.Discovery)),
+                        })))));
+            }
+            spec["gateways"] = Obj(("additionalEgress", egress), ("additionalIngress", ingress));
+        }
+        spec["security"] = Obj(("trust", Obj(("domain", cp.TrustDomain))));
+        if (cp.SpecOverrides is not null) DeepMerge(spec, cp.SpecOverrides);
+        return Obj(("apiVersion", "maistra.io/v2"), ("kind", "ServiceMeshControlPlane"),
+            ("metadata", Metadata(cp.Name, cp.Namespace, cp.Name)), ("spec", spec));
+    }
+
+    /// <summary>Where the local mesh reaches the remote one: through the proxy, at node ports, or at the remote ingress addresses.</summary>
+    public static (IReadOnlyList<string> Addresses, int DiscoveryPort, int ServicePort) RemoteEndpoint(
+        MeshPeering p, IReadOnlyDictionary<(string, string), GatewayNodePorts> nodePorts, FederationProxyConfig? proxy)
+    {
+        if (proxy?.Find(p.Remote.Name, p.Local.Name, FederationPortKind.Discovery) is { } d
+            && proxy.Find(p.Remote.Name, p.Local.Name, FederationPortKind.Service) is { } s)
+            return (new[] { d.FrontendAddress }, d.FrontendPort, s.FrontendPort);
+        if (p.Remote.GatewayExposure == GatewayExposure.NodePort && nodePorts.TryGetValue((p.Remote.Name, p.Local.Name), out var np))
+            return (p.RemoteAddresses.Count > 0 ? p.RemoteAddresses : p.Remote.NodeAddresses, np.Discovery, np.Service);
+        return (p.RemoteAddresses, p.DiscoveryPort, p.ServicePort);
+    }
+
+    private static JsonObject Peer(MeshPeering p, IReadOnlyDictionary<(string, string), GatewayNodePorts> nodePorts, FederationProxyConfig? proxy, List<PendingItem> pending)
+    {
+        var (addresses, discoveryPort, servicePort) = RemoteEndpoint(p, nodePorts, proxy);
+        var remote = new JsonObject();
+        if (addresses.Count > 0) remote["addresses"] = Strings(addresses);
+        else pending.Add(new PendingItem(p.Local.ClusterName, p.Local.Name, $"ServiceMeshPeer {p.Local.Namespace}/{p.Name} spec.remote.addresses",
+            $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get svc {p.Remote.IngressGatewayFor(p.Local.Name)} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
+        remote["discoveryPort"] = discoveryPort;
+        remote["servicePort"] = servicePort;
+        return Obj(("apiVersion", "federation.maistra.io/v1"), ("kind", "ServiceMeshPeer"),
+            ("metadata", Metadata(p.Name, p.Local.Namespace, p.Local.Name, p.Remote.Name)),
+            ("spec", Obj(
+                ("remote", remote),
+                ("gateways", Obj(("ingress", Obj(("name", p.IngressGateway))), ("egress", Obj(("name", p.EgressGateway))))),
+                ("security", Obj(
+                    ("trustDomain", p.RemoteTrustDomain),
+                    ("clientID", p.ClientId),
+                    ("certificateChain", Obj(("kind", "ConfigMap"), ("name", p.CaConfigMap))))))));
+    }
+
+    private static JsonNode ExportRule(MeshServiceExport e)
+    {
+        JsonObject? alias = e.AliasNamespace is null && e.AliasName is null ? null
+            : Obj(("namespace", e.AliasNamespace), ("name", e.AliasName));
+        if (e.IsLabelSelector)
+        {
+            var sel = Obj(("namespace", e.Namespace),
+                ("selector", Obj(("matchLabels", Obj(e.LabelSelector!.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray())))));
+            if (e.AliasNamespace is not null)
+                sel["aliases"] = Arr(new JsonNode[] { Obj(("namespace", e.Namespace), ("name", "*"), ("alias", Obj(("namespace", e.AliasNamespace), ("name", "*")))) });
+            return Obj(("type", "LabelSelector"), ("labelSelector", sel));
+        }
+        return Obj(("type", "NameSelector"), ("nameSelector", Obj(("namespace", e.Namespace), ("name", e.Name), ("alias", alias))));
+    }
+
+    private static JsonNode ImportRule(MeshServiceImport i)
+    {
+        JsonObject? alias = i.AliasNamespace is null && i.AliasName is null ? null
+            : Obj(("namespace", i.AliasNamespace), ("name", i.AliasName));
+        return Obj(("type", "NameSelector"), ("importAsLocal", i.ImportAsLocal), ("domainSuffix", i.DomainSuffix),
+            ("nameSelector", Obj(("namespace", i.Namespace), ("name", i.Name), ("alias", alias))));
+    }
+
+    private static JsonObject VirtualService(MeshTrafficSplit s)
+    {
+        JsonObject Destination(string host, int weight)
+        {
+            var d = Obj(("host", host));
+            if (s.Port is { } port) d["port"] = Obj(("number", port));
+            return Obj(("destination", d), ("weight", weight));
+        }
+
+        var http = new JsonObject();
+        if (s.Matches.Count > 0)
+            http["match"] = Arr(s.Matches.Select(m => (JsonNode?)Obj(("uri", Obj((m.Kind.ToString().ToLowerInvariant(), m.Value))))));
+        http["route"] = Arr(new JsonNode[] { Destination(s.LocalHost, s.LocalWeight), Destination(s.RemoteHost, s.RemoteWeight) });
+        var spec = new JsonObject();
+        if (s.Gateways.Count > 0) spec["gateways"] = Strings(s.Gateways);
+        spec["hosts"] = Strings(s.Hosts.Count > 0 ? s.Hosts : new[] { s.LocalHost });
+        spec["http"] = Arr(new JsonNode[] { http });
+        return Obj(("apiVersion", s.ApiVersion), ("kind", "VirtualService"),
+            ("metadata", Metadata(s.Name, s.Namespace, s.ControlPlane.Name)), ("spec", spec));
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+
+namespace MeshFederation.Engine.Rendering;
+
+/// <summary>One Kubernetes object to apply, with its place in the apply order.</summary>
+public sealed class RenderedManifest
+{
+    public required string Cluster { get; init; }
+
+    public required string ApiVersion { get; init; }
+
+    public required string Kind { get; init; }
+
+    public string? Namespace { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Apply order: namespaces, CA material, control planes, member rolls, peers, exports, imports, routes.</summary>
+    public required int Order { get; init; }
+
+    /// <summary>The mesh the object belongs to.</summary>
+    public required string Mesh { get; init; }
+
+    /// <summary>The full object (apiVersion, kind, metadata, spec/data).</summary>
+    public required JsonObject Content { get; init; }
+
+    public string Reference => Namespace is null ? $"{Kind}/{Name}" : $"{Kind} {Namespace}/{Name}";
+
+    public override string ToString() => $"{Cluster}: {Reference}";
+}
+
+/// <summary>Every object for one cluster, in apply order: one multi-document YAML file.</summary>
+public sealed class ClusterManifests
+{
+    public required string Cluster { get; init; }
+
+    public required IReadOnlyList<RenderedManifest> Documents { get; init; }
+
+    /// <summary>The multi-document YAML text (filled by <see cref="ManifestEmitter"/>).</summary>
+    public string Yaml { get; init; } = "";
+
+    public string FileName => Cluster + ".yaml";
+
+    public override string ToString() => $"{Cluster}: {Documents.Count} objects";
+}
+
+/// <summary>Something that cannot be known offline and is read from a cluster when applying.</summary>
+public sealed record PendingItem(string Cluster, string Mesh, string What, string HowToGet)
+{
+    public override string ToString() => $"{Cluster} ({Mesh}): {What} — {HowToGet}";
+}
+
+/// <summary>Everything one render produced.</summary>
+public sealed class RenderResult
+{
+    public required string Name { get; init; }
+
+    public required IReadOnlyList<ClusterManifests> Clusters { get; init; }
+
+    public IReadOnlyList<PendingItem> Pending { get; init; } = Array.Empty<PendingItem>();
+
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+
+    /// <summary>Extra files (e.g. <c>proxy/federation.cfg</c>), relative path to content.</summary>
+    public IReadOnlyDictionary<string, string> ExtraFiles { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public IEnumerable<RenderedManifest> AllManifests => Clusters.SelectMany(c => c.Documents);
+}
