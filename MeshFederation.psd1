@@ -1,0 +1,35 @@
+@{
+    RootModule           = 'MeshFederation.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '6f1f5a0e-3c2b-4d47-9a6e-2b7e0c4d9a51'
+    Author               = 'MeshFederation contributors'
+    CompanyName          = 'MeshFederation'
+    Copyright            = '(c) MeshFederation contributors. MIT License.'
+    Description          = 'Federate service meshes across Kubernetes and OpenShift clusters: OpenShift Service Mesh 2 federation (ServiceMeshControlPlane gateways, ServiceMeshPeer, Exported/ImportedServiceSet) on LoadBalancer or NodePort + haproxy, rendered from typed pipeline objects or a declarative topology.'
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('MeshFederation.format.ps1xml')
+    CmdletsToExport      = @(
+        'ConvertTo-MeshManifest'
+        'Export-MeshManifest'
+        'Export-MeshService'
+        'Import-MeshService'
+        'Import-MeshTopology'
+        'New-FederationProxyConfig'
+        'New-MeshControlPlane'
+        'New-MeshPeer'
+        'New-MeshTrafficSplit'
+        'Test-MeshFederation'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Kubernetes', 'OpenShift', 'ServiceMesh', 'Istio', 'Maistra', 'OSSM', 'Federation', 'haproxy', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            LicenseUri   = 'https://github.com/meshfederation/MeshFederation/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/meshfederation/MeshFederation'
+            ReleaseNotes = 'https://github.com/meshfederation/MeshFederation/blob/main/CHANGELOG.md'
+        }
+    }
+}

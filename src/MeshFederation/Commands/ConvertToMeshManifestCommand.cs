@@ -1,0 +1,39 @@
+using System.Management.Automation;
+using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Rendering;
+using MeshFederation.Infrastructure;
+
+namespace MeshFederation.Commands;
+
+/// <summary>
+/// ConvertTo-MeshManifest: renders piped federation objects into one multi-document YAML per cluster, in apply order.
+/// Nothing is written; Export-MeshManifest writes the same to files.
+/// </summary>
+[Cmdlet(VerbsData.ConvertTo, "MeshManifest")]
+[OutputType(typeof(ClusterManifests))]
+public sealed class ConvertToMeshManifestCommand : MeshCmdlet
+{
+    private readonly List<object> _items = new();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public object[] InputObject { get; set; } = Array.Empty<object>();
+
+    /// <summary>Only the manifests of these clusters.</summary>
+    [Parameter]
+    public string[] Cluster { get; set; } = Array.Empty<string>();
+
+    protected override void ProcessRecord()
+    {
+        foreach (var o in InputObject) _items.Add(o is PSObject ps ? ps.BaseObject : o);
+    }
+
+    protected override void EndProcessing()
+    {
+        RenderResult? result = null;
+        if (!Try(() => result = Ossm2Renderer.Render(FederationSet.From(_items)), _items)) return;
+        foreach (var p in result!.Pending) WriteWarning($"Not known offline: {p}");
+        foreach (var w in result.Warnings) WriteWarning(w);
+        foreach (var c in ManifestEmitter.WithYaml(result, Yaml))
+            if (Cluster.Length == 0 || Cluster.Contains(c.Cluster, StringComparer.Ordinal)) WriteObject(c);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Collections;
+using System.Management.Automation;
+using MeshFederation.Engine.Model;
+using MeshFederation.Infrastructure;
+
+namespace MeshFederation.Commands;
+
+/// <summary>Export-MeshService: declares a service a mesh exports to a peer (one rule of the ExportedServiceSet named after the peer).</summary>
+[Cmdlet(VerbsData.Export, "MeshService", DefaultParameterSetName = ByPeering)]
+[OutputType(typeof(MeshServiceExport))]
+public sealed class ExportMeshServiceCommand : MeshCmdlet
+{
+    private const string ByPeering = "Peering";
+    private const string ByControlPlane = "ControlPlane";
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByPeering)]
+    public MeshPeering? Peering { get; set; }
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByControlPlane)]
+    public MeshControlPlane? ControlPlane { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = ByControlPlane)]
+    [Alias("To")]
+    [ValidateNotNullOrEmpty]
+    public string Peer { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Namespace { get; set; } = "";
+
+    [Parameter(Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    [Parameter]
+    public Hashtable? LabelSelector { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? AliasNamespace { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? AliasName { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var cp = Peering?.Local ?? ControlPlane!;
+        var peer = Peering?.Remote.Name ?? Peer;
+        var labels = ToStringMap(LabelSelector);
+        MeshServiceExport? export = null;
+        if (!Try(() => export = Factory.Export(new MeshServiceExport
+        {
+            ControlPlane = cp,
+            Peer = peer,
+            Namespace = Namespace,
+            Name = labels.Count > 0 ? Name : Name ?? "*",
+            LabelSelector = labels.Count > 0 ? labels : null,
+            AliasNamespace = AliasNamespace,
+            AliasName = AliasName,
+        }), Peering ?? (object?)ControlPlane)) return;
+        WriteVerbose($"Export {export}{(export!.ExportedHost is { } h ? $", seen by {peer} as {h}" : "")}.");
+        WriteObject(export);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Collections;
+using System.Management.Automation;
+using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Proxy;
+using MeshFederation.Infrastructure;
+
+namespace MeshFederation.Commands;
+
+/// <summary>
+/// New-FederationProxyConfig: the bare-metal proxy of seed 000. Takes NodePort peerings (collected from the pipeline)
+/// and returns the port map the ServiceMeshPeers point at plus the haproxy configuration.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "FederationProxyConfig", DefaultParameterSetName = SharedHost)]
+[OutputType(typeof(FederationProxyConfig))]
+public sealed class NewFederationProxyConfigCommand : MeshCmdlet
+{
+    private const string SharedHost = "SharedHost";
+    private const string PerCluster = "PerCluster";
+    private readonly List<MeshPeering> _peerings = new();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public MeshPeering[] Peering { get; set; } = Array.Empty<MeshPeering>();
+
+    /// <summary>The host running haproxy for every cluster (seed 000's PROXY_HOST).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SharedHost)]
+    [ValidateNotNullOrEmpty]
+    public string ProxyHost { get; set; } = "";
+
+    /// <summary>Address per mesh name (seed 000's MESH1_ADDRESS / MESH2_ADDRESS).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PerCluster)]
+    public Hashtable? ClusterAddress { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string FirewallZone { get; set; } = "libvirt";
+
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int IdleTimeoutSeconds { get; set; } = 3600;
+
+    protected override void ProcessRecord() => _peerings.AddRange(Peering);
+
+    protected override void EndProcessing()
+    {
+        var options = new ProxyOptions
+        {
+            Mode = ParameterSetName == PerCluster ? ProxyMode.PerCluster : ProxyMode.SharedHost,
+            ProxyHost = ParameterSetName == SharedHost ? ProxyHost : null,
+            ClusterAddresses = ToStringMap(ClusterAddress),
+            FirewallZone = FirewallZone,
+            IdleTimeoutSeconds = IdleTimeoutSeconds,
+        };
+        FederationProxyConfig? config = null;
+        if (!Try(() => config = ProxyBuilder.Build(_peerings, options), _peerings)) return;
+        foreach (var m in config!.PortMap)
+            WriteVerbose($"{m.FrontendAddress}:{m.FrontendPort} -> {m.TargetMesh} {m.Gateway} {m.Kind} (node port {m.NodePort}) on {m.Backends.Count} nodes");
+        WriteObject(config);
+    }
+}

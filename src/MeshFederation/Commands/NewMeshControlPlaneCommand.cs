@@ -1,0 +1,118 @@
+using System.Collections;
+using System.Management.Automation;
+using MeshFederation.Engine.Model;
+using MeshFederation.Infrastructure;
+
+namespace MeshFederation.Commands;
+
+/// <summary>
+/// New-MeshControlPlane: declares a service-mesh control plane; naming several clusters gives one control plane per
+/// cluster, named &lt;cluster&gt;-&lt;name&gt; (the OCM MeshDeployment template).
+/// </summary>
+[Cmdlet(VerbsCommon.New, "MeshControlPlane")]
+[OutputType(typeof(MeshControlPlane))]
+public sealed class NewMeshControlPlaneCommand : MeshCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Namespace { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Cluster { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Context { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
+    [Parameter]
+    public MeshStyle Style { get; set; } = MeshStyle.Ossm2;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Version { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TrustDomain { get; set; }
+
+    [Parameter]
+    [Alias("Member")]
+    public string[] MemberNamespace { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    public GatewayExposure GatewayExposure { get; set; } = GatewayExposure.LoadBalancer;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? IngressGatewayName { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? EgressGatewayName { get; set; }
+
+    [Parameter]
+    public Hashtable? IngressAddress { get; set; }
+
+    [Parameter]
+    public string[] NodeAddress { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    [ValidateRange(30000, 32767)]
+    public int? NodePortBase { get; set; }
+
+    [Parameter]
+    public Hashtable? IngressServiceAnnotation { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RootCertificate { get; set; }
+
+    [Parameter]
+    public Hashtable? SpecOverride { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var clusters = (Cluster ?? Array.Empty<string>()).Select(c => new ClusterBinding(c)
+        {
+            Context = Cluster?.Length == 1 ? Context : null,
+            KubeConfig = KubeConfig,
+        }).ToList();
+        if (clusters.Count == 0 && (Context is not null || KubeConfig is not null))
+            clusters.Add(new ClusterBinding(Name) { Context = Context, KubeConfig = KubeConfig });
+        var request = new ControlPlaneRequest
+        {
+            Name = Name,
+            Namespace = Namespace,
+            Clusters = clusters,
+            Style = Style,
+            Version = Version,
+            TrustDomain = TrustDomain,
+            MemberNamespaces = MemberNamespace,
+            GatewayExposure = GatewayExposure,
+            IngressGatewayTemplate = IngressGatewayName,
+            EgressGatewayTemplate = EgressGatewayName,
+            IngressAddresses = PSConvert.ToListMap(IngressAddress),
+            NodeAddresses = NodeAddress,
+            NodePortBase = NodePortBase,
+            IngressServiceAnnotations = ToStringMap(IngressServiceAnnotation),
+            RootCertificate = RootCertificate,
+            SpecOverrides = PSConvert.ToJsonObject(SpecOverride),
+        };
+        IReadOnlyList<MeshControlPlane> result = Array.Empty<MeshControlPlane>();
+        if (!Try(() => result = Factory.ControlPlanes(request), Name)) return;
+        foreach (var cp in result)
+        {
+            WriteVerbose($"Control plane {cp.Name} in namespace {cp.Namespace} of cluster {cp.Cluster}, trust domain {cp.TrustDomain}, {cp.GatewayExposure} gateways.");
+            WriteObject(cp);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Collections;
+using System.Management.Automation;
+using MeshFederation.Engine.Model;
+using MeshFederation.Infrastructure;
+
+namespace MeshFederation.Commands;
+
+/// <summary>
+/// New-MeshPeer: peers control planes. Two give both directions of the pair; N give the full mesh, N·(N−1) peerings.
+/// Control planes are collected from the pipeline and peered at the end.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "MeshPeer")]
+[OutputType(typeof(MeshPeering))]
+public sealed class NewMeshPeerCommand : MeshCmdlet
+{
+    private readonly List<MeshControlPlane> _controlPlanes = new();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public MeshControlPlane[] ControlPlane { get; set; } = Array.Empty<MeshControlPlane>();
+
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int DiscoveryPort { get; set; } = MeshPeering.DefaultDiscoveryPort;
+
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int ServicePort { get; set; } = MeshPeering.DefaultServicePort;
+
+    /// <summary>Root certificates by mesh name, when not set on the control planes.</summary>
+    [Parameter]
+    public Hashtable? RootCertificate { get; set; }
+
+    /// <summary>requestedNetworkView overrides by remote mesh name (default network-&lt;peer&gt;).</summary>
+    [Parameter]
+    public Hashtable? NetworkView { get; set; }
+
+    protected override void ProcessRecord() => _controlPlanes.AddRange(ControlPlane);
+
+    protected override void EndProcessing()
+    {
+        var options = new PeeringOptions
+        {
+            DiscoveryPort = DiscoveryPort,
+            ServicePort = ServicePort,
+            CaBundles = ToStringMap(RootCertificate),
+            NetworkViews = ToStringMap(NetworkView),
+        };
+        IReadOnlyList<MeshPeering> peerings = Array.Empty<MeshPeering>();
+        if (!Try(() => peerings = Factory.Peerings(_controlPlanes, options), _controlPlanes)) return;
+        WriteVerbose($"{peerings.Count} peerings among {_controlPlanes.Count} control planes.");
+        foreach (var p in peerings) WriteObject(p);
+    }
+}

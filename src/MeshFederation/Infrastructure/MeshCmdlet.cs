@@ -1,0 +1,53 @@
+using System.Collections;
+using System.Management.Automation;
+using MeshFederation.Engine.Validation;
+using MeshFederation.Engine.Yaml;
+
+namespace MeshFederation.Infrastructure;
+
+/// <summary>Common plumbing of the module's cmdlets: engine errors become ErrorRecords with stable ids.</summary>
+public abstract class MeshCmdlet : PSCmdlet
+{
+    /// <summary>Runs engine work; every problem it reports becomes a non-terminating error, and false is returned.</summary>
+    protected bool Try(Action action, object? target = null)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (MeshFederationException ex)
+        {
+            foreach (var p in ex.Problems) WriteError(ErrorIds.Record(p, target));
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(ex, ErrorIds.FileError, ErrorCategory.WriteError, target));
+            return false;
+        }
+    }
+
+    /// <summary>The YAML bridge, loaded from the module's Dependencies folder into its own load context.</summary>
+    protected IYamlBridge Yaml
+    {
+        get
+        {
+            try
+            {
+                return ModuleYaml.Bridge;
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or TypeLoadException)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.YamlBridgeUnavailable, ErrorCategory.ResourceUnavailable, ModuleYaml.DependenciesDirectory)
+                {
+                    ErrorDetails = new ErrorDetails($"The module's YAML support could not be loaded from '{ModuleYaml.DependenciesDirectory}': {ex.Message}")
+                    { RecommendedAction = "Reinstall the MeshFederation module (Install-Module MeshFederation -Force)." },
+                });
+                throw;
+            }
+        }
+    }
+
+    protected static IReadOnlyDictionary<string, string> ToStringMap(Hashtable? table) => PSConvert.ToStringMap(table);
+}
