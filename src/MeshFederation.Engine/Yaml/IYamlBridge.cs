@@ -72,7 +72,7 @@ public sealed class YNode
                 {
                     "true" or "True" or "TRUE" => JsonValue.Create(true),
                     "false" or "False" or "FALSE" => JsonValue.Create(false),
-                    _ when long.TryParse(Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l) => JsonValue.Create(l),
+                    _ when long.TryParse(Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l) => l is >= int.MinValue and <= int.MaxValue ? JsonValue.Create((int)l) : JsonValue.Create(l),
                     _ when System.Text.RegularExpressions.Regex.IsMatch(Value!, "^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
                         && double.TryParse(Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => JsonValue.Create(d),
                     _ => JsonValue.Create(Value),
