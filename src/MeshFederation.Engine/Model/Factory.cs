@@ -50,6 +50,8 @@ public static class Factory
     public static IReadOnlyList<MeshControlPlane> ControlPlanes(ControlPlaneRequest r)
     {
         var problems = new ProblemList();
+        // Defaults derive from the name (namespace, trust domain, cluster); report a bad name once, not per derived field.
+        if (!Names.CheckLabel(problems, "mesh.name", r.Name, r.Source)) problems.ThrowIfAny();
         var clusters = r.Clusters.Count > 0 ? r.Clusters : new[] { new ClusterBinding(r.Name) };
         if (clusters.Count > 1 && r.TrustDomain is not null)
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{r.Name}'.trustDomain", r.TrustDomain,

@@ -65,10 +65,16 @@ public static class TopologyLoader
 
         var defaults = root.Object("defaults");
         var meshes = new List<MeshControlPlane>();
+        var meshEntries = 0;
+        var declared = new HashSet<string>(StringComparer.Ordinal);
         foreach (var m in root.Objects("meshes"))
+        {
+            meshEntries++;
+            if (m.Str("name") is { } declaredName) declared.Add(declaredName);
             meshes.AddRange(ReadMesh(m, defaults, problems));
+        }
         defaults?.RejectUnknown();
-        if (meshes.Count == 0)
+        if (meshEntries == 0)
             problems.Add(MeshErrorKind.InvalidData, "meshes", null, "no meshes are declared", "add at least one entry under 'meshes:'", root.Location);
         foreach (var cp in meshes) set.Add(cp);
         var byName = meshes.GroupBy(m => m.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
@@ -77,6 +83,7 @@ public static class TopologyLoader
         {
             if (name is null) return null;
             if (byName.TryGetValue(name, out var cp)) return cp;
+            if (declared.Contains(name)) return null; // declared but invalid: already reported
             problems.Add(MeshErrorKind.NotFound, field, name, "is not a mesh declared under 'meshes:'",
                 $"use one of: {string.Join(", ", byName.Keys)}", at);
             return null;
