@@ -24,8 +24,10 @@ public static class NodePortAllocator
         var result = new Dictionary<(string, string), GatewayNodePorts>();
         var nodePortMeshes = controlPlanes.Where(c => c.GatewayExposure == GatewayExposure.NodePort)
             .OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
-        var peersOf = peerings.GroupBy(p => p.Local.Name, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(p => p.Remote.Name).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+        // Peering is symmetric: a mesh has an ingress gateway for every mesh it peers with, in either direction.
+        var peersOf = peerings.SelectMany(p => new[] { (Mesh: p.Local.Name, Peer: p.Remote.Name), (Mesh: p.Remote.Name, Peer: p.Local.Name) })
+            .GroupBy(x => x.Mesh, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(x => x.Peer).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
         var owner = new Dictionary<int, string>();
         for (var i = 0; i < nodePortMeshes.Count; i++)
         {
