@@ -201,3 +201,36 @@ public class PipelineTests
         Assert.Equal(pem, TestSupport.Find(TestSupport.ReadBack(yaml), "ConfigMap", "a-ca-root-cert")["data"]!["root-cert.pem"]!.GetValue<string>());
     }
 }
+
+public class StandaloneRenderTests
+{
+    public static TheoryData<int> Objects()
+    {
+        var d = new TheoryData<int>();
+        for (var i = 0; i < PipelineTests.Seed001Pipeline().Count; i++) d.Add(i);
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(Objects))]
+    public void Every_object_renders_its_own_manifests_and_they_validate(int index)
+    {
+        var item = PipelineTests.Seed001Pipeline()[index];
+        var result = Ossm2Renderer.RenderObject(item);
+        var expectedKind = item switch
+        {
+            MeshControlPlane => "ServiceMeshControlPlane",
+            MeshPeering => "ServiceMeshPeer",
+            MeshServiceExport => "ExportedServiceSet",
+            MeshServiceImport => "ImportedServiceSet",
+            MeshTrafficSplit => "VirtualService",
+            _ => throw new InvalidOperationException(item.GetType().Name),
+        };
+        Assert.Contains(result.AllManifests, m => m.Kind == expectedKind);
+        foreach (var c in ManifestEmitter.WithYaml(result, TestSupport.Yaml))
+            foreach (var doc in TestSupport.ReadBack(c.Yaml))
+                Assert.Empty(KubeSchemas.Validate(doc));
+        if (item is MeshServiceExport or MeshServiceImport)
+            Assert.Contains(result.Warnings, w => w.Contains("without a peering", StringComparison.Ordinal));
+    }
+}

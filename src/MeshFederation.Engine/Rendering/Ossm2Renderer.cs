@@ -23,6 +23,9 @@ public static class Ossm2Renderer
     public const int OrderImports = 60;
     public const int OrderRoutes = 70;
 
+    /// <summary>Renders one object on its own, with the control planes it depends on.</summary>
+    public static RenderResult RenderObject(object item) => Render(FederationSet.From(new[] { item }));
+
     public static RenderResult Render(FederationSet set)
     {
         set.EnsureValid();
@@ -86,6 +89,10 @@ public static class Ossm2Renderer
             foreach (var s in set.TrafficSplits.Where(s => s.ControlPlane == cp))
                 docs.Add(Make(cp, OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, VirtualService(s)));
 
+            foreach (var e in set.Exports.Where(e => e.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == e.Peer)).Select(e => e.Peer).Distinct())
+                warnings.Add($"{cp.Name} exports to {e} without a peering in this render; the ExportedServiceSet only takes effect once ServiceMeshPeer {e} exists.");
+            foreach (var i in set.Imports.Where(i => i.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == i.Peer)).Select(i => i.Peer).Distinct())
+                warnings.Add($"{cp.Name} imports from {i} without a peering in this render; the ImportedServiceSet only takes effect once ServiceMeshPeer {i} exists.");
             foreach (var p in peerings)
                 if (!set.Peerings.Any(o => o.Local == p.Remote && o.Remote == p.Local))
                     warnings.Add($"{p.Local.Name} peers with {p.Remote.Name} but {p.Remote.Name} has no peering back; federation needs a ServiceMeshPeer on both sides (New-MeshPeer creates both).");
