@@ -134,12 +134,18 @@ public class PipelineTests
         Assert.Equal("192.168.122.1", peerInMesh2["spec"]!["remote"]!["addresses"]![0]!.GetValue<string>());
         Assert.Equal(d.FrontendPort, peerInMesh2["spec"]!["remote"]!["discoveryPort"]!.GetValue<int>());
         Assert.Equal(s.FrontendPort, peerInMesh2["spec"]!["remote"]!["servicePort"]!.GetValue<int>());
-        // ... and mesh1's SMCP gives that gateway exactly those node ports.
+        // ... and mesh1's NodePort Service for that gateway has exactly those node ports; the SMCP gateway stays internal.
         var smcp1 = docs.Single(x => x["kind"]!.GetValue<string>() == "ServiceMeshControlPlane" && x["metadata"]!["name"]!.GetValue<string>() == "mesh1");
-        var ports = smcp1["spec"]!["gateways"]!["additionalIngress"]!["mesh2-ingress"]!["service"]!["ports"]!.AsArray();
-        Assert.Equal("NodePort", smcp1["spec"]!["gateways"]!["additionalIngress"]!["mesh2-ingress"]!["service"]!["type"]!.GetValue<string>());
+        Assert.Null(smcp1["spec"]!["gateways"]!["additionalIngress"]!["mesh2-ingress"]!["service"]!["type"]);
+        var svc = docs.Single(x => x["kind"]!.GetValue<string>() == "Service" && x["metadata"]!["name"]!.GetValue<string>() == "mesh2-ingress-nodeport");
+        Assert.Equal("mesh1-system", svc["metadata"]!["namespace"]!.GetValue<string>());
+        Assert.Equal("NodePort", svc["spec"]!["type"]!.GetValue<string>());
+        Assert.Equal("mesh2-ingress", svc["spec"]!["selector"]!["service.istio.io/canonical-name"]!.GetValue<string>());
+        var ports = svc["spec"]!["ports"]!.AsArray();
         Assert.Contains(ports, p => p!["name"]!.GetValue<string>() == "https-discovery" && p["nodePort"]!.GetValue<int>() == d.NodePort && p["port"]!.GetValue<int>() == 8188);
         Assert.Contains(ports, p => p!["name"]!.GetValue<string>() == "tls" && p["nodePort"]!.GetValue<int>() == s.NodePort && p["port"]!.GetValue<int>() == 15443);
+        Assert.Equal(proxy.NodePortServices.Select(m => TestSupport.Canonical(m.Content)).Order(),
+            docs.Where(x => x["kind"]!.GetValue<string>() == "Service").Select(TestSupport.Canonical).Order());
         Assert.Equal(new[] { "192.168.126.11", "192.168.126.12", "192.168.126.13" }, d.Backends);
     }
 

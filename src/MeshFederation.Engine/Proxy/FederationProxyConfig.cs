@@ -53,6 +53,9 @@ public sealed class FederationProxyConfig
     /// <summary>The haproxy configuration text (federation.cfg).</summary>
     public required string HaproxyConfig { get; init; }
 
+    /// <summary>The NodePort Services that expose each federation ingress gateway on the node ports of the port map.</summary>
+    public IReadOnlyList<Rendering.RenderedManifest> NodePortServices { get; init; } = Array.Empty<Rendering.RenderedManifest>();
+
     /// <summary>The firewall-cmd commands seed 000 runs for the libvirt zone, as text; never executed.</summary>
     public required IReadOnlyList<string> FirewallCommands { get; init; }
 

@@ -57,7 +57,8 @@ public static class Ossm2Renderer
                         $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
             }
 
-            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, ControlPlane(cp, peerings, nodePorts)));
+            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, ControlPlane(cp, peerings)));
+            docs.AddRange(NodePortServices.ForPeerings(peerings, nodePorts));
 
             if (cp.MemberNamespaces.Count > 0)
                 docs.Add(Make(cp, OrderMemberRoll, "maistra.io/v1", "ServiceMeshMemberRoll", cp.Namespace, "default", Obj(
@@ -124,7 +125,7 @@ public static class Ossm2Renderer
         Content = obj,
     };
 
-    private static JsonObject ControlPlane(MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings, IReadOnlyDictionary<(string, string), GatewayNodePorts> nodePorts)
+    private static JsonObject ControlPlane(MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings)
     {
         var spec = Obj(("version", cp.Version));
         if (peerings.Count > 0)
@@ -145,20 +146,21 @@ public static class Ossm2Renderer
                             Obj(("port", p.DiscoveryPort), ("name", "http-discovery")),
                         })))));
 
-                var ports = nodePorts.TryGetValue((cp.Name, p.Remote.Name), out var np) ? np : null;
                 var serviceMetadata = Obj(("labels", Obj(("federation.maistra.io/ingress-for", p.IngressGateway))));
                 if (cp.IngressServiceAnnotations.Count > 0)
                     serviceMetadata["annotations"] = Obj(cp.IngressServiceAnnotations.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray());
+                // NodePort meshes keep the gateway Service internal and expose it through a separate NodePort Service
+                // (seed 000), so node ports are fixed and known to the proxy before anything is applied.
                 ingress[p.IngressGateway] = Obj(
                     ("enabled", true),
                     ("routerMode", "sni-dnat"),
                     ("service", Obj(
-                        ("type", cp.GatewayExposure.ToString()),
+                        ("type", cp.GatewayExposure == GatewayExposure.LoadBalancer ? "LoadBalancer" : null),
                         ("metadata", serviceMetadata),
                         ("ports", Arr(new JsonNode[]
                         {
-                            Obj(("port", p.ServicePort), ("name", "tls"), ("nodePort", ports is null ? null : ports.Service)),
-                            Obj(("port", p.DiscoveryPort), ("name", "https-discovery"), ("nodePort", ports is null ? null : ports.Discovery)),
+                            Obj(("port", p.ServicePort), ("name", "tls")),
+                            Obj(("port", p.DiscoveryPort), ("name", "https-discovery")),
                         })))));
             }
             spec["gateways"] = Obj(("additionalEgress", egress), ("additionalIngress", ingress));

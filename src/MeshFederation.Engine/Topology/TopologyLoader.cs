@@ -248,6 +248,10 @@ public static class TopologyLoader
                 ClusterAddresses = px.StrMap("addresses"),
                 FirewallZone = px.Str("firewallZone") ?? "libvirt",
                 IdleTimeoutSeconds = px.Int("idleTimeoutSeconds") ?? 3600,
+                HealthCheckIntervalMs = px.Int("healthCheckIntervalMs") ?? 2000,
+                MaxConnections = px.Int("maxConnections") ?? 4096,
+                HealthCheckFall = px.Int("healthCheckFall") ?? 3,
+                HealthCheckRise = px.Int("healthCheckRise") ?? 2,
                 Source = px.Location,
             };
             px.RejectUnknown();

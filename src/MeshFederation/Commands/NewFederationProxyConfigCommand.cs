@@ -39,6 +39,10 @@ public sealed class NewFederationProxyConfigCommand : MeshCmdlet
     [ValidateRange(1, 86400)]
     public int IdleTimeoutSeconds { get; set; } = 3600;
 
+    [Parameter]
+    [ValidateRange(100, 600000)]
+    public int HealthCheckIntervalMs { get; set; } = 2000;
+
     protected override void ProcessRecord() => _peerings.AddRange(Peering);
 
     protected override void EndProcessing()
@@ -50,6 +54,7 @@ public sealed class NewFederationProxyConfigCommand : MeshCmdlet
             ClusterAddresses = ToStringMap(ClusterAddress),
             FirewallZone = FirewallZone,
             IdleTimeoutSeconds = IdleTimeoutSeconds,
+            HealthCheckIntervalMs = HealthCheckIntervalMs,
         };
         FederationProxyConfig? config = null;
         if (!Try(() => config = ProxyBuilder.Build(_peerings, options), _peerings)) return;
