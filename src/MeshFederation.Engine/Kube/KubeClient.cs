@@ -1,0 +1,341 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Diagnostics;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Kube;
+
+/// <summary>Timeouts and retries of a <see cref="KubeClient"/>.</summary>
+public sealed class KubeClientOptions
+{
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts per idempotent request (429, 5xx, connection resets and timeouts are retried).</summary>
+    public int MaxAttempts { get; init; } = 8;
+
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    public string FieldManager { get; init; } = "meshfederation";
+
+    public string UserAgent { get; init; } = "meshfederation/" + typeof(KubeClient).Assembly.GetName().Version?.ToString(3);
+}
+
+/// <summary>One resource type the API server serves.</summary>
+public sealed record ApiResource(string Group, string Version, string Name, string Kind, bool Namespaced, IReadOnlyList<string> ShortNames)
+{
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    public string BasePath => Group.Length == 0 ? $"/api/{Version}" : $"/apis/{Group}/{Version}";
+
+    public string PathFor(string? ns, string? name)
+    {
+        var sb = new StringBuilder(BasePath);
+        if (Namespaced && !string.IsNullOrEmpty(ns)) sb.Append("/namespaces/").Append(Uri.EscapeDataString(ns));
+        sb.Append('/').Append(Name);
+        if (!string.IsNullOrEmpty(name)) sb.Append('/').Append(Uri.EscapeDataString(name));
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// A small Kubernetes client (KubernetesClient is not available here): discovery, get, list with label selectors,
+/// server-side apply, delete, status. Idempotent calls are retried with jittered backoff on 429 (honouring Retry-After),
+/// 5xx, connection resets and timeouts; every call has a timeout and honours cancellation. Tokens and keys are never
+/// written to the log or to exception messages.
+/// </summary>
+public sealed class KubeClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly KubeContext _context;
+    private readonly KubeClientOptions _options;
+    private readonly IMeshLog _log;
+    private readonly ExecCredentialProvider? _exec;
+    private readonly Dictionary<string, Task<IReadOnlyList<ApiResource>?>> _discovery = new(StringComparer.Ordinal);
+    private readonly object _discoveryGate = new();
+    private long _requests;
+
+    public KubeClient(KubeContext context, KubeClientOptions? options = null, IMeshLog? log = null)
+    {
+        _context = context;
+        _options = options ?? new KubeClientOptions();
+        _log = log ?? NullMeshLog.Instance;
+        if (context.Exec is not null) _exec = new ExecCredentialProvider(context.Exec, context);
+
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            EnableMultipleHttp2Connections = true,
+            UseProxy = context.ProxyUrl is not null,
+            Proxy = context.ProxyUrl is null ? null : new WebProxy(context.ProxyUrl),
+            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = ValidateServer },
+        };
+        var clientCert = ClientCertificate(context);
+        if (clientCert is not null) handler.SslOptions.ClientCertificates = new X509CertificateCollection { clientCert };
+        _http = new HttpClient(handler) { BaseAddress = context.Server, Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
+    }
+
+    public KubeContext Context => _context;
+
+    /// <summary>How many HTTP requests were sent (attempts included).</summary>
+    public long RequestCount => Interlocked.Read(ref _requests);
+
+    private X509Certificate2? ClientCertificate(KubeContext c)
+    {
+        var certPem = c.ClientCertificatePem;
+        var keyPem = c.ClientKeyPem;
+        if (certPem is null && _exec is not null)
+        {
+            var cred = _exec.GetAsync(refresh: false, CancellationToken.None).GetAwaiter().GetResult();
+            certPem = cred.ClientCertificatePem;
+            keyPem = cred.ClientKeyPem;
+        }
+        if (certPem is null || keyPem is null) return null;
+        try
+        {
+            using var ephemeral = X509Certificate2.CreateFromPem(certPem, keyPem);
+            // A persisted copy: TLS client authentication needs a key the platform can use on every OS.
+            return new X509Certificate2(ephemeral.Export(X509ContentType.Pkcs12));
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, $"kubeconfig context '{c.Name}' client certificate", "(not shown)",
+                $"could not be loaded ({ex.Message})", "check that client-certificate and client-key are a matching PEM pair"));
+        }
+    }
+
+    private bool ValidateServer(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (_context.InsecureSkipTlsVerify) return true;
+        if (certificate is null) return false;
+        using var cert = new X509Certificate2(certificate);
+        var host = _context.TlsServerName ?? _context.Server.Host;
+        if (_context.CertificateAuthorityPem is null)
+            return errors == SslPolicyErrors.None || (errors == SslPolicyErrors.RemoteCertificateNameMismatch && _context.TlsServerName is not null && cert.MatchesHostname(host));
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPem(_context.CertificateAuthorityPem);
+        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
+        if (chain is not null)
+            foreach (var element in chain.ChainElements.Skip(1)) custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+        if (!custom.Build(cert)) return false;
+        return cert.MatchesHostname(host);
+    }
+
+    private async Task Authorize(HttpRequestMessage request, bool refresh, CancellationToken cancellationToken)
+    {
+        string? token = _context.Token;
+        if (_context.TokenFile is not null) token = (await File.ReadAllTextAsync(_context.TokenFile, cancellationToken).ConfigureAwait(false)).Trim();
+        if (_exec is not null && _context.ClientCertificatePem is null)
+        {
+            var cred = await _exec.GetAsync(refresh, cancellationToken).ConfigureAwait(false);
+            token = cred.Token ?? token;
+        }
+        if (!string.IsNullOrEmpty(token)) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        else if (_context.Username is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_context.Username}:{_context.Password}")));
+    }
+
+    /// <summary>Sends a request with retries; returns the response body as JSON (null for 404 when allowed).</summary>
+    public async Task<JsonObject?> SendAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, bool allowNotFound, CancellationToken cancellationToken)
+    {
+        var idempotent = method != HttpMethod.Post;
+        var attempt = 0;
+        var refreshed = false;
+        while (true)
+        {
+            attempt++;
+            cancellationToken.ThrowIfCancellationRequested();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.RequestTimeout);
+            using var request = new HttpRequestMessage(method, pathAndQuery) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
+            request.Headers.Accept.ParseAdd("application/json");
+            if (body is not null)
+                request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, new MediaTypeHeaderValue(contentType ?? "application/json"));
+            await Authorize(request, refresh: refreshed, cancellationToken).ConfigureAwait(false);
+            var sw = Stopwatch.StartNew();
+            HttpResponseMessage response;
+            TimeSpan? retryAfter = null;
+            string failure;
+            try
+            {
+                Interlocked.Increment(ref _requests);
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+            {
+                failure = ex is OperationCanceledException ? $"timed out after {_options.RequestTimeout.TotalSeconds:0.#}s" : $"connection failed ({Describe(ex)})";
+                _log.Debug($"{_context.Name}: {method} {Redact(pathAndQuery)}: {failure} (attempt {attempt})");
+                if (!idempotent || attempt >= _options.MaxAttempts)
+                    throw new KubeApiException($"{_context.Name}: {method} {Redact(pathAndQuery)} failed after {attempt} attempt(s): {failure}", ex);
+                await Delay(attempt, null, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            using (response)
+            {
+                var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                _log.Debug($"{_context.Name}: {method} {Redact(pathAndQuery)} -> {(int)response.StatusCode} ({sw.ElapsedMilliseconds} ms)");
+                if (response.IsSuccessStatusCode)
+                    return string.IsNullOrWhiteSpace(text) ? new JsonObject() : JsonNode.Parse(text) as JsonObject;
+                if (response.StatusCode == HttpStatusCode.NotFound && allowNotFound) return null;
+                if (response.StatusCode == HttpStatusCode.Unauthorized && _exec is not null && !refreshed)
+                {
+                    refreshed = true; // the plugin's token may have expired early
+                    continue;
+                }
+                var status = TryParse(text);
+                var retryable = idempotent && (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500);
+                if (!retryable || attempt >= _options.MaxAttempts)
+                    throw new KubeApiException(_context.Name, method.Method, Redact(pathAndQuery), response.StatusCode,
+                        status?["reason"]?.GetValue<string>(), status?["message"]?.GetValue<string>() ?? Truncate(text));
+                if (response.Headers.RetryAfter is { } ra)
+                    retryAfter = ra.Delta ?? (ra.Date is { } d ? d - DateTimeOffset.UtcNow : null);
+                failure = $"{(int)response.StatusCode}";
+            }
+            _log.Debug($"{_context.Name}: {method} {Redact(pathAndQuery)}: {failure}, retrying (attempt {attempt})");
+            await Delay(attempt, retryAfter, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Task Delay(int attempt, TimeSpan? retryAfter, CancellationToken cancellationToken)
+    {
+        TimeSpan delay;
+        if (retryAfter is { } ra && ra > TimeSpan.Zero) delay = ra < _options.MaxDelay ? ra : _options.MaxDelay;
+        else
+        {
+            // Full jitter: a random delay up to base * 2^(attempt-1), capped.
+            var cap = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+            delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * cap);
+        }
+        return Task.Delay(delay, cancellationToken);
+    }
+
+    private static string Describe(Exception ex)
+    {
+        var inner = ex;
+        while (inner.InnerException is not null) inner = inner.InnerException;
+        return inner.Message;
+    }
+
+    private static JsonObject? TryParse(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Truncate(string text) => text.Length > 300 ? text[..300] + "..." : text;
+
+    /// <summary>Query strings never carry secrets here, but paths are logged without them to stay safe.</summary>
+    private static string Redact(string pathAndQuery) => pathAndQuery.Split('?')[0];
+
+    // ---- discovery ----
+
+    /// <summary>The resources of one group/version, or null when the server does not serve it.</summary>
+    public Task<IReadOnlyList<ApiResource>?> ResourcesAsync(string apiVersion, CancellationToken cancellationToken)
+    {
+        lock (_discoveryGate)
+        {
+            if (!_discovery.TryGetValue(apiVersion, out var task) || task.IsFaulted || task.IsCanceled)
+                _discovery[apiVersion] = task = LoadResourcesAsync(apiVersion, cancellationToken);
+            return task;
+        }
+    }
+
+    private async Task<IReadOnlyList<ApiResource>?> LoadResourcesAsync(string apiVersion, CancellationToken cancellationToken)
+    {
+        var (group, version) = Split(apiVersion);
+        var path = group.Length == 0 ? $"/api/{version}" : $"/apis/{group}/{version}";
+        var list = await SendAsync(HttpMethod.Get, path, null, null, allowNotFound: true, cancellationToken).ConfigureAwait(false);
+        if (list?["resources"] is not JsonArray resources) return null;
+        return resources.OfType<JsonObject>()
+            .Where(r => r["name"]?.GetValue<string>() is { } n && !n.Contains('/', StringComparison.Ordinal))
+            .Select(r => new ApiResource(group, version, r["name"]!.GetValue<string>(), r["kind"]!.GetValue<string>(),
+                r["namespaced"]?.GetValue<bool>() ?? false,
+                (r["shortNames"] as JsonArray)?.Select(s => s!.GetValue<string>()).ToList() ?? new List<string>()))
+            .ToList();
+    }
+
+    /// <summary>Is this kind served? A preflight for the Maistra, Sail and Istio CRDs.</summary>
+    public async Task<ApiResource?> FindAsync(string apiVersion, string kind, CancellationToken cancellationToken) =>
+        (await ResourcesAsync(apiVersion, cancellationToken).ConfigureAwait(false))?.FirstOrDefault(r => r.Kind == kind);
+
+    private async Task<ApiResource> RequireAsync(string apiVersion, string kind, CancellationToken cancellationToken) =>
+        await FindAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false)
+        ?? throw new KubeApiException(_context.Name, "GET", apiVersion, HttpStatusCode.NotFound, "NotFound",
+            $"the server does not serve {kind} ({apiVersion}); install the operator that provides it");
+
+    public static (string Group, string Version) Split(string apiVersion)
+    {
+        var i = apiVersion.IndexOf('/', StringComparison.Ordinal);
+        return i < 0 ? ("", apiVersion) : (apiVersion[..i], apiVersion[(i + 1)..]);
+    }
+
+    // ---- operations ----
+
+    public async Task<JsonObject?> GetAsync(string apiVersion, string kind, string? ns, string name, CancellationToken cancellationToken)
+    {
+        var r = await RequireAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false);
+        return await SendAsync(HttpMethod.Get, r.PathFor(ns, name), null, null, allowNotFound: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<JsonObject>> ListAsync(string apiVersion, string kind, string? ns, string? labelSelector, CancellationToken cancellationToken)
+    {
+        var r = await RequireAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false);
+        var path = r.PathFor(ns, null) + (string.IsNullOrEmpty(labelSelector) ? "" : "?labelSelector=" + Uri.EscapeDataString(labelSelector));
+        var list = await SendAsync(HttpMethod.Get, path, null, null, allowNotFound: true, cancellationToken).ConfigureAwait(false);
+        var items = (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
+        foreach (var i in items)
+        {
+            // List items omit apiVersion/kind; restore them so items are complete objects.
+            i["apiVersion"] ??= apiVersion;
+            i["kind"] ??= kind;
+        }
+        return items;
+    }
+
+    /// <summary>Server-side apply (application/apply-patch+yaml) with field manager <c>meshfederation</c>; force only when asked.</summary>
+    public async Task<JsonObject> ApplyAsync(JsonObject obj, bool force, CancellationToken cancellationToken)
+    {
+        var apiVersion = obj["apiVersion"]!.GetValue<string>();
+        var kind = obj["kind"]!.GetValue<string>();
+        var ns = obj["metadata"]?["namespace"]?.GetValue<string>();
+        var name = obj["metadata"]!["name"]!.GetValue<string>();
+        var r = await RequireAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false);
+        var path = r.PathFor(r.Namespaced ? ns : null, name) + $"?fieldManager={Uri.EscapeDataString(_options.FieldManager)}" + (force ? "&force=true" : "");
+        return (await SendAsync(HttpMethod.Patch, path, obj, "application/apply-patch+yaml", allowNotFound: false, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>Deletes an object; false when it did not exist.</summary>
+    public async Task<bool> DeleteAsync(string apiVersion, string kind, string? ns, string name, string propagationPolicy, CancellationToken cancellationToken)
+    {
+        var r = await RequireAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false);
+        var body = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "DeleteOptions", ["propagationPolicy"] = propagationPolicy };
+        return await SendAsync(HttpMethod.Delete, r.PathFor(ns, name), body, null, allowNotFound: true, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _exec?.Dispose();
+    }
+}
