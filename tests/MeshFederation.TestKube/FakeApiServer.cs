@@ -30,6 +30,9 @@ public sealed class FaultOptions
     public int RetryAfterSeconds { get; set; } = 1;
 
     public int Seed { get; set; } = 42;
+
+    /// <summary>Faults to inject on the next requests, in order ("429", "500", "reset", "latency:MS"), before random ones.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Scripted { get; } = new();
 }
 
 /// <summary>
@@ -137,6 +140,27 @@ public sealed class FakeApiServer : IAsyncDisposable
         {
             await Status(http, HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
             return;
+        }
+
+        if (Faults.Scripted.TryDequeue(out var scripted))
+        {
+            Interlocked.Increment(ref _faults);
+            switch (scripted)
+            {
+                case "429":
+                    http.Response.Headers.RetryAfter = Faults.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    await Status(http, HttpStatusCode.TooManyRequests, "TooManyRequests", "the server has received too many requests and has asked us to try again later");
+                    return;
+                case "500":
+                    await Status(http, HttpStatusCode.InternalServerError, "InternalError", "Internal error occurred: injected fault");
+                    return;
+                case "reset":
+                    http.Abort();
+                    return;
+                default:
+                    if (scripted.StartsWith("latency:", StringComparison.Ordinal)) await Task.Delay(int.Parse(scripted[8..], System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+            }
         }
 
         if (Faults.Rate > 0)

@@ -52,7 +52,6 @@ public sealed record ApiResource(string Group, string Version, string Name, stri
 /// </summary>
 public sealed class KubeClient : IDisposable
 {
-    private readonly HttpClient _http;
     private readonly KubeContext _context;
     private readonly KubeClientOptions _options;
     private readonly IMeshLog _log;
@@ -68,19 +67,39 @@ public sealed class KubeClient : IDisposable
         _log = log ?? NullMeshLog.Instance;
         if (context.Exec is not null) _exec = new ExecCredentialProvider(context.Exec, context);
 
-        var handler = new SocketsHttpHandler
+    }
+
+    private HttpClient? _http;
+    private readonly SemaphoreSlim _httpGate = new(1, 1);
+
+    /// <summary>Creates the HTTP client on first use, after an exec plugin (which may supply the client certificate) has run.</summary>
+    private async Task<HttpClient> HttpAsync(CancellationToken cancellationToken)
+    {
+        if (_http is not null) return _http;
+        await _httpGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            EnableMultipleHttp2Connections = true,
-            UseProxy = context.ProxyUrl is not null,
-            Proxy = context.ProxyUrl is null ? null : new WebProxy(context.ProxyUrl),
-            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = ValidateServer },
-        };
-        var clientCert = ClientCertificate(context);
-        if (clientCert is not null) handler.SslOptions.ClientCertificates = new X509CertificateCollection { clientCert };
-        _http = new HttpClient(handler) { BaseAddress = context.Server, Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
+            if (_http is not null) return _http;
+            var handler = new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                EnableMultipleHttp2Connections = true,
+                UseProxy = _context.ProxyUrl is not null,
+                Proxy = _context.ProxyUrl is null ? null : new WebProxy(_context.ProxyUrl),
+                SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = ValidateServer },
+            };
+            var clientCert = await ClientCertificateAsync(_context, cancellationToken).ConfigureAwait(false);
+            if (clientCert is not null) handler.SslOptions.ClientCertificates = new X509CertificateCollection { clientCert };
+            var http = new HttpClient(handler) { BaseAddress = _context.Server, Timeout = Timeout.InfiniteTimeSpan };
+            http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
+            _http = http;
+            return http;
+        }
+        finally
+        {
+            _httpGate.Release();
+        }
     }
 
     public KubeContext Context => _context;
@@ -88,13 +107,13 @@ public sealed class KubeClient : IDisposable
     /// <summary>How many HTTP requests were sent (attempts included).</summary>
     public long RequestCount => Interlocked.Read(ref _requests);
 
-    private X509Certificate2? ClientCertificate(KubeContext c)
+    private async Task<X509Certificate2?> ClientCertificateAsync(KubeContext c, CancellationToken cancellationToken)
     {
         var certPem = c.ClientCertificatePem;
         var keyPem = c.ClientKeyPem;
         if (certPem is null && _exec is not null)
         {
-            var cred = _exec.GetAsync(refresh: false, CancellationToken.None).GetAwaiter().GetResult();
+            var cred = await _exec.GetAsync(refresh: false, cancellationToken).ConfigureAwait(false);
             certPem = cred.ClientCertificatePem;
             keyPem = cred.ClientKeyPem;
         }
@@ -170,7 +189,8 @@ public sealed class KubeClient : IDisposable
             try
             {
                 Interlocked.Increment(ref _requests);
-                response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+                var http = await HttpAsync(cancellationToken).ConfigureAwait(false);
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -335,7 +355,8 @@ public sealed class KubeClient : IDisposable
 
     public void Dispose()
     {
-        _http.Dispose();
+        _http?.Dispose();
+        _httpGate.Dispose();
         _exec?.Dispose();
     }
 }
