@@ -107,6 +107,7 @@ public sealed class ObjectStore
             if (_objects.ContainsKey(Key(t, ns, name)))
                 throw new ApiError(HttpStatusCode.Conflict, "AlreadyExists", $"{t.Plural}.{t.Group} \"{name}\" already exists");
             var obj = (JsonObject)body.DeepClone();
+            StripNulls(obj);
             if (t.HasStatus) obj.Remove("status");
             Stamp(obj, t, ns, name);
             obj["metadata"]!["resourceVersion"] = NextVersion();
@@ -167,6 +168,15 @@ public sealed class ObjectStore
         return Update(t, ns, name, current, version, status, manager);
     }
 
+    private static void StripNulls(JsonObject o)
+    {
+        foreach (var (k, v) in o.ToList())
+        {
+            if (v is null) o.Remove(k);
+            else if (v is JsonObject child) StripNulls(child);
+        }
+    }
+
     private static void Merge(JsonObject target, JsonObject patch)
     {
         foreach (var (k, v) in patch)
@@ -186,6 +196,7 @@ public sealed class ObjectStore
         {
             var key = Key(t, ns, name);
             var config = (JsonObject)applied.DeepClone();
+            StripNulls(config);
             if (t.HasStatus && !status) config.Remove("status");
             var appliedFields = FieldSet.Of(config);
             if (!_objects.TryGetValue(key, out var live))

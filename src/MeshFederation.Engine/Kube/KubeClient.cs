@@ -22,6 +22,9 @@ public sealed class KubeClientOptions
 
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The longest Retry-After honoured; a server asking for longer is waited for this long.</summary>
+    public TimeSpan RetryAfterCap { get; init; } = TimeSpan.FromSeconds(60);
+
     public string FieldManager { get; init; } = "meshfederation";
 
     public string UserAgent { get; init; } = "meshfederation/" + typeof(KubeClient).Assembly.GetName().Version?.ToString(3);
@@ -234,7 +237,7 @@ public sealed class KubeClient : IDisposable
     private Task Delay(int attempt, TimeSpan? retryAfter, CancellationToken cancellationToken)
     {
         TimeSpan delay;
-        if (retryAfter is { } ra && ra > TimeSpan.Zero) delay = ra < _options.MaxDelay ? ra : _options.MaxDelay;
+        if (retryAfter is { } ra && ra > TimeSpan.Zero) delay = ra < _options.RetryAfterCap ? ra : _options.RetryAfterCap;
         else
         {
             // Full jitter: a random delay up to base * 2^(attempt-1), capped.
