@@ -81,6 +81,9 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     public FaultOptions Faults { get; } = new();
 
+    /// <summary>API groups this cluster pretends not to serve (an operator that is not installed).</summary>
+    public HashSet<string> HiddenGroups { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Bearer tokens accepted, token to user name.</summary>
     public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
 
@@ -229,7 +232,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         if (seg.Length == 1 && seg[0] == "apis")
         {
             var groups = new JsonArray();
-            foreach (var g in ResourceTypes.All.Where(r => r.Group.Length > 0).GroupBy(r => r.Group))
+            foreach (var g in ResourceTypes.All.Where(r => r.Group.Length > 0 && !HiddenGroups.Contains(r.Group)).GroupBy(r => r.Group))
             {
                 var versions = g.SelectMany(r => r.Versions).Distinct().ToList();
                 groups.Add(new JsonObject
@@ -248,6 +251,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         else if (seg.Length >= 3 && seg[0] == "apis") { group = seg[1]; version = seg[2]; rest = seg[3..]; }
         else throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({path})");
 
+        if (HiddenGroups.Contains(group)) throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({path})");
         if (rest.Length == 0)
         {
             var types = ResourceTypes.All.Where(r => r.Group == group && r.Versions.Contains(version)).ToList();

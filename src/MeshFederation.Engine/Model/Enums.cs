@@ -5,6 +5,23 @@ public enum MeshStyle
 {
     /// <summary>OpenShift Service Mesh 2.x (Maistra): SMCP gateways, ServiceMeshPeer, Exported/ImportedServiceSet.</summary>
     Ossm2,
+
+    /// <summary>
+    /// Istio multi-primary (OSSM 3 / Sail operator, or istiod installed by Helm/istioctl). Discovered from clusters;
+    /// rendering arrives with the Istio-styles release.
+    /// </summary>
+    MultiPrimary,
+}
+
+/// <summary>What installed a control plane, as discovered in a cluster.</summary>
+public enum MeshProvider
+{
+    /// <summary>A ServiceMeshControlPlane of the OpenShift Service Mesh 2 operator.</summary>
+    OpenShiftServiceMesh2,
+    /// <summary>An Istio resource of the Sail operator (OpenShift Service Mesh 3).</summary>
+    SailOperator,
+    /// <summary>A plain istiod Deployment (Helm or istioctl).</summary>
+    Istiod,
 }
 
 /// <summary>How a mesh exposes its federation ingress gateways to its peers.</summary>

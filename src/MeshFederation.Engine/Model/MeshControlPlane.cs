@@ -16,6 +16,12 @@ public sealed partial class MeshControlPlane
 
     public MeshStyle Style { get; init; } = MeshStyle.Ossm2;
 
+    /// <summary>What installs (or installed) this control plane.</summary>
+    public MeshProvider Provider { get; init; } = MeshProvider.OpenShiftServiceMesh2;
+
+    /// <summary>True when the object was read from a cluster (Get-MeshControlPlane) rather than declared.</summary>
+    public bool Discovered { get; init; }
+
     /// <summary>Control-plane version, e.g. <c>v2.5</c> (SMCP spec.version).</summary>
     public string Version { get; init; } = DefaultVersion;
 
@@ -85,7 +91,10 @@ public sealed partial class MeshControlPlane
         if (!Names.IsDns1123Subdomain(TrustDomain))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.trustDomain", TrustDomain,
                 "is not a valid trust domain (a DNS name)", $"use '{Names.Suggest(Name)}.local'", at);
-        if (!VersionPattern().IsMatch(Version))
+        if (Style != MeshStyle.Ossm2)
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.style", Style.ToString(),
+                "is discovered but not rendered by this release (OSSM 2 federation only)", "federate OSSM 2 control planes, or render this mesh with its own tooling", at);
+        else if (!VersionPattern().IsMatch(Version))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.version", Version,
                 "is not an OSSM 2 version that supports federation (v2.1 or later)", "use a version such as v2.5", at);
         foreach (var m in MemberNamespaces) Names.CheckLabel(problems, $"mesh '{Name}'.members[]", m, at);

@@ -58,6 +58,19 @@ public sealed class MeshPeering
 
     public override string ToString() => $"{Local.Name} -> {Remote.Name}";
 
+    /// <summary>A copy with values read from the clusters filled in where this peering had none.</summary>
+    public MeshPeering WithResolved(IReadOnlyList<string>? remoteAddresses, string? caBundle) => new()
+    {
+        Local = Local,
+        Remote = Remote,
+        RemoteAddresses = RemoteAddresses.Count > 0 || remoteAddresses is null ? RemoteAddresses : remoteAddresses,
+        DiscoveryPort = DiscoveryPort,
+        ServicePort = ServicePort,
+        CaBundle = CaBundle ?? caBundle,
+        NetworkView = NetworkView,
+        Source = Source,
+    };
+
     public void Validate(ProblemList problems)
     {
         var field = $"peering '{Local.Name}->{Remote.Name}'";

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+
+namespace MeshFederation.Engine.Live;
+
+/// <summary>What a plan does to one object.</summary>
+public enum PlanAction
+{
+    Create,
+    Update,
+    Unchanged,
+    Delete,
+}
+
+/// <summary>One intended change (or non-change) to one object in one cluster.</summary>
+public sealed class PlanItem
+{
+    public required string Cluster { get; init; }
+
+    public required string Mesh { get; init; }
+
+    public required PlanAction Action { get; init; }
+
+    public required string ApiVersion { get; init; }
+
+    public required string Kind { get; init; }
+
+    public string? Namespace { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Dependency level: 0 namespaces, 1 CA material / control plane / member roll / gateway Services, 2 peers, 3 service sets, 4 routes.</summary>
+    public required int Level { get; init; }
+
+    /// <summary>Why: the fields that differ, or what must be read from the clusters first.</summary>
+    public string Reason { get; init; } = "";
+
+    /// <summary>The object needs values (peer address, root certificate) that exist only once a control plane is ready.</summary>
+    public bool Deferred { get; init; }
+
+    /// <summary>The object to apply (null for deletions and deferred objects not yet rendered).</summary>
+    public JsonObject? Desired { get; init; }
+
+    public string Target => Namespace is null ? $"{Cluster}: {Kind} {Name}" : $"{Cluster}: {Kind} {Namespace}/{Name}";
+
+    public override string ToString() => $"{Action} {Target}{(string.IsNullOrEmpty(Reason) ? "" : $" ({Reason})")}";
+
+    internal string Key => $"{Cluster}|{ApiVersion.Split('/')[0]}|{Kind}|{Namespace}|{Name}";
+
+    public static int LevelOf(string kind) => kind switch
+    {
+        "Namespace" => 0,
+        "ConfigMap" or "ServiceMeshControlPlane" or "ServiceMeshMemberRoll" or "Service" => 1,
+        "ServiceMeshPeer" => 2,
+        "ExportedServiceSet" or "ImportedServiceSet" => 3,
+        _ => 4,
+    };
+}
+
+/// <summary>The intended changes of an apply or a removal, computed before anything changes.</summary>
+public sealed class FederationPlan
+{
+    public required IReadOnlyList<PlanItem> Items { get; init; }
+
+    /// <summary>Sequential round trips on the critical path (discovery, reads, apply levels): the lower bound of the work.</summary>
+    public int DependencyDepth { get; init; }
+
+    public IEnumerable<PlanItem> Changes => Items.Where(i => i.Action != PlanAction.Unchanged);
+
+    public bool HasChanges => Changes.Any();
+
+    public override string ToString() =>
+        $"{Items.Count(i => i.Action == PlanAction.Create)} to create, {Items.Count(i => i.Action == PlanAction.Update)} to update, " +
+        $"{Items.Count(i => i.Action == PlanAction.Delete)} to delete, {Items.Count(i => i.Action == PlanAction.Unchanged)} unchanged";
+}
+
+/// <summary>What happened to one planned change.</summary>
+public sealed record ApplyOutcome(PlanItem Item, bool Done, string? Error)
+{
+    public override string ToString() => Done ? $"done: {Item}" : $"FAILED: {Item}: {Error}";
+}

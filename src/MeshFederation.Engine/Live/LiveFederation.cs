@@ -1,0 +1,486 @@
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Diagnostics;
+using MeshFederation.Engine.Kube;
+using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Rendering;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Live;
+
+/// <summary>Settings of live apply and removal.</summary>
+public sealed class LiveOptions
+{
+    /// <summary>Take over fields other managers own (server-side apply force).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Requests in flight per cluster.</summary>
+    public int ConcurrencyPerCluster { get; init; } = 8;
+
+    /// <summary>Clusters worked on at once.</summary>
+    public int MaxParallelClusters { get; init; } = 4;
+
+    /// <summary>How long to wait for control planes to be ready and gateways to get addresses.</summary>
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Delete objects this module created for these meshes that the topology no longer contains.</summary>
+    public bool Prune { get; init; } = true;
+
+    /// <summary>On removal, keep the control-plane namespaces this module created.</summary>
+    public bool KeepNamespaces { get; init; }
+}
+
+/// <summary>
+/// Federation against live clusters: read what only the clusters know (root certificates, gateway addresses), plan
+/// (create, update, unchanged, delete per object), apply in dependency order on all clusters in parallel, wait for
+/// control planes, and remove exactly what this module created.
+/// </summary>
+public sealed class LiveFederation
+{
+    private static readonly (string ApiVersion, string Kind)[] ManagedKinds =
+    {
+        ("v1", "ConfigMap"), ("v1", "Service"), ("maistra.io/v1", "ServiceMeshMemberRoll"), ("federation.maistra.io/v1", "ServiceMeshPeer"),
+        ("federation.maistra.io/v1", "ExportedServiceSet"), ("federation.maistra.io/v1", "ImportedServiceSet"),
+        ("networking.istio.io/v1beta1", "VirtualService"), ("maistra.io/v2", "ServiceMeshControlPlane"),
+    };
+
+    private const string ManagedSelector = JsonBuilder.ManagedByLabel + "=" + JsonBuilder.ManagedByValue;
+
+    private readonly ClusterConnections _connections;
+    private readonly LiveOptions _options;
+    private readonly IMeshLog _log;
+
+    public LiveFederation(ClusterConnections connections, LiveOptions? options = null, IMeshLog? log = null)
+    {
+        _connections = connections;
+        _options = options ?? new LiveOptions();
+        _log = log ?? NullMeshLog.Instance;
+    }
+
+    private KubeClient Client(MeshControlPlane cp) => _connections.For(cp.Cluster);
+
+    // ------------------------------------------------------------------ resolve
+
+    /// <summary>
+    /// Seed 001's manual steps: each mesh's root certificate (istio-ca-root-cert) and each peer ingress gateway's
+    /// address (LoadBalancer ip/hostname, or node addresses for NodePort), filled into a copy of the set.
+    /// </summary>
+    public async Task<FederationSet> ResolveAsync(FederationSet set, CancellationToken cancellationToken)
+    {
+        var roots = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var rootTasks = set.ControlPlanes.Where(cp => set.Peerings.Any(p => p.Remote == cp && p.CaBundle is null))
+            .Select(async cp => (cp.Name, Pem: await ReadRootAsync(cp, cancellationToken).ConfigureAwait(false)));
+        var addressTasks = set.Peerings.Where(p => p.RemoteAddresses.Count == 0)
+            .Select(async p => (Peering: p, Addresses: await ReadAddressesAsync(p, cancellationToken).ConfigureAwait(false)));
+        var rootResults = await Task.WhenAll(rootTasks).ConfigureAwait(false);
+        var addressResults = (await Task.WhenAll(addressTasks).ConfigureAwait(false)).ToDictionary(x => x.Peering, x => x.Addresses);
+        foreach (var (name, pem) in rootResults) roots[name] = pem;
+
+        var resolved = new FederationSet { Name = set.Name };
+        foreach (var cp in set.ControlPlanes) resolved.Add(cp);
+        foreach (var p in set.Peerings)
+        {
+            addressResults.TryGetValue(p, out var addresses);
+            roots.TryGetValue(p.Remote.Name, out var pem);
+            resolved.Add(p.WithResolved(addresses is { Count: > 0 } ? addresses : null, pem));
+        }
+        foreach (var o in set.Exports.Cast<object>().Concat(set.Imports).Concat(set.TrafficSplits).Concat(set.ProxyConfigs)) resolved.Add(o);
+        return resolved;
+    }
+
+    private async Task<string?> ReadRootAsync(MeshControlPlane cp, CancellationToken cancellationToken)
+    {
+        var cm = await Client(cp).GetAsync("v1", "ConfigMap", cp.Namespace, "istio-ca-root-cert", cancellationToken).ConfigureAwait(false);
+        var pem = cm?["data"]?[Names.RootCertKey]?.GetValue<string>();
+        _log.Verbose(pem is null ? $"{cp.Name}: istio-ca-root-cert not found yet in {cp.Namespace}" : $"{cp.Name}: read root certificate from {cp.Namespace}/istio-ca-root-cert");
+        return pem;
+    }
+
+    private async Task<IReadOnlyList<string>> ReadAddressesAsync(MeshPeering p, CancellationToken cancellationToken)
+    {
+        var remote = p.Remote;
+        if (remote.GatewayExposure == GatewayExposure.NodePort)
+        {
+            if (remote.NodeAddresses.Count > 0) return remote.NodeAddresses;
+            var nodes = await Client(remote).ListAsync("v1", "Node", null, null, cancellationToken).ConfigureAwait(false);
+            var addresses = nodes.SelectMany(n => (n["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>())
+                .Where(a => a["type"]?.GetValue<string>() == "InternalIP").Select(a => a["address"]!.GetValue<string>()).Distinct().ToList();
+            _log.Verbose($"{remote.Name}: node addresses {string.Join(", ", addresses)}");
+            return addresses;
+        }
+        var gateway = remote.IngressGatewayFor(p.Local.Name);
+        var svc = await Client(remote).GetAsync("v1", "Service", remote.Namespace, gateway, cancellationToken).ConfigureAwait(false);
+        var ingress = (svc?["status"]?["loadBalancer"]?["ingress"] as JsonArray)?.OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>();
+        var result = ingress.Select(i => i["ip"]?.GetValue<string>() ?? i["hostname"]?.GetValue<string>()).Where(a => !string.IsNullOrEmpty(a)).Select(a => a!).ToList();
+        _log.Verbose(result.Count == 0 ? $"{remote.Name}: Service {remote.Namespace}/{gateway} has no LoadBalancer address yet" : $"{remote.Name}: {gateway} is reached at {string.Join(", ", result)}");
+        return result;
+    }
+
+    // ------------------------------------------------------------------ plan
+
+    /// <summary>Plans an apply: preflight (are the kinds served?), reads, then create/update/unchanged/delete per object.</summary>
+    public async Task<FederationPlan> PlanAsync(FederationSet set, CancellationToken cancellationToken)
+    {
+        set.EnsureValid();
+        var draft = Ossm2Renderer.Render(set);
+        await PreflightAsync(set, draft, cancellationToken).ConfigureAwait(false);
+        var resolved = await ResolveAsync(set, cancellationToken).ConfigureAwait(false);
+        var result = Ossm2Renderer.Render(resolved);
+        var pendingPeers = result.Pending.Where(p => p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal)).ToList();
+
+        var readTasks = result.AllManifests.Select(async m =>
+        {
+            var cp = set.FindControlPlane(m.Mesh)!;
+            var live = await Client(cp).GetAsync(m.ApiVersion, m.Kind, m.Namespace, m.Name, cancellationToken).ConfigureAwait(false);
+            var deferred = m.Kind == "ServiceMeshPeer" && pendingPeers.Any(p => p.Mesh == m.Mesh && p.What.Contains($"{m.Namespace}/{m.Name} ", StringComparison.Ordinal));
+            var (action, reason) = Compare(m.Content, live);
+            return new PlanItem
+            {
+                Cluster = m.Cluster, Mesh = m.Mesh, Action = action, ApiVersion = m.ApiVersion, Kind = m.Kind, Namespace = m.Namespace, Name = m.Name,
+                Level = PlanItem.LevelOf(m.Kind), Desired = m.Content, Deferred = deferred,
+                Reason = deferred ? "remote.addresses read once the peer's ingress gateway has an address" : reason,
+            };
+        });
+        var pruneTask = _options.Prune ? PruneCandidatesAsync(set, result, cancellationToken) : Task.FromResult(new List<PlanItem>());
+        var items = (await Task.WhenAll(readTasks).ConfigureAwait(false)).ToList();
+
+        // Root certificates not readable yet: the peer CA ConfigMaps are created once the remote control plane is ready.
+        foreach (var p in result.Pending.Where(p => p.What.StartsWith("ConfigMap", StringComparison.Ordinal)))
+        {
+            var cp = set.FindControlPlane(p.Mesh)!;
+            var name = p.What.Split(' ')[1].Split('/')[1];
+            items.Add(new PlanItem
+            {
+                Cluster = p.Cluster, Mesh = p.Mesh, Action = PlanAction.Create, ApiVersion = "v1", Kind = "ConfigMap", Namespace = cp.Namespace, Name = name,
+                Level = 1, Deferred = true, Reason = "content read from the peer's istio-ca-root-cert once its control plane is ready",
+            });
+        }
+        items.AddRange(await pruneTask.ConfigureAwait(false));
+        var levels = items.Where(i => i.Action is PlanAction.Create or PlanAction.Update).Select(i => i.Level).Distinct().Count();
+        return new FederationPlan
+        {
+            Items = items.OrderBy(i => i.Cluster, StringComparer.Ordinal).ThenBy(i => i.Action == PlanAction.Delete ? 9 : i.Level).ThenBy(i => i.Kind, StringComparer.Ordinal).ThenBy(i => i.Namespace, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal).ToList(),
+            // discovery + reads of gateways/roots + reads of the objects (prune lists in parallel) + one round trip per apply level
+            DependencyDepth = 3 + levels + (items.Any(i => i.Action == PlanAction.Delete) ? 1 : 0),
+        };
+    }
+
+    private async Task PreflightAsync(FederationSet set, RenderResult draft, CancellationToken cancellationToken)
+    {
+        var problems = new ProblemList();
+        var checks = draft.AllManifests.Select(m => (Cp: set.FindControlPlane(m.Mesh)!, m.ApiVersion, m.Kind)).Distinct()
+            .Select(async x => (x.Cp, x.ApiVersion, x.Kind, Served: await Client(x.Cp).FindAsync(x.ApiVersion, x.Kind, cancellationToken).ConfigureAwait(false)));
+        foreach (var (cp, apiVersion, kind, served) in await Task.WhenAll(checks).ConfigureAwait(false))
+            if (served is null)
+                problems.Add(MeshErrorKind.NotFound, $"cluster '{cp.ClusterName}'", $"{kind} ({apiVersion})", "is not served by the cluster",
+                    apiVersion.StartsWith("maistra.io", StringComparison.Ordinal) || apiVersion.StartsWith("federation.maistra.io", StringComparison.Ordinal)
+                        ? "install the OpenShift Service Mesh 2 operator (2.1 or later) in that cluster"
+                        : apiVersion.StartsWith("networking.istio.io", StringComparison.Ordinal) ? "install Istio (its CRDs) in that cluster" : "install the operator that provides it", null, cp);
+        problems.ThrowIfAny();
+
+        // Application namespaces (traffic splits) belong to the user: they must exist; control-plane namespaces are created.
+        var created = draft.AllManifests.Where(m => m.Kind == "Namespace").Select(m => (m.Cluster, m.Name)).ToHashSet();
+        var appNamespaces = draft.AllManifests.Where(m => m.Namespace is not null && !created.Contains((m.Cluster, m.Namespace)))
+            .Select(m => (Cp: set.FindControlPlane(m.Mesh)!, Ns: m.Namespace!, m.Reference)).DistinctBy(x => (x.Cp.ClusterName, x.Ns)).ToList();
+        var exists = await Task.WhenAll(appNamespaces.Select(async x => (x.Cp, x.Ns, x.Reference,
+            Found: await Client(x.Cp).GetAsync("v1", "Namespace", null, x.Ns, cancellationToken).ConfigureAwait(false) is not null))).ConfigureAwait(false);
+        foreach (var (cp, ns, reference, found) in exists.Where(e => !e.Found))
+            problems.Add(MeshErrorKind.NotFound, $"cluster '{cp.ClusterName}' namespace", ns, $"does not exist, and {reference} goes there",
+                "create the application's namespace (and deploy the application) first", null, cp);
+        problems.ThrowIfAny();
+    }
+
+    private async Task<List<PlanItem>> PruneCandidatesAsync(FederationSet set, RenderResult desired, CancellationToken cancellationToken)
+    {
+        var wanted = desired.AllManifests.Select(m => $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}").ToHashSet(StringComparer.Ordinal);
+        // CA ConfigMaps that are pending are still wanted.
+        foreach (var p in set.Peerings) wanted.Add($"{p.Local.ClusterName}|v1|ConfigMap|{p.Local.Namespace}|{p.CaConfigMap}");
+        var found = await ListManagedAsync(set, cancellationToken).ConfigureAwait(false);
+        return found.Where(f => !wanted.Contains(f.Key)).Select(f => f with { }).Select(f => new PlanItem
+        {
+            Cluster = f.Cluster, Mesh = f.Mesh, Action = PlanAction.Delete, ApiVersion = f.ApiVersion, Kind = f.Kind, Namespace = f.Namespace, Name = f.Name,
+            Level = f.Level, Reason = "created by meshfederation for this mesh, no longer in the topology",
+        }).ToList();
+    }
+
+    private sealed record Managed(string Cluster, string Mesh, string ApiVersion, string Kind, string? Namespace, string Name, int Level)
+    {
+        public string Key => $"{Cluster}|{ApiVersion.Split('/')[0]}|{Kind}|{Namespace}|{Name}";
+    }
+
+    /// <summary>Every object carrying this module's labels for the set's meshes, in every cluster of the set.</summary>
+    private async Task<List<Managed>> ListManagedAsync(FederationSet set, CancellationToken cancellationToken, bool includeNamespaces = false)
+    {
+        var byCluster = set.ControlPlanes.GroupBy(c => c.ClusterName, StringComparer.Ordinal);
+        var tasks = new List<Task<List<Managed>>>();
+        foreach (var cluster in byCluster)
+        {
+            var meshes = cluster.Select(c => c.Name).ToList();
+            var selector = $"{ManagedSelector},{JsonBuilder.MeshLabel} in ({string.Join(",", meshes)})";
+            var cp = cluster.First();
+            var kinds = includeNamespaces ? ManagedKinds.Append(("v1", "Namespace")) : ManagedKinds;
+            foreach (var (apiVersion, kind) in kinds)
+                tasks.Add(ListKindAsync(cp, cluster.Key, apiVersion, kind, selector, cancellationToken));
+        }
+        return (await Task.WhenAll(tasks).ConfigureAwait(false)).SelectMany(x => x).ToList();
+    }
+
+    private async Task<List<Managed>> ListKindAsync(MeshControlPlane cp, string cluster, string apiVersion, string kind, string selector, CancellationToken cancellationToken)
+    {
+        var client = Client(cp);
+        if (await client.FindAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false) is null) return new List<Managed>();
+        var items = await client.ListAsync(apiVersion, kind, null, selector, cancellationToken).ConfigureAwait(false);
+        return items.Select(o => new Managed(cluster, o["metadata"]!["labels"]![JsonBuilder.MeshLabel]!.GetValue<string>(), apiVersion, kind,
+            o["metadata"]!["namespace"]?.GetValue<string>(), o["metadata"]!["name"]!.GetValue<string>(), PlanItem.LevelOf(kind))).ToList();
+    }
+
+    /// <summary>Unchanged when every desired field already has the desired value (server-side apply would change nothing).</summary>
+    internal static (PlanAction Action, string Reason) Compare(JsonObject desired, JsonObject? live)
+    {
+        if (live is null) return (PlanAction.Create, "does not exist");
+        var diffs = new List<string>();
+        Diff(desired, live, "", diffs);
+        return diffs.Count == 0 ? (PlanAction.Unchanged, "") : (PlanAction.Update, "differs at " + string.Join(", ", diffs.Take(5)) + (diffs.Count > 5 ? $" and {diffs.Count - 5} more" : ""));
+    }
+
+    private static void Diff(JsonNode? desired, JsonNode? live, string path, List<string> diffs)
+    {
+        if (desired is JsonObject d)
+        {
+            if (live is not JsonObject l) { diffs.Add(path.Length == 0 ? "." : path); return; }
+            foreach (var (k, v) in d)
+            {
+                if (path.Length == 0 && k is "apiVersion" or "kind") continue;
+                if (v is null) { if (l[k] is not null) diffs.Add($"{path}.{k}"); continue; }
+                Diff(v, l[k], $"{path}.{k}", diffs);
+            }
+            return;
+        }
+        // Scalars and lists compare whole (lists are atomic in these objects). Values are not shown: they may be certificates.
+        if (!JsonNode.DeepEquals(desired, live)) diffs.Add(path);
+    }
+
+    // ------------------------------------------------------------------ apply
+
+    /// <summary>
+    /// Applies the approved items of a plan: level by level (namespaces, then CA material, control planes and member
+    /// rolls, then peers, then service sets, then routes), every cluster in parallel. Deferred items are applied once
+    /// the control planes are ready and the values they need can be read. Stale objects are deleted last.
+    /// </summary>
+    public async Task<IReadOnlyList<ApplyOutcome>> ApplyAsync(FederationSet set, FederationPlan plan, Func<PlanItem, bool> approved, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<ApplyOutcome>();
+        var work = plan.Items.Where(i => i.Action is PlanAction.Create or PlanAction.Update && approved(i)).ToList();
+        var now = work.Where(i => !i.Deferred).ToList();
+        var later = work.Where(i => i.Deferred).ToList();
+        var total = work.Count + plan.Items.Count(i => i.Action == PlanAction.Delete && approved(i));
+        var done = 0;
+        var activity = new MeshProgress(1, null, $"Federating {set.ControlPlanes.Select(c => c.ClusterName).Distinct().Count()} clusters", "", 0, false);
+        void Report(string status) => _log.Progress(activity with { Status = status, PercentComplete = total == 0 ? 100 : Math.Min(99, done * 100 / total) });
+
+        try
+        {
+            foreach (var level in now.GroupBy(i => i.Level).OrderBy(g => g.Key))
+            {
+                Report($"level {level.Key}: {string.Join(", ", level.Select(i => i.Kind).Distinct())}");
+                outcomes.AddRange(await RunAsync(set, level, ApplyOneAsync, () => Interlocked.Increment(ref done), cancellationToken).ConfigureAwait(false));
+                ThrowIfFailed(outcomes);
+            }
+
+            if (later.Count > 0)
+            {
+                var resolved = await WaitForPeersAsync(set, later, cancellationToken).ConfigureAwait(false);
+                var rendered = Ossm2Renderer.Render(resolved).AllManifests.ToDictionary(m => $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}", StringComparer.Ordinal);
+                var ready = later.Select(i => rendered.TryGetValue(i.Key, out var m)
+                    ? new PlanItem { Cluster = i.Cluster, Mesh = i.Mesh, Action = i.Action, ApiVersion = i.ApiVersion, Kind = i.Kind, Namespace = i.Namespace, Name = i.Name, Level = i.Level, Desired = m.Content, Reason = i.Reason }
+                    : throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, i.Target, null, "could not be rendered after waiting", "check that the peer control plane is ready"))).ToList();
+                foreach (var level in ready.GroupBy(i => i.Level).OrderBy(g => g.Key))
+                {
+                    Report($"level {level.Key} (after control planes were ready)");
+                    outcomes.AddRange(await RunAsync(set, level, ApplyOneAsync, () => Interlocked.Increment(ref done), cancellationToken).ConfigureAwait(false));
+                    ThrowIfFailed(outcomes);
+                }
+            }
+
+            var deletes = plan.Items.Where(i => i.Action == PlanAction.Delete && approved(i)).ToList();
+            foreach (var level in deletes.GroupBy(i => i.Kind == "Namespace" ? -1 : i.Level).OrderByDescending(g => g.Key))
+            {
+                Report($"removing {string.Join(", ", level.Select(i => i.Kind).Distinct())}");
+                outcomes.AddRange(await RunAsync(set, level, DeleteOneAsync, () => Interlocked.Increment(ref done), cancellationToken).ConfigureAwait(false));
+                ThrowIfFailed(outcomes);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            var completed = outcomes.Count(o => o.Done);
+            throw new OperationCanceledException(
+                $"Cancelled after {completed} of {total} changes; every change is applied whole or not at all. Run the same command again to finish.", null, cancellationToken);
+        }
+        finally
+        {
+            _log.Progress(activity with { Status = "done", PercentComplete = 100, Completed = true });
+        }
+        return outcomes;
+    }
+
+    private static void ThrowIfFailed(List<ApplyOutcome> outcomes)
+    {
+        var failed = outcomes.Where(o => !o.Done).ToList();
+        if (failed.Count > 0)
+            throw new LiveFederationException(
+                $"{failed.Count} change(s) failed; nothing after them was applied. {string.Join("; ", failed.Select(f => $"{f.Item.Target}: {f.Error}"))}", outcomes);
+    }
+
+    private async Task<List<ApplyOutcome>> RunAsync(FederationSet set, IEnumerable<PlanItem> items, Func<KubeClient, PlanItem, CancellationToken, Task> action, Func<int> onDone, CancellationToken cancellationToken)
+    {
+        var byCluster = items.GroupBy(i => i.Cluster, StringComparer.Ordinal).ToList();
+        using var clusterGate = new SemaphoreSlim(Math.Max(1, _options.MaxParallelClusters));
+        var tasks = byCluster.Select(async group =>
+        {
+            await clusterGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var cp = set.ControlPlanes.First(c => c.ClusterName == group.Key);
+                var client = Client(cp);
+                using var gate = new SemaphoreSlim(Math.Max(1, _options.ConcurrencyPerCluster));
+                var inner = group.Select(async item =>
+                {
+                    await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await action(client, item, cancellationToken).ConfigureAwait(false);
+                        onDone();
+                        _log.Verbose($"{item.Action} {item.Target}");
+                        return new ApplyOutcome(item, true, null);
+                    }
+                    catch (KubeApiException e)
+                    {
+                        return new ApplyOutcome(item, false, e.ApiMessage ?? e.Message);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                });
+                return await Task.WhenAll(inner).ConfigureAwait(false);
+            }
+            finally
+            {
+                clusterGate.Release();
+            }
+        });
+        return (await Task.WhenAll(tasks).ConfigureAwait(false)).SelectMany(x => x).ToList();
+    }
+
+    private Task ApplyOneAsync(KubeClient client, PlanItem item, CancellationToken cancellationToken) =>
+        client.ApplyAsync(item.Desired!, _options.Force, cancellationToken);
+
+    private async Task DeleteOneAsync(KubeClient client, PlanItem item, CancellationToken cancellationToken)
+    {
+        // Delete only what carries this module's label: never something created by someone else under the same name.
+        var live = await client.GetAsync(item.ApiVersion, item.Kind, item.Namespace, item.Name, cancellationToken).ConfigureAwait(false);
+        if (live?["metadata"]?["labels"]?[JsonBuilder.ManagedByLabel]?.GetValue<string>() != JsonBuilder.ManagedByValue) return;
+        if (item.Kind == "Namespace")
+        {
+            var foreign = await ForeignObjectsAsync(client, item.Name, cancellationToken).ConfigureAwait(false);
+            if (foreign.Count > 0)
+            {
+                _log.Warning($"{item.Cluster}: kept namespace {item.Name}: it holds objects meshfederation did not create ({string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", ..." : "")}).");
+                return;
+            }
+        }
+        await client.DeleteAsync(item.ApiVersion, item.Kind, item.Namespace, item.Name, "Background", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Objects in a namespace created neither by this module nor by the mesh operator for our control plane.</summary>
+    private static async Task<List<string>> ForeignObjectsAsync(KubeClient client, string ns, CancellationToken cancellationToken)
+    {
+        var kinds = new[] { ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"), ("v1", "Pod"), ("apps/v1", "Deployment") };
+        var lists = await Task.WhenAll(kinds.Select(async k =>
+            await client.FindAsync(k.Item1, k.Item2, cancellationToken).ConfigureAwait(false) is null
+                ? new List<string>()
+                : (await client.ListAsync(k.Item1, k.Item2, ns, null, cancellationToken).ConfigureAwait(false))
+                    .Where(o => o["metadata"]?["labels"]?[JsonBuilder.ManagedByLabel]?.GetValue<string>() != JsonBuilder.ManagedByValue
+                                && o["metadata"]?["labels"]?["maistra.io/owner"] is null
+                                && !(k.Item2 == "ConfigMap" && o["metadata"]!["name"]!.GetValue<string>() is "kube-root-ca.crt" or "openshift-service-ca.crt")
+                                && !(k.Item2 == "ServiceAccount" && o["metadata"]!["name"]!.GetValue<string>() is "default" or "builder" or "deployer"))
+                    .Select(o => $"{k.Item2} {o["metadata"]!["name"]}").ToList())).ConfigureAwait(false);
+        return lists.SelectMany(x => x).ToList();
+    }
+
+    /// <summary>Waits (with progress) until the control planes are Ready and the deferred peers' values can be read.</summary>
+    private async Task<FederationSet> WaitForPeersAsync(FederationSet set, IReadOnlyList<PlanItem> deferred, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + _options.WaitTimeout;
+        var meshes = set.ControlPlanes.ToList();
+        var activity = new MeshProgress(2, 1, "Waiting for control planes", "", 0, false);
+        var attempt = 0;
+        try
+        {
+            while (true)
+            {
+                attempt++;
+                var readiness = await Task.WhenAll(meshes.Select(async cp => (cp, Ready: await IsReadyAsync(cp, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
+                var notReady = readiness.Where(r => !r.Ready).Select(r => r.cp.Name).ToList();
+                FederationSet? resolved = null;
+                var missing = new List<string>();
+                if (notReady.Count == 0)
+                {
+                    resolved = await ResolveAsync(set, cancellationToken).ConfigureAwait(false);
+                    var result = Ossm2Renderer.Render(resolved);
+                    missing = result.Pending.Where(p => deferred.Any(d => d.Cluster == p.Cluster && p.What.Contains($"{d.Namespace}/{d.Name}", StringComparison.Ordinal))).Select(p => p.What).ToList();
+                    if (missing.Count == 0) return resolved;
+                }
+                var status = notReady.Count > 0 ? $"not ready: {string.Join(", ", notReady)}" : $"waiting for: {string.Join("; ", missing)}";
+                _log.Progress(activity with { Status = status, PercentComplete = (meshes.Count - notReady.Count) * 100 / Math.Max(1, meshes.Count) });
+                if (DateTimeOffset.UtcNow >= deadline)
+                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, "control planes", status,
+                        $"were not ready after {_options.WaitTimeout.TotalSeconds:0} s",
+                        "check the ServiceMeshControlPlane status (oc get smcp) and that LoadBalancer Services get addresses; then run again"));
+                if (attempt == 1) _log.Verbose($"Waiting for control planes: {status}");
+                await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _log.Progress(activity with { Status = "done", PercentComplete = 100, Completed = true });
+        }
+    }
+
+    /// <summary>SMCP status condition Ready=True.</summary>
+    public async Task<bool> IsReadyAsync(MeshControlPlane cp, CancellationToken cancellationToken)
+    {
+        var smcp = await Client(cp).GetAsync("maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, cancellationToken).ConfigureAwait(false);
+        return (smcp?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
+            .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;
+    }
+
+    // ------------------------------------------------------------------ remove
+
+    /// <summary>Plans the removal of everything this module created for the set's meshes (and nothing else).</summary>
+    public async Task<FederationPlan> PlanRemovalAsync(FederationSet set, CancellationToken cancellationToken)
+    {
+        var found = await ListManagedAsync(set, cancellationToken, includeNamespaces: !_options.KeepNamespaces).ConfigureAwait(false);
+        var items = found.Select(f => new PlanItem
+        {
+            Cluster = f.Cluster, Mesh = f.Mesh, Action = PlanAction.Delete, ApiVersion = f.ApiVersion, Kind = f.Kind, Namespace = f.Namespace, Name = f.Name,
+            Level = f.Level, Reason = "created by meshfederation",
+        }).OrderBy(i => i.Cluster, StringComparer.Ordinal).ThenByDescending(i => i.Kind == "Namespace" ? -1 : i.Level).ToList();
+        return new FederationPlan { Items = items, DependencyDepth = 1 + items.Select(i => i.Level).Distinct().Count() };
+    }
+}
+
+/// <summary>Some changes failed; carries every outcome so far.</summary>
+public sealed class LiveFederationException : Exception
+{
+    public LiveFederationException(string message, IReadOnlyList<ApplyOutcome> outcomes) : base(message) => Outcomes = outcomes;
+
+    public LiveFederationException() : base("live federation failed") { }
+
+    public LiveFederationException(string message) : base(message) { }
+
+    public LiveFederationException(string message, Exception inner) : base(message, inner) { }
+
+    public IReadOnlyList<ApplyOutcome> Outcomes { get; } = Array.Empty<ApplyOutcome>();
+}
