@@ -13,12 +13,16 @@
         'ConvertTo-MeshManifest'
         'Export-MeshManifest'
         'Export-MeshService'
+        'Get-MeshControlPlane'
+        'Get-MeshFederationPlan'
         'Import-MeshService'
         'Import-MeshTopology'
         'New-FederationProxyConfig'
         'New-MeshControlPlane'
         'New-MeshPeer'
         'New-MeshTrafficSplit'
+        'Remove-MeshFederation'
+        'Sync-MeshFederation'
         'Test-MeshFederation'
     )
     FunctionsToExport    = @()

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using MeshFederation.Engine.Checks;
 using MeshFederation.Engine.IO;
+using MeshFederation.Engine.Kube;
+using MeshFederation.Engine.Live;
 using MeshFederation.Engine.Model;
 using MeshFederation.Engine.Rendering;
 using MeshFederation.Engine.Topology;
@@ -18,6 +20,8 @@ public static class MeshfedApp
     public const int ExitOk = 0;
     public const int ExitCheckFailed = 1;
     public const int ExitBadInput = 2;
+    public const int ExitFailed = 1;
+    public const int ExitCancelled = 130;
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -90,7 +94,82 @@ public static class MeshfedApp
             return ExitOk;
         }));
 
-        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy };
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file to use instead of each mesh's own ($KUBECONFIG, ~/.kube/config)." };
+        var force = new Option<bool>("--force") { Description = "Take over fields other field managers own (server-side apply force)." };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for control planes and gateway addresses.", DefaultValueFactory = _ => 600 };
+        var noPrune = new Option<bool>("--no-prune") { Description = "Keep objects meshfederation created earlier that the topology no longer has." };
+        var applyDryRun = new Option<bool>("--dry-run") { Description = "Print the plan; change nothing." };
+        var apply = new Command("apply", "Apply a topology to its clusters: read roots and addresses, plan, apply in dependency order, wait for control planes.")
+        {
+            topologyArg, kubeconfig, force, timeout, noPrune, applyDryRun,
+        };
+        apply.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            var log = new CliLog(stderr);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            var live = new LiveFederation(connections, new LiveOptions
+            {
+                Force = r.GetValue(force), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = !r.GetValue(noPrune),
+            }, log);
+            var plan = await live.PlanAsync(set, ct).ConfigureAwait(false);
+            WritePlan(stdout, plan);
+            if (r.GetValue(applyDryRun) || !plan.HasChanges) return ExitOk;
+            var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"applied {outcomes.Count(o => o.Done)} change(s)"));
+            return ExitOk;
+        }));
+
+        var planCommand = new Command("plan", "Print what apply would change (create, update, unchanged, delete per object).") { topologyArg, kubeconfig };
+        planCommand.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            var log = new CliLog(stderr);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            WritePlan(stdout, await new LiveFederation(connections, null, log).PlanAsync(set, ct).ConfigureAwait(false));
+            return ExitOk;
+        }));
+
+        var keepNamespaces = new Option<bool>("--keep-namespaces") { Description = "Keep the control-plane namespaces meshfederation created." };
+        var deleteDryRun = new Option<bool>("--dry-run") { Description = "Print what would be deleted; delete nothing." };
+        var delete = new Command("delete", "Delete exactly what meshfederation created for the topology's meshes, and nothing else.")
+        {
+            topologyArg, kubeconfig, keepNamespaces, deleteDryRun,
+        };
+        delete.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            var log = new CliLog(stderr);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces) }, log);
+            var plan = await live.PlanRemovalAsync(set, ct).ConfigureAwait(false);
+            WritePlan(stdout, plan);
+            if (r.GetValue(deleteDryRun) || plan.Items.Count == 0) return ExitOk;
+            var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {outcomes.Count(o => o.Done)} object(s)"));
+            return ExitOk;
+        }));
+
+        var contexts = new Option<string[]>("--context") { Description = "Kubeconfig context(s) to look in (default: the current context).", AllowMultipleArgumentsPerToken = true };
+        var discoverOutput = new Option<string>("--output") { Description = "table or json.", DefaultValueFactory = _ => "table" };
+        discoverOutput.AcceptOnlyFromAmong("table", "json");
+        var discover = new Command("discover", "List the control planes running in clusters (SMCP, Sail Istio, istiod).") { contexts, kubeconfig, discoverOutput };
+        discover.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var file = r.GetValue(kubeconfig)?.FullName;
+            var names = r.GetValue(contexts) is { Length: > 0 } c ? c : new[] { KubeConfig.Load(file, yaml).CurrentContext ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--context", null, "no context given and the kubeconfig has no current-context", "pass --context NAME")) };
+            var log = new CliLog(stderr);
+            using var connections = new ClusterConnections(yaml, file, new KubeClientOptions(), log);
+            var found = await MeshDiscovery.DiscoverAsync(connections, names.Select(n => new ClusterBinding(n) { Context = n, KubeConfig = file }), log, ct).ConfigureAwait(false);
+            if (r.GetValue(discoverOutput) == "json")
+                stdout.WriteLine(JsonSerializer.Serialize(found.Select(m => new { m.Name, m.Namespace, Cluster = m.ClusterName, Provider = m.Provider.ToString(), Style = m.Style.ToString(), m.Version, m.TrustDomain, m.MemberNamespaces }), JsonOptions));
+            else
+                WriteRows(stdout, new[] { "NAME", "NAMESPACE", "CLUSTER", "PROVIDER", "VERSION", "TRUST DOMAIN" },
+                    found.Select(m => new[] { m.Name, m.Namespace, m.ClusterName, m.Provider.ToString(), m.Version, m.TrustDomain }));
+            return ExitOk;
+        }));
+
+        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -99,6 +178,75 @@ public static class MeshfedApp
             return ExitBadInput;
         }
         return parse.Invoke(config);
+    }
+
+    private static async Task<int> GuardAsync(TextWriter stderr, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            stderr.WriteLine($"meshfed: {ex.Message}");
+            return ExitCancelled;
+        }
+        catch (MeshFederationException ex)
+        {
+            foreach (var p in ex.Problems) stderr.WriteLine($"meshfed: error: {p}");
+            return ExitBadInput;
+        }
+        catch (LiveFederationException ex)
+        {
+            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            return ExitFailed;
+        }
+        catch (KubeApiException ex)
+        {
+            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            return ExitFailed;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            return ExitBadInput;
+        }
+    }
+
+    private static void WritePlan(TextWriter w, FederationPlan plan)
+    {
+        WriteRows(w, new[] { "ACTION", "CLUSTER", "KIND", "NAMESPACE", "NAME", "REASON" },
+            plan.Items.Select(i => new[] { i.Action.ToString().ToUpperInvariant(), i.Cluster, i.Kind, i.Namespace ?? "-", i.Name, i.Reason }));
+        w.WriteLine($"plan: {plan}");
+    }
+
+    private static void WriteRows(TextWriter w, string[] header, IEnumerable<string[]> rowsIn)
+    {
+        var rows = rowsIn.ToList();
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        void Line(string[] cells) => w.WriteLine(string.Join("  ", cells.Select((c, i) => i == cells.Length - 1 ? c : c.PadRight(widths[i]))).TrimEnd());
+        Line(header);
+        foreach (var r in rows) Line(r);
+    }
+
+    /// <summary>Engine messages for the CLI: warnings always, verbose with MESHFED_VERBOSE=1; never secrets (the engine sends none).</summary>
+    private sealed class CliLog : Engine.Diagnostics.IMeshLog
+    {
+        private readonly TextWriter _err;
+        private readonly bool _verbose = Environment.GetEnvironmentVariable("MESHFED_VERBOSE") is "1" or "true";
+
+        public CliLog(TextWriter err) => _err = err;
+
+        public void Verbose(string message) { if (_verbose) lock (_err) _err.WriteLine("meshfed: " + message); }
+
+        public void Debug(string message) { }
+
+        public void Warning(string message) { lock (_err) _err.WriteLine("meshfed: warning: " + message); }
+
+        public void Progress(Engine.Diagnostics.MeshProgress progress)
+        {
+            if (_verbose && !progress.Completed) lock (_err) _err.WriteLine($"meshfed: {progress.Activity}: {progress.Status}");
+        }
     }
 
     private static int Guard(TextWriter stderr, Func<int> action)

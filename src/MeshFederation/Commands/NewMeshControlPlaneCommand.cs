@@ -27,6 +27,7 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string? Context { get; set; }
 
     [Parameter]

@@ -12,6 +12,8 @@ public static class ErrorIds
     public const string NotFound = "MeshFederation.NotFound";
     public const string FileError = "MeshFederation.FileError";
     public const string YamlBridgeUnavailable = "MeshFederation.YamlBridgeUnavailable";
+    public const string ClusterError = "MeshFederation.ClusterError";
+    public const string ApplyFailed = "MeshFederation.ApplyFailed";
 
     public static string For(MeshErrorKind kind) => kind switch
     {
