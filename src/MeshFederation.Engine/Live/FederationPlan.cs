@@ -28,7 +28,10 @@ public sealed class PlanItem
 
     public required string Name { get; init; }
 
-    /// <summary>Dependency level: 0 namespaces, 1 CA material / control plane / member roll / gateway Services, 2 peers, 3 service sets, 4 routes.</summary>
+    /// <summary>
+    /// Dependency level: 0 namespaces; 1 everything that needs only its namespace (CA material, control plane, member
+    /// roll, gateway Services, service sets, routes); 2 peers, which need the CA material first.
+    /// </summary>
     public required int Level { get; init; }
 
     /// <summary>Why: the fields that differ, or what must be read from the clusters first.</summary>
@@ -49,10 +52,8 @@ public sealed class PlanItem
     public static int LevelOf(string kind) => kind switch
     {
         "Namespace" => 0,
-        "ConfigMap" or "ServiceMeshControlPlane" or "ServiceMeshMemberRoll" or "Service" => 1,
         "ServiceMeshPeer" => 2,
-        "ExportedServiceSet" or "ImportedServiceSet" => 3,
-        _ => 4,
+        _ => 1,
     };
 }
 

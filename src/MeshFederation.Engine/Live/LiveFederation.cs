@@ -124,26 +124,38 @@ public sealed class LiveFederation
     {
         set.EnsureValid();
         var draft = Ossm2Renderer.Render(set);
+        // Round trip 1: discovery (is every kind served?).
         await PreflightAsync(set, draft, cancellationToken).ConfigureAwait(false);
-        var resolved = await ResolveAsync(set, cancellationToken).ConfigureAwait(false);
-        var result = Ossm2Renderer.Render(resolved);
-        var pendingPeers = result.Pending.Where(p => p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal)).ToList();
 
-        var readTasks = result.AllManifests.Select(async m =>
+        // Round trip 2, all in parallel: application namespaces, roots and gateway addresses, the live objects (their
+        // names do not depend on what is read), and the objects to prune.
+        var keys = draft.AllManifests.Select(m => (Cp: set.FindControlPlane(m.Mesh)!, m.ApiVersion, m.Kind, m.Namespace, m.Name)).ToList();
+        foreach (var p in set.Peerings) keys.Add((p.Local, "v1", "ConfigMap", p.Local.Namespace, p.CaConfigMap));
+        keys = keys.Distinct().ToList();
+        var liveTask = Task.WhenAll(keys.Select(async k => (Key: $"{k.Cp.ClusterName}|{k.ApiVersion.Split('/')[0]}|{k.Kind}|{k.Namespace}|{k.Name}",
+            Live: await Client(k.Cp).GetAsync(k.ApiVersion, k.Kind, k.Namespace, k.Name, cancellationToken).ConfigureAwait(false))));
+        var namespaceTask = CheckApplicationNamespacesAsync(set, draft, cancellationToken);
+        var resolveTask = ResolveAsync(set, cancellationToken);
+        var pruneTask = _options.Prune ? ListManagedAsync(set, cancellationToken) : Task.FromResult(new List<Managed>());
+        await Task.WhenAll(liveTask, namespaceTask, resolveTask, pruneTask).ConfigureAwait(false);
+        (await namespaceTask.ConfigureAwait(false)).ThrowIfAny();
+        var live = (await liveTask.ConfigureAwait(false)).DistinctBy(x => x.Key).ToDictionary(x => x.Key, x => x.Live, StringComparer.Ordinal);
+
+        var result = Ossm2Renderer.Render(await resolveTask.ConfigureAwait(false));
+        var pendingPeers = result.Pending.Where(p => p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal)).ToList();
+        var items = new List<PlanItem>();
+        foreach (var m in result.AllManifests)
         {
-            var cp = set.FindControlPlane(m.Mesh)!;
-            var live = await Client(cp).GetAsync(m.ApiVersion, m.Kind, m.Namespace, m.Name, cancellationToken).ConfigureAwait(false);
+            var key = $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}";
             var deferred = m.Kind == "ServiceMeshPeer" && pendingPeers.Any(p => p.Mesh == m.Mesh && p.What.Contains($"{m.Namespace}/{m.Name} ", StringComparison.Ordinal));
-            var (action, reason) = Compare(m.Content, live);
-            return new PlanItem
+            var (action, reason) = Compare(m.Content, live.GetValueOrDefault(key));
+            items.Add(new PlanItem
             {
                 Cluster = m.Cluster, Mesh = m.Mesh, Action = action, ApiVersion = m.ApiVersion, Kind = m.Kind, Namespace = m.Namespace, Name = m.Name,
                 Level = PlanItem.LevelOf(m.Kind), Desired = m.Content, Deferred = deferred,
                 Reason = deferred ? "remote.addresses read once the peer's ingress gateway has an address" : reason,
-            };
-        });
-        var pruneTask = _options.Prune ? PruneCandidatesAsync(set, result, cancellationToken) : Task.FromResult(new List<PlanItem>());
-        var items = (await Task.WhenAll(readTasks).ConfigureAwait(false)).ToList();
+            });
+        }
 
         // Root certificates not readable yet: the peer CA ConfigMaps are created once the remote control plane is ready.
         foreach (var p in result.Pending.Where(p => p.What.StartsWith("ConfigMap", StringComparison.Ordinal)))
@@ -156,30 +168,47 @@ public sealed class LiveFederation
                 Level = 1, Deferred = true, Reason = "content read from the peer's istio-ca-root-cert once its control plane is ready",
             });
         }
-        items.AddRange(await pruneTask.ConfigureAwait(false));
-        var levels = items.Where(i => i.Action is PlanAction.Create or PlanAction.Update).Select(i => i.Level).Distinct().Count();
+
+        var wanted = result.AllManifests.Select(m => $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}").ToHashSet(StringComparer.Ordinal);
+        foreach (var p in set.Peerings) wanted.Add($"{p.Local.ClusterName}|v1|ConfigMap|{p.Local.Namespace}|{p.CaConfigMap}");
+        items.AddRange((await pruneTask.ConfigureAwait(false)).Where(f => !wanted.Contains(f.Key)).Select(f => new PlanItem
+        {
+            Cluster = f.Cluster, Mesh = f.Mesh, Action = PlanAction.Delete, ApiVersion = f.ApiVersion, Kind = f.Kind, Namespace = f.Namespace, Name = f.Name,
+            Level = f.Level, Reason = "created by meshfederation for this mesh, no longer in the topology",
+        }));
+
+        var levels = items.Where(i => i.Action is PlanAction.Create or PlanAction.Update && !i.Deferred).Select(i => i.Level).Distinct().Count();
         return new FederationPlan
         {
             Items = items.OrderBy(i => i.Cluster, StringComparer.Ordinal).ThenBy(i => i.Action == PlanAction.Delete ? 9 : i.Level).ThenBy(i => i.Kind, StringComparer.Ordinal).ThenBy(i => i.Namespace, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal).ToList(),
-            // discovery + reads of gateways/roots + reads of the objects (prune lists in parallel) + one round trip per apply level
-            DependencyDepth = 3 + levels + (items.Any(i => i.Action == PlanAction.Delete) ? 1 : 0),
+            // discovery + one round of parallel reads + one round trip per apply level (+ one for deletions)
+            DependencyDepth = 2 + levels + (items.Any(i => i.Action == PlanAction.Delete) ? 1 : 0),
         };
     }
 
     private async Task PreflightAsync(FederationSet set, RenderResult draft, CancellationToken cancellationToken)
     {
         var problems = new ProblemList();
+        // Warm discovery for the kinds pruning lists too, so the next round of reads needs no discovery of its own.
+        var warm = set.ControlPlanes.DistinctBy(c => c.ClusterName)
+            .SelectMany(cp => ManagedKinds.Select(k => Client(cp).FindAsync(k.ApiVersion, k.Kind, cancellationToken))).ToList();
         var checks = draft.AllManifests.Select(m => (Cp: set.FindControlPlane(m.Mesh)!, m.ApiVersion, m.Kind)).Distinct()
             .Select(async x => (x.Cp, x.ApiVersion, x.Kind, Served: await Client(x.Cp).FindAsync(x.ApiVersion, x.Kind, cancellationToken).ConfigureAwait(false)));
-        foreach (var (cp, apiVersion, kind, served) in await Task.WhenAll(checks).ConfigureAwait(false))
+        var results = await Task.WhenAll(checks).ConfigureAwait(false);
+        await Task.WhenAll(warm).ConfigureAwait(false);
+        foreach (var (cp, apiVersion, kind, served) in results)
             if (served is null)
                 problems.Add(MeshErrorKind.NotFound, $"cluster '{cp.ClusterName}'", $"{kind} ({apiVersion})", "is not served by the cluster",
                     apiVersion.StartsWith("maistra.io", StringComparison.Ordinal) || apiVersion.StartsWith("federation.maistra.io", StringComparison.Ordinal)
                         ? "install the OpenShift Service Mesh 2 operator (2.1 or later) in that cluster"
                         : apiVersion.StartsWith("networking.istio.io", StringComparison.Ordinal) ? "install Istio (its CRDs) in that cluster" : "install the operator that provides it", null, cp);
         problems.ThrowIfAny();
+    }
 
-        // Application namespaces (traffic splits) belong to the user: they must exist; control-plane namespaces are created.
+    /// <summary>Application namespaces (traffic splits) belong to the user: they must exist; control-plane namespaces are created.</summary>
+    private async Task<ProblemList> CheckApplicationNamespacesAsync(FederationSet set, RenderResult draft, CancellationToken cancellationToken)
+    {
+        var problems = new ProblemList();
         var created = draft.AllManifests.Where(m => m.Kind == "Namespace").Select(m => (m.Cluster, m.Name)).ToHashSet();
         var appNamespaces = draft.AllManifests.Where(m => m.Namespace is not null && !created.Contains((m.Cluster, m.Namespace)))
             .Select(m => (Cp: set.FindControlPlane(m.Mesh)!, Ns: m.Namespace!, m.Reference)).DistinctBy(x => (x.Cp.ClusterName, x.Ns)).ToList();
@@ -188,20 +217,7 @@ public sealed class LiveFederation
         foreach (var (cp, ns, reference, found) in exists.Where(e => !e.Found))
             problems.Add(MeshErrorKind.NotFound, $"cluster '{cp.ClusterName}' namespace", ns, $"does not exist, and {reference} goes there",
                 "create the application's namespace (and deploy the application) first", null, cp);
-        problems.ThrowIfAny();
-    }
-
-    private async Task<List<PlanItem>> PruneCandidatesAsync(FederationSet set, RenderResult desired, CancellationToken cancellationToken)
-    {
-        var wanted = desired.AllManifests.Select(m => $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}").ToHashSet(StringComparer.Ordinal);
-        // CA ConfigMaps that are pending are still wanted.
-        foreach (var p in set.Peerings) wanted.Add($"{p.Local.ClusterName}|v1|ConfigMap|{p.Local.Namespace}|{p.CaConfigMap}");
-        var found = await ListManagedAsync(set, cancellationToken).ConfigureAwait(false);
-        return found.Where(f => !wanted.Contains(f.Key)).Select(f => f with { }).Select(f => new PlanItem
-        {
-            Cluster = f.Cluster, Mesh = f.Mesh, Action = PlanAction.Delete, ApiVersion = f.ApiVersion, Kind = f.Kind, Namespace = f.Namespace, Name = f.Name,
-            Level = f.Level, Reason = "created by meshfederation for this mesh, no longer in the topology",
-        }).ToList();
+        return problems;
     }
 
     private sealed record Managed(string Cluster, string Mesh, string ApiVersion, string Kind, string? Namespace, string Name, int Level)

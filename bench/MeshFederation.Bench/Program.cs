@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Kube;
+using MeshFederation.Engine.Live;
+using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Rendering;
+using MeshFederation.Engine.Topology;
+using MeshFederation.TestKube;
+using MeshFederation.Yaml;
+
+// Benchmarks of the performance goals. Usage: dotnet run -c Release --project bench/MeshFederation.Bench -- live-apply [iterations] [latency-ms]
+var scenario = args.Length > 0 ? args[0] : "live-apply";
+var iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+var latency = TimeSpan.FromMilliseconds(args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+return scenario switch
+{
+    "live-apply" => await LiveApply.RunAsync(iterations, latency),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply [iterations] [latency-ms]");
+    return 2;
+}
+
+/// <summary>
+/// Issue 3's goal: federating two meshes (seed 001's object set) on two test API servers with injected latency, against
+/// one `kubectl apply --server-side` per object run sequentially (as the seeds' scripts do), both in one run; and our
+/// time against the critical-path bound (dependency depth × latency).
+/// </summary>
+internal sealed class TraceLog : MeshFederation.Engine.Diagnostics.IMeshLog
+{
+    private readonly Stopwatch _sw = Stopwatch.StartNew();
+    public void Verbose(string message) => Console.Error.WriteLine($"{_sw.ElapsedMilliseconds,5} V {message}");
+    public void Debug(string message) => Console.Error.WriteLine($"{_sw.ElapsedMilliseconds,5} D {message}");
+    public void Warning(string message) => Console.Error.WriteLine($"{_sw.ElapsedMilliseconds,5} W {message}");
+    public void Progress(MeshFederation.Engine.Diagnostics.MeshProgress progress) { }
+}
+
+internal static class LiveApply
+{
+    private static readonly YamlDotNetBridge Yaml = new();
+
+    private static string Repo()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "MeshFederation.sln"))) dir = Path.GetDirectoryName(dir);
+        return dir ?? throw new InvalidOperationException("run from inside the repository");
+    }
+
+    private static string Topology()
+    {
+        // Seed 001 with every value known up front (roots and addresses), so both sides apply the same objects.
+        var text = File.ReadAllText(Path.Combine(Repo(), "examples", "seed-001-blue-green.yaml"));
+        foreach (var mesh in new[] { "blue-mesh", "green-mesh" })
+        {
+            var pem = TestPki.RootCertificatePem(mesh).Replace("\n", "\n      ", StringComparison.Ordinal).TrimEnd();
+            text = text.Replace($"  - name: {mesh}\n", $"  - name: {mesh}\n    rootCertificate: |\n      {pem}\n", StringComparison.Ordinal);
+        }
+        return text;
+    }
+
+    private sealed class Clusters : IAsyncDisposable
+    {
+        public TestPki Pki { get; } = new();
+        public List<FakeApiServer> Servers { get; } = new();
+        public string Kubeconfig { get; private set; } = "";
+
+        public static async Task<Clusters> StartAsync(TimeSpan latency, string dir)
+        {
+            var c = new Clusters();
+            foreach (var name in new[] { "blue", "green" })
+            {
+                var s = new FakeApiServer(name, c.Pki);
+                s.Tokens["bench-token"] = "admin";
+                await s.StartAsync();
+                _ = new FakeOssm2Operator(s, name == "blue" ? "10.19.3." : "10.19.4.");
+                s.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
+                s.Faults.Latency = latency;
+                c.Servers.Add(s);
+            }
+            static string B64(string s) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(s));
+            var sb = new System.Text.StringBuilder("apiVersion: v1\nkind: Config\ncurrent-context: blue\nclusters:\n");
+            foreach (var s in c.Servers) sb.Append($"- name: {s.Name}\n  cluster:\n    server: {s.Url.ToString().TrimEnd('/')}\n    certificate-authority-data: {B64(s.CaPem)}\n");
+            sb.Append("contexts:\n");
+            foreach (var s in c.Servers) sb.Append($"- name: {s.Name}\n  context: {{cluster: {s.Name}, user: admin}}\n");
+            sb.Append("users:\n- name: admin\n  user:\n    token: bench-token\n");
+            c.Kubeconfig = Path.Combine(dir, $"kubeconfig-{Guid.NewGuid():N}");
+            await File.WriteAllTextAsync(c.Kubeconfig, sb.ToString());
+            return c;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var s in Servers) await s.DisposeAsync();
+            Pki.Dispose();
+        }
+    }
+
+    public static async Task<int> RunAsync(int iterations, TimeSpan latency)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "meshfed-bench", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var topology = Topology();
+        var set = TopologyLoader.Load(topology, "seed-001.yaml", Yaml);
+        var manifests = Ossm2Renderer.Render(set).AllManifests.ToList();
+
+        // The kubectl side applies exactly these objects, one file each, in the same order.
+        var files = new List<(string Context, string File)>();
+        foreach (var (m, i) in manifests.Select((m, i) => (m, i)))
+        {
+            var f = Path.Combine(dir, $"{i:D2}-{m.Cluster}-{m.Kind}-{m.Name}.yaml");
+            await File.WriteAllTextAsync(f, Yaml.Emit(new[] { m.Content }));
+            files.Add((m.Cluster, f));
+        }
+
+        var ours = new List<double>();
+        var kubectl = new List<double>();
+        var depth = 0;
+        for (var i = 0; i < iterations + 1; i++)
+        {
+            await using (var clusters = await Clusters.StartAsync(latency, dir))
+            {
+                var trace = Environment.GetEnvironmentVariable("BENCH_DEBUG") == "1" && i == iterations ? new TraceLog() : null;
+                using var connections = new ClusterConnections(Yaml, clusters.Kubeconfig, new KubeClientOptions(), trace);
+                var live = new LiveFederation(connections);
+                var sw = Stopwatch.StartNew();
+                var plan = await live.PlanAsync(TopologyLoader.Load(topology, "seed-001.yaml", Yaml), CancellationToken.None);
+                var planned = sw.Elapsed.TotalMilliseconds;
+                var outcomes = await live.ApplyAsync(set, plan, _ => true, CancellationToken.None);
+                sw.Stop();
+                if (outcomes.Count != manifests.Count || outcomes.Any(o => !o.Done)) throw new InvalidOperationException($"apply did not complete: {outcomes.Count} of {manifests.Count}");
+                depth = plan.DependencyDepth;
+                if (i > 0) ours.Add(sw.Elapsed.TotalMilliseconds);
+                if (Environment.GetEnvironmentVariable("BENCH_DEBUG") == "1") Console.Error.WriteLine($"plan {planned:0} ms, total {sw.Elapsed.TotalMilliseconds:0} ms, requests {connections.Clients.Sum(c => c.RequestCount)}");
+            }
+            await using (var clusters = await Clusters.StartAsync(latency, dir))
+            {
+                var sw = Stopwatch.StartNew();
+                foreach (var (context, file) in files)
+                {
+                    using var p = Process.Start(new ProcessStartInfo("kubectl", $"--kubeconfig {clusters.Kubeconfig} --context {context} apply --server-side -f {file}") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+                    var err = p.StandardError.ReadToEndAsync();
+                    await p.StandardOutput.ReadToEndAsync();
+                    await p.WaitForExitAsync();
+                    if (p.ExitCode != 0) throw new InvalidOperationException($"kubectl failed on {file}: {await err}");
+                }
+                sw.Stop();
+                var applied = clusters.Servers.Sum(s => s.Store.All().Count(o => o["metadata"]?["managedFields"]?.ToJsonString().Contains("kubectl", StringComparison.Ordinal) == true));
+                if (applied != manifests.Count) throw new InvalidOperationException($"kubectl applied {applied} of {manifests.Count}");
+                if (i > 0) kubectl.Add(sw.Elapsed.TotalMilliseconds);
+            }
+        }
+
+        static double Median(List<double> xs) { var s = xs.Order().ToList(); return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
+        var bound = depth * latency.TotalMilliseconds;
+        var speedup = Median(kubectl) / Median(ours);
+        var overBound = Median(ours) / bound;
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"| objects | latency | meshfed median (min) | kubectl per object median (min) | speedup | dependency depth | bound | meshfed / bound |"));
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine(string.Create(inv, $"| {manifests.Count} | {latency.TotalMilliseconds:0} ms | {Median(ours):0} ms ({ours.Min():0}) | {Median(kubectl):0} ms ({kubectl.Min():0}) | {speedup:0.0}x | {depth} | {bound:0} ms | {overBound:0.00} |"));
+        var ok = speedup >= 10 && overBound <= 1.5;
+        Console.WriteLine(ok ? "goals met: >= 10x faster than kubectl, within 1.5x of the critical-path bound" : "GOALS NOT MET");
+        return ok ? 0 : 1;
+    }
+}
