@@ -85,11 +85,25 @@ public static class MeshfedApp
         var proxy = new Command("proxy", "Print the haproxy configuration (and firewall commands) of a topology's federation proxy.") { topologyArg };
         var firewall = new Option<bool>("--firewall") { Description = "Print the firewall-cmd commands instead (text only; never run)." };
         proxy.Options.Add(firewall);
-        proxy.SetAction(r => Guard(stderr, () =>
+        var fromCluster = new Option<bool>("--from-cluster") { Description = "Read node addresses and assigned node ports from the clusters." };
+        var proxyKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig for --from-cluster." };
+        proxy.Options.Add(fromCluster);
+        proxy.Options.Add(proxyKubeconfig);
+        proxy.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
-            var config = set.ProxyConfigs.FirstOrDefault() ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, "proxy", null,
+            var file = r.GetValue(topologyArg)!.FullName;
+            var set = TopologyLoader.LoadFile(file, yaml);
+            var options = set.ProxyConfigs.FirstOrDefault()?.Options ?? set.PendingProxy ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, "proxy", null,
                 "the topology declares no federation proxy", "add a 'proxy:' section (docs/topology.md)"));
+            Engine.Proxy.FederationProxyConfig config;
+            if (r.GetValue(fromCluster))
+            {
+                var log = new CliLog(stderr);
+                using var connections = new ClusterConnections(yaml, r.GetValue(proxyKubeconfig)?.FullName, new KubeClientOptions(), log);
+                var (peerings, ports) = await new LiveFederation(connections, null, log).ReadProxyInputsAsync(set.Peerings, ct).ConfigureAwait(false);
+                config = Engine.Proxy.ProxyBuilder.Build(peerings, options with { NodePortOverrides = ports });
+            }
+            else config = set.ProxyConfigs.FirstOrDefault() ?? Engine.Proxy.ProxyBuilder.Build(set.Peerings, options);
             stdout.Write(r.GetValue(firewall) ? string.Join('\n', config.FirewallCommands) + "\n" : config.HaproxyConfig);
             return ExitOk;
         }));

@@ -271,3 +271,37 @@ public sealed class LiveFederationTests : IAsyncLifetime
         Assert.Equal("blue-mesh.local/ns/blue-mesh-system/sa/egress-green-mesh-service-account", peer.Content["spec"]!["security"]!["clientID"]!.GetValue<string>());
     }
 }
+
+/// <summary>Seed 000 live: NodePort gateways behind a proxy, applied and uninstalled.</summary>
+public sealed class LiveSeed000Tests
+{
+    [Fact]
+    public async Task Seed_000_applies_NodePort_services_points_peers_at_the_proxy_and_uninstalls()
+    {
+        await using var clusters = await TestClusters.StartAsync("mesh1", "mesh2");
+        foreach (var s in clusters.Servers) _ = new FakeOssm2Operator(s, s.Name == "mesh1" ? "192.168.126." : "192.168.127.");
+        using var conns = new ClusterConnections(TestSupport.Yaml, clusters.WriteKubeconfig(), TestClusters.Fast);
+        var live = new LiveFederation(conns, new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
+        var set = TestSupport.LoadExample("seed-000-nodeport-shared-host.yaml");
+        var plan = await live.PlanAsync(set, CancellationToken.None);
+        var outcomes = await live.ApplyAsync(set, plan, _ => true, CancellationToken.None);
+        Assert.All(outcomes, o => Assert.True(o.Done, o.ToString()));
+
+        var svc = clusters["mesh1"].Store.Get(ResourceTypes.ByKind("v1", "Service")!, "mesh1-system", "mesh2-ingress-nodeport", "v1")!;
+        var proxy = set.ProxyConfigs.Single();
+        var map = proxy.Find("mesh1", "mesh2", MeshFederation.Engine.Proxy.FederationPortKind.Service)!;
+        Assert.Contains(svc["spec"]!["ports"]!.AsArray(), p => p!["nodePort"]!.GetValue<int>() == map.NodePort);
+        var peer = clusters["mesh2"].Store.Get(ResourceTypes.ByKind("federation.maistra.io/v1", "ServiceMeshPeer")!, "mesh2-system", "mesh1", "v1")!;
+        Assert.Equal("192.168.122.1", peer["spec"]!["remote"]!["addresses"]![0]!.GetValue<string>());
+        Assert.Equal(map.FrontendPort, peer["spec"]!["remote"]!["servicePort"]!.GetValue<int>());
+
+        Assert.False((await live.PlanAsync(set, CancellationToken.None)).HasChanges);
+        var removal = await live.PlanRemovalAsync(set, CancellationToken.None);
+        await live.ApplyAsync(set, removal, _ => true, CancellationToken.None);
+        foreach (var s in clusters.Servers)
+        {
+            Assert.DoesNotContain(s.Store.All(), o => o["metadata"]?["labels"]?["app.kubernetes.io/managed-by"] is not null);
+            Assert.DoesNotContain(s.Store.All(), o => o["metadata"]?["namespace"]?.GetValue<string>() is "mesh1-system" or "mesh2-system");
+        }
+    }
+}

@@ -79,9 +79,13 @@ public sealed class LiveResilienceTests
     public async Task Cancellation_leaves_a_consistent_state_a_clear_message_and_a_rerun_finishes()
     {
         await using var clusters = await Start(s => s.Faults.Latency = TimeSpan.FromMilliseconds(40));
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(450));
+        using var cts = new CancellationTokenSource();
+        // Ctrl+C as soon as the first control plane has been written: mid-apply, deterministically.
+        clusters["blue"].Store.Changed += (t, _, _) => { if (t.Kind == "ServiceMeshControlPlane") cts.Cancel(); };
         var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ApplyAsync(clusters, ct: cts.Token));
-        Assert.True(ex.Message.Contains("Cancelled after", StringComparison.Ordinal) || ex.Message.Contains("canceled", StringComparison.OrdinalIgnoreCase), ex.Message);
+        Assert.Contains("Cancelled after", ex.Message, StringComparison.Ordinal);
+        Assert.NotNull(clusters["blue"].Store.Get(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, "blue-mesh-system", "blue-mesh", "v2"));
+        Assert.Null(clusters["green"].Store.Get(ResourceTypes.ByKind("federation.maistra.io/v1", "ServiceMeshPeer")!, "green-mesh-system", "blue-mesh", "v1"));
 
         // Every object that exists is whole: each one we wrote carries all its labels and a spec/data.
         foreach (var s in clusters.Servers)
@@ -106,7 +110,8 @@ public sealed class LiveResilienceTests
         var live = new LiveFederation(conns);
         var set = TestSupport.LoadText(LiveFederationTests.Seed001Live(), "live.yaml");
         var plan = await live.PlanAsync(set, CancellationToken.None);
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        using var cts = new CancellationTokenSource();
+        clusters["green"].Store.Changed += (t, _, _) => { if (t.Kind == "Namespace") cts.Cancel(); };
         var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => live.ApplyAsync(set, plan, _ => true, cts.Token));
         Assert.Matches(@"Cancelled after \d+ of \d+ changes; .* Run the same command again to finish\.", ex.Message);
     }

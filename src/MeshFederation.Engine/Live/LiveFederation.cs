@@ -86,7 +86,21 @@ public sealed class LiveFederation
             resolved.Add(p.WithResolved(addresses is { Count: > 0 } ? addresses : null, pem));
         }
         foreach (var o in set.Exports.Cast<object>().Concat(set.Imports).Concat(set.TrafficSplits).Concat(set.ProxyConfigs)) resolved.Add(o);
+        if (set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
+        {
+            var (peerings, ports) = await ReadProxyInputsAsync(set.Peerings, cancellationToken).ConfigureAwait(false);
+            resolved.Add(Proxy.ProxyBuilder.Build(peerings, set.PendingProxy with { NodePortOverrides = ports }));
+        }
         return resolved;
+    }
+
+    /// <summary>The set for naming purposes only (a pending proxy changes addresses and ports, never object names).</summary>
+    private static FederationSet WithoutPendingProxy(FederationSet set)
+    {
+        if (set.PendingProxy is null) return set;
+        var copy = new FederationSet { Name = set.Name };
+        foreach (var o in set.AllObjects()) copy.Add(o);
+        return copy;
     }
 
     private async Task<string?> ReadRootAsync(MeshControlPlane cp, CancellationToken cancellationToken)
@@ -117,13 +131,45 @@ public sealed class LiveFederation
         return result;
     }
 
+    /// <summary>
+    /// For a bare-metal proxy: the node addresses of NodePort meshes that have none (InternalIP of every node) and the
+    /// node ports the clusters actually assigned to the gateways' NodePort Services, when those exist.
+    /// </summary>
+    public async Task<(IReadOnlyList<MeshPeering> Peerings, IReadOnlyDictionary<(string Mesh, string Peer), Proxy.GatewayNodePorts> NodePorts)> ReadProxyInputsAsync(
+        IReadOnlyList<MeshPeering> peerings, CancellationToken cancellationToken)
+    {
+        var cps = peerings.SelectMany(p => new[] { p.Local, p.Remote }).Distinct().ToList();
+        var nodeTasks = cps.Where(c => c.GatewayExposure == GatewayExposure.NodePort && c.NodeAddresses.Count == 0)
+            .Select(async cp =>
+            {
+                var nodes = await Client(cp).ListAsync("v1", "Node", null, null, cancellationToken).ConfigureAwait(false);
+                var addresses = nodes.SelectMany(n => (n["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>())
+                    .Where(a => a["type"]?.GetValue<string>() == "InternalIP").Select(a => a["address"]!.GetValue<string>()).Distinct().ToList();
+                _log.Verbose($"{cp.Name}: {addresses.Count} node addresses");
+                return (cp, addresses);
+            });
+        var portTasks = peerings.Where(p => p.Local.GatewayExposure == GatewayExposure.NodePort).Select(async p =>
+        {
+            var svc = await Client(p.Local).GetAsync("v1", "Service", p.Local.Namespace, Proxy.NodePortServices.ServiceName(p.IngressGateway), cancellationToken).ConfigureAwait(false);
+            var ports = (svc?["spec"]?["ports"] as JsonArray)?.OfType<JsonObject>().ToList();
+            int? Port(string name) => ports?.FirstOrDefault(x => x["name"]?.GetValue<string>() == name)?["nodePort"]?.GetValue<int>();
+            return (p, Discovery: Port("https-discovery"), Service: Port("tls"));
+        });
+        var nodes = (await Task.WhenAll(nodeTasks).ConfigureAwait(false)).ToDictionary(x => x.cp, x => x.addresses);
+        var ports = await Task.WhenAll(portTasks).ConfigureAwait(false);
+        var rebound = cps.ToDictionary(c => c, c => nodes.TryGetValue(c, out var a) ? c.WithNodeAddresses(a) : c);
+        var overrides = ports.Where(x => x.Discovery is not null && x.Service is not null)
+            .ToDictionary(x => (x.p.Local.Name, x.p.Remote.Name), x => new Proxy.GatewayNodePorts(x.p.Local.Name, x.p.Remote.Name, x.Discovery!.Value, x.Service!.Value));
+        return (peerings.Select(p => p.Rebind(rebound[p.Local], rebound[p.Remote])).ToList(), overrides);
+    }
+
     // ------------------------------------------------------------------ plan
 
     /// <summary>Plans an apply: preflight (are the kinds served?), reads, then create/update/unchanged/delete per object.</summary>
     public async Task<FederationPlan> PlanAsync(FederationSet set, CancellationToken cancellationToken)
     {
         set.EnsureValid();
-        var draft = Ossm2Renderer.Render(set);
+        var draft = Ossm2Renderer.Render(WithoutPendingProxy(set));
         // Round trip 1: discovery (is every kind served?).
         await PreflightAsync(set, draft, cancellationToken).ConfigureAwait(false);
 

@@ -29,6 +29,12 @@ public sealed class FederationSet
 
     public IReadOnlyList<FederationProxyConfig> ProxyConfigs => _proxies;
 
+    /// <summary>
+    /// A proxy declared without the node addresses it needs: built when they are read from the clusters (live apply,
+    /// meshfed proxy --from-cluster); rendering offline reports what is missing.
+    /// </summary>
+    public ProxyOptions? PendingProxy { get; set; }
+
     /// <summary>A name for the set (the topology's metadata.name), used in summaries.</summary>
     public string Name { get; set; } = "federation";
 
@@ -53,6 +59,7 @@ public sealed class FederationSet
             case FederationSet other:
                 foreach (var o in other.AllObjects()) Add(o);
                 Name = other.Name;
+                PendingProxy ??= other.PendingProxy;
                 break;
             case IEnumerable<object> many: foreach (var o in many) Add(o); break;
             default:

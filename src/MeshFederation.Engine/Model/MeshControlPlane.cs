@@ -81,6 +81,16 @@ public sealed partial class MeshControlPlane
 
     public override string ToString() => $"{Name} ({Namespace} in {Cluster.Name})";
 
+    /// <summary>A copy with node addresses read from the cluster.</summary>
+    public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()
+    {
+        Name = Name, Namespace = Namespace, Style = Style, Provider = Provider, Discovered = Discovered, Version = Version,
+        TrustDomain = TrustDomain, Cluster = Cluster, MemberNamespaces = MemberNamespaces, GatewayExposure = GatewayExposure,
+        IngressGatewayTemplate = IngressGatewayTemplate, EgressGatewayTemplate = EgressGatewayTemplate, IngressAddresses = IngressAddresses,
+        NodeAddresses = nodeAddresses, NodePortBase = NodePortBase, IngressServiceAnnotations = IngressServiceAnnotations,
+        RootCertificate = RootCertificate, SpecOverrides = SpecOverrides, Source = Source,
+    };
+
     /// <summary>Validates this control plane alone; cross-object rules live in <see cref="FederationSet"/>.</summary>
     public void Validate(ProblemList problems)
     {

@@ -58,6 +58,13 @@ public sealed class MeshPeering
 
     public override string ToString() => $"{Local.Name} -> {Remote.Name}";
 
+    /// <summary>A copy between other control-plane objects (after node addresses were read, for example).</summary>
+    public MeshPeering Rebind(MeshControlPlane local, MeshControlPlane remote) => new()
+    {
+        Local = local, Remote = remote, RemoteAddresses = RemoteAddresses, DiscoveryPort = DiscoveryPort, ServicePort = ServicePort,
+        CaBundle = CaBundle, NetworkView = NetworkView, Source = Source,
+    };
+
     /// <summary>A copy with values read from the clusters filled in where this peering had none.</summary>
     public MeshPeering WithResolved(IReadOnlyList<string>? remoteAddresses, string? caBundle) => new()
     {

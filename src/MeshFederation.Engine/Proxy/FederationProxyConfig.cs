@@ -56,6 +56,12 @@ public sealed class FederationProxyConfig
     /// <summary>The NodePort Services that expose each federation ingress gateway on the node ports of the port map.</summary>
     public IReadOnlyList<Rendering.RenderedManifest> NodePortServices { get; init; } = Array.Empty<Rendering.RenderedManifest>();
 
+    /// <summary>The settings the configuration was built with.</summary>
+    public ProxyOptions Options { get; init; } = new();
+
+    /// <summary>The node ports the proxy forwards to, by (mesh, peer): allocated, or read from the clusters.</summary>
+    public IReadOnlyDictionary<(string Mesh, string Peer), GatewayNodePorts> NodePorts { get; init; } = new Dictionary<(string Mesh, string Peer), GatewayNodePorts>();
+
     /// <summary>The firewall-cmd commands seed 000 runs for the libvirt zone, as text; never executed.</summary>
     public required IReadOnlyList<string> FirewallCommands { get; init; }
 

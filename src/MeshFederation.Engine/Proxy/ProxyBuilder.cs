@@ -6,7 +6,7 @@ using MeshFederation.Engine.Validation;
 namespace MeshFederation.Engine.Proxy;
 
 /// <summary>Inputs of a federation proxy beyond the peerings themselves.</summary>
-public sealed class ProxyOptions
+public sealed record ProxyOptions
 {
     public ProxyMode Mode { get; init; } = ProxyMode.SharedHost;
 
@@ -33,6 +33,10 @@ public sealed class ProxyOptions
 
     /// <summary>Successful checks before a node is put back.</summary>
     public int HealthCheckRise { get; init; } = 2;
+
+    /// <summary>Node ports read from the clusters' NodePort Services, by (mesh, peer); they win over allocated ones.</summary>
+    public IReadOnlyDictionary<(string Mesh, string Peer), GatewayNodePorts> NodePortOverrides { get; init; } =
+        new Dictionary<(string Mesh, string Peer), GatewayNodePorts>();
 
     public SourceLocation? Source { get; init; }
 }
@@ -82,17 +86,28 @@ public static class ProxyBuilder
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckFall/Rise", $"{options.HealthCheckFall}/{options.HealthCheckRise}", "is out of range", "use 1 to 100 checks", options.Source);
         problems.ThrowIfAny();
 
-        var nodePorts = NodePortAllocator.Allocate(cps, list, problems);
+        var nodePorts = NodePortAllocator.Allocate(cps, list, problems).ToDictionary(kv => kv.Key, kv => kv.Value);
         problems.ThrowIfAny();
+        foreach (var (key, ports) in options.NodePortOverrides) nodePorts[key] = ports;
 
         var map = new List<ProxyPortMapping>();
+        var used = new HashSet<(string, int)>();
+        var spare = 40000;
+        int Frontend(string address, int nodePort)
+        {
+            // The frontend listens on the node port unless another cluster's gateway took it on this address
+            // (clusters can assign the same node port); then the next spare port is used, and the peers point there.
+            if (used.Add((address, nodePort))) return nodePort;
+            while (!used.Add((address, spare))) spare++;
+            return spare;
+        }
         foreach (var p in list.OrderBy(p => p.Local.Name, StringComparer.Ordinal).ThenBy(p => p.Remote.Name, StringComparer.Ordinal))
         {
             // p.Local's ingress gateway for p.Remote is what p.Remote's ServiceMeshPeer points at.
             var ports = nodePorts[(p.Local.Name, p.Remote.Name)];
             var address = options.Mode == ProxyMode.SharedHost ? options.ProxyHost! : options.ClusterAddresses[p.Local.Name];
-            map.Add(new ProxyPortMapping(p.Local.Name, p.Remote.Name, p.IngressGateway, FederationPortKind.Discovery, p.DiscoveryPort, ports.Discovery, address, ports.Discovery, p.Local.NodeAddresses));
-            map.Add(new ProxyPortMapping(p.Local.Name, p.Remote.Name, p.IngressGateway, FederationPortKind.Service, p.ServicePort, ports.Service, address, ports.Service, p.Local.NodeAddresses));
+            map.Add(new ProxyPortMapping(p.Local.Name, p.Remote.Name, p.IngressGateway, FederationPortKind.Discovery, p.DiscoveryPort, ports.Discovery, address, Frontend(address, ports.Discovery), p.Local.NodeAddresses));
+            map.Add(new ProxyPortMapping(p.Local.Name, p.Remote.Name, p.IngressGateway, FederationPortKind.Service, p.ServicePort, ports.Service, address, Frontend(address, ports.Service), p.Local.NodeAddresses));
         }
         var clash = map.GroupBy(m => (m.FrontendAddress, m.FrontendPort)).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null)
@@ -108,6 +123,8 @@ public static class ProxyBuilder
             PortMap = map,
             HaproxyConfig = WriteHaproxy(map, options),
             NodePortServices = NodePortServices.ForPeerings(list, nodePorts),
+            NodePorts = nodePorts,
+            Options = options,
             FirewallCommands = FirewallCommands(map, options.FirewallZone),
         };
     }

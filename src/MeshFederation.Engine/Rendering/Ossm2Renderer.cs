@@ -30,8 +30,15 @@ public static class Ossm2Renderer
     {
         set.EnsureValid();
         var problems = new ProblemList();
-        var nodePorts = set.NodePorts(problems);
+        if (set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
+            foreach (var cp in set.ControlPlanes.Where(c => c.GatewayExposure == GatewayExposure.NodePort && c.NodeAddresses.Count == 0))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.nodeAddresses", "",
+                    "the federation proxy needs the cluster's node addresses, which are not known offline",
+                    "list them under nodeAddresses, or apply live (meshfed apply, Sync-MeshFederation) or run meshfed proxy --from-cluster, which read them", cp.Source, cp);
         problems.ThrowIfAny();
+        var nodePorts = set.NodePorts(problems).ToDictionary(kv => kv.Key, kv => kv.Value);
+        problems.ThrowIfAny();
+        foreach (var x in set.ProxyConfigs) foreach (var (key, ports) in x.NodePorts) nodePorts[key] = ports;
 
         var docs = new List<RenderedManifest>();
         var pending = new List<PendingItem>();

@@ -261,6 +261,11 @@ public static class TopologyLoader
                 {
                     set.Add(ProxyBuilder.Build(set.Peerings, options));
                 }
+                catch (MeshFederationException ex) when (ex.Problems.All(p => p.Field.EndsWith(".nodeAddresses", StringComparison.Ordinal)))
+                {
+                    // Node addresses can be read from the clusters: keep the proxy pending until they are.
+                    set.PendingProxy = options;
+                }
                 catch (MeshFederationException ex)
                 {
                     problems.AddRange(ex.Problems);

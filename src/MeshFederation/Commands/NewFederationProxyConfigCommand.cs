@@ -43,6 +43,15 @@ public sealed class NewFederationProxyConfigCommand : MeshCmdlet
     [ValidateRange(100, 600000)]
     public int HealthCheckIntervalMs { get; set; } = 2000;
 
+    /// <summary>Read node addresses and the node ports the clusters assigned from the clusters themselves.</summary>
+    [Parameter]
+    public SwitchParameter FromCluster { get; set; }
+
+    /// <summary>Kubeconfig for -FromCluster, instead of each control plane's own.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
     protected override void ProcessRecord() => _peerings.AddRange(Peering);
 
     protected override void EndProcessing()
@@ -56,8 +65,20 @@ public sealed class NewFederationProxyConfigCommand : MeshCmdlet
             IdleTimeoutSeconds = IdleTimeoutSeconds,
             HealthCheckIntervalMs = HealthCheckIntervalMs,
         };
+        IReadOnlyList<MeshPeering> peerings = _peerings;
+        if (FromCluster.IsPresent)
+        {
+            using var log = new CmdletLog();
+            using var connections = new Engine.Live.ClusterConnections(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), null, log);
+            var live = new Engine.Live.LiveFederation(connections, null, log);
+            IReadOnlyList<MeshPeering> readPeerings = _peerings;
+            IReadOnlyDictionary<(string Mesh, string Peer), GatewayNodePorts> readPorts = new Dictionary<(string Mesh, string Peer), GatewayNodePorts>();
+            if (!Try(() => (readPeerings, readPorts) = log.Pump(this, () => live.ReadProxyInputsAsync(_peerings, CancellationToken.None)), _peerings)) return;
+            peerings = readPeerings;
+            options = options with { NodePortOverrides = readPorts };
+        }
         FederationProxyConfig? config = null;
-        if (!Try(() => config = ProxyBuilder.Build(_peerings, options), _peerings)) return;
+        if (!Try(() => config = ProxyBuilder.Build(peerings, options), _peerings)) return;
         foreach (var m in config!.PortMap)
             WriteVerbose($"{m.FrontendAddress}:{m.FrontendPort} -> {m.TargetMesh} {m.Gateway} {m.Kind} (node port {m.NodePort}) on {m.Backends.Count} nodes");
         WriteObject(config);

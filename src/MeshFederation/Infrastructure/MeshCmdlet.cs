@@ -26,6 +26,11 @@ public abstract class MeshCmdlet : PSCmdlet
             WriteError(new ErrorRecord(ex, ErrorIds.FileError, ErrorCategory.WriteError, target));
             return false;
         }
+        catch (Engine.Kube.KubeApiException ex)
+        {
+            WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ErrorCategory.ConnectionError, ex.Cluster ?? target));
+            return false;
+        }
     }
 
     /// <summary>The YAML bridge, loaded from the module's Dependencies folder into its own load context.</summary>
