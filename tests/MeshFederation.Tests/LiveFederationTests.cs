@@ -84,6 +84,9 @@ public sealed class LiveFederationTests : IAsyncLifetime
         Assert.All(again.Items, i => Assert.Equal(PlanAction.Unchanged, i.Action));
         await live.ApplyAsync(set, again, _ => true, CancellationToken.None);
         Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        // The operator's status (status subresource) survives our applies.
+        var smcp = JsonNode.Parse(Kubectl("blue", "get smcp -n blue-mesh-system blue-mesh -o json").Output)!;
+        Assert.Contains(smcp["status"]!["conditions"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "Ready" && c["status"]!.GetValue<string>() == "True");
         Assert.DoesNotContain(TestClusters.Token, log.Text, StringComparison.Ordinal);
     }
 

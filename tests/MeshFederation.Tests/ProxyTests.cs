@@ -80,6 +80,21 @@ public class ProxyTests
     }
 
     [Fact]
+    public void A_proxy_over_a_LoadBalancer_mesh_makes_the_CLI_exit_2_and_write_nothing()
+    {
+        var dir = Paths.TempDir();
+        var topology = Path.Combine(dir, "t.yaml");
+        File.WriteAllText(topology, File.ReadAllText(Paths.Example("seed-000-nodeport-shared-host.yaml"))
+            .Replace("  exposure: NodePort\n", "  exposure: NodePort\n", StringComparison.Ordinal)
+            .Replace("    cluster: mesh2\n", "    cluster: mesh2\n    exposure: LoadBalancer\n", StringComparison.Ordinal));
+        var outDir = Path.Combine(dir, "out");
+        var (code, _, stderr) = BadInputTests.Cli("render", topology, "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("mesh 'mesh2'.gateways.exposure = 'LoadBalancer'", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
     public void Firewall_commands_are_text_for_the_libvirt_zone()
     {
         var proxy = TestSupport.LoadExample("seed-000-nodeport-shared-host.yaml").ProxyConfigs.Single();
