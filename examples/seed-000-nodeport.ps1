@@ -18,9 +18,9 @@ param(
 )
 
 $mesh1 = New-MeshControlPlane -Name mesh1 -Cluster mesh1 -Version v2.1 -MemberNamespace mesh1-bookinfo -GatewayExposure NodePort `
-    -NodeAddress 192.168.126.11, 192.168.126.12, 192.168.126.13 -NodePortBase 31000
+    -NodeAddress '192.168.126.11', '192.168.126.12', '192.168.126.13' -NodePortBase 31000
 $mesh2 = New-MeshControlPlane -Name mesh2 -Cluster mesh2 -Version v2.1 -MemberNamespace mesh2-bookinfo -GatewayExposure NodePort `
-    -NodeAddress 192.168.127.11, 192.168.127.12, 192.168.127.13 -NodePortBase 31100
+    -NodeAddress '192.168.127.11', '192.168.127.12', '192.168.127.13' -NodePortBase 31100
 
 $peers = $mesh1, $mesh2 | New-MeshPeer
 

@@ -10,7 +10,7 @@ param(
 )
 
 # One call, two clusters: managedcluster1-mesh and managedcluster2-mesh, each with its own trust domain.
-$meshes = New-MeshControlPlane -Name mesh -Cluster managedcluster1, managedcluster2 -Namespace mesh-system -Version v2.1 -MemberNamespace mesh-bookinfo
+$meshes = New-MeshControlPlane -Name mesh -Cluster 'managedcluster1', 'managedcluster2' -Namespace mesh-system -Version v2.1 -MemberNamespace mesh-bookinfo
 
 $peers = $meshes | New-MeshPeer
 
