@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test suite: the xunit suite (dotnet test) and, where pwsh exists, the Pester suite.
-# Installs what the tests need when missing: haproxy and openssl (Debian packages).
+# Installs what the tests need when missing: haproxy, openssl and Node.js (Debian packages), tree-sitter and
+# tree-sitter-powershell (npm, for the static PowerShell check); packs the module and the dotnet tool first (the
+# packaging tests open the packages). kubectl is expected on PATH (it is on these machines).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -15,6 +19,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 config="${CONFIGURATION:-Release}"
+export CONFIGURATION="$config"
+
+echo "test.sh: installing the static-check packages (npm ci tests/static)"
+npm ci --no-audit --no-fund --prefix tests/static >/dev/null
+echo "test.sh: assembling and packing the module (tools/package.sh)"
+./tools/package.sh
 results="$(pwd)/TestResults"
 rm -rf "$results"
 
@@ -30,7 +40,8 @@ fi
 
 if command -v pwsh >/dev/null 2>&1; then
   echo "test.sh: running the Pester suite"
-  MESHFED_MODULE_PATH="$(pwd)/src/MeshFederation/bin/$config/net8.0/MeshFederation.psd1" \
+  version=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Build.props)
+  MESHFED_MODULE_PATH="$(pwd)/out/MeshFederation/$version/MeshFederation.psd1" \
     pwsh -NoProfile -NonInteractive -Command '
       if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.5)) { Install-Module Pester -MinimumVersion 5.5 -Force -Scope CurrentUser -SkipPublisherCheck }
       $c = New-PesterConfiguration; $c.Run.Path = "tests/pester"; $c.Run.PassThru = $true; $c.Output.Verbosity = "Detailed"

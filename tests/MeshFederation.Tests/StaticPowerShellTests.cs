@@ -130,9 +130,20 @@ public partial class StaticPowerShellTests
             {
                 var command = c!["name"]!.GetValue<string>();
                 var at = $"{name}:{c["line"]}";
+                var parameters = c["parameters"]!.AsArray().Select(x => x!.GetValue<string>()).ToList();
+                // Our own scripts (./build.ps1, examples): parameters must be in their param() block.
+                if (command.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase))
+                {
+                    var script = Path.Combine(Paths.RepoRoot, command.TrimStart('.', '/', '\\'));
+                    if (!File.Exists(script)) { problems.Add($"{at}: script {command} does not exist"); continue; }
+                    var declared = ScriptParameters(File.ReadAllText(script)).Concat(Common).ToList();
+                    foreach (var p in parameters.Where(p => declared.Count(n => n.StartsWith(p, StringComparison.OrdinalIgnoreCase)) != 1 && !declared.Contains(p, StringComparer.OrdinalIgnoreCase)))
+                        problems.Add($"{at}: {command} has no parameter -{p}");
+                    checkedParameters += parameters.Count;
+                    continue;
+                }
                 // Variables, dot-sourcing, the call operator and expressions the grammar reads as command names (1..3) are not commands.
                 if (command.StartsWith('$') || command.StartsWith('.') || command.StartsWith('&') || char.IsDigit(command[0]) || functions.Contains(command)) continue;
-                var parameters = c["parameters"]!.AsArray().Select(x => x!.GetValue<string>()).ToList();
                 if (cmdlets.TryGetValue(command, out var cmdlet))
                 {
                     var names = cmdlet.Parameters.Select(p => p.Name).Distinct().ToList();
@@ -164,6 +175,13 @@ public partial class StaticPowerShellTests
         Assert.True(checkedParameters > 50, $"only {checkedParameters} parameters were checked");
     }
 
+    [Fact]
+    public void Script_parameters_are_read_from_the_param_block()
+    {
+        Assert.Equal(new[] { "Task", "Configuration" }, ScriptParameters(File.ReadAllText(Path.Combine(Paths.RepoRoot, "build.ps1"))));
+        Assert.Equal(new[] { "ProxyHost", "ClusterAddress", "OutputPath" }, ScriptParameters(File.ReadAllText(Paths.Example("seed-000-nodeport.ps1"))));
+    }
+
     [Theory]
     [InlineData("New-MeshPeer -Control $x", true)]            // unambiguous prefix of -ControlPlane
     [InlineData("New-MeshPeer -Bogus 1", false)]              // no such parameter
@@ -189,6 +207,14 @@ public partial class StaticPowerShellTests
                 failed |= !all.Contains(p, StringComparer.OrdinalIgnoreCase) && all.Count(n => n.StartsWith(p, StringComparison.OrdinalIgnoreCase)) != 1;
         }
         Assert.Equal(!ok, failed);
+    }
+
+    /// <summary>The parameter names of a script's top-level param() block.</summary>
+    internal static IEnumerable<string> ScriptParameters(string script)
+    {
+        var m = Regex.Match(script, @"^\s*param\s*\((?<body>(?:[^()]|\((?<d>)|\)(?<-d>))*)\)", RegexOptions.Multiline | RegexOptions.IgnoreCase);
+        // A declaration is a variable followed by '=', ',' or the end of the line (default values hold other variables).
+        return m.Success ? Regex.Matches(m.Groups["body"].Value, @"\$(\w+)\s*(?:=|,|$)", RegexOptions.Multiline).Select(x => x.Groups[1].Value).Distinct() : Enumerable.Empty<string>();
     }
 
     [GeneratedRegex(@"```(?:powershell|pwsh|ps1|PowerShell)\s*\n(?<code>.*?)```", RegexOptions.Singleline)]

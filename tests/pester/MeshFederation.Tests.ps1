@@ -88,6 +88,25 @@ Describe 'Seed 001 pipeline' {
     }
 }
 
+Describe 'Completion and views' {
+    BeforeAll {
+        $script:blueCp = New-MeshControlPlane -Name blue-mesh -Cluster blue
+        $script:greenCp = New-MeshControlPlane -Name green-mesh -Cluster green
+    }
+
+    It 'completes -Peer with the mesh names held in the session' {
+        $line = 'Export-MeshService -ControlPlane $blueCp -Namespace x -Peer gr'
+        $result = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $result.CompletionMatches.CompletionText | Should -Contain 'green-mesh'
+    }
+
+    It 'shows control planes in a kubectl-like table without certificates' {
+        $text = $blueCp | Format-Table | Out-String
+        $text | Should -Match 'TRUST DOMAIN'
+        $text | Should -Not -Match 'BEGIN CERTIFICATE'
+    }
+}
+
 Describe 'Errors' {
     It 'reports an invalid name with a stable id and the fix' {
         $err = $null

@@ -20,6 +20,7 @@ public sealed class ConvertToMeshManifestCommand : MeshCmdlet
 
     /// <summary>Only the manifests of these clusters.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string[] Cluster { get; set; } = Array.Empty<string>();
 
     protected override void ProcessRecord()

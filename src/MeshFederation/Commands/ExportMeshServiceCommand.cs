@@ -22,6 +22,7 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByControlPlane)]
     [Alias("To")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MeshNameCompleter))]
     public string Peer { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 0)]

@@ -21,6 +21,7 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByControlPlane)]
     [Alias("From")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MeshNameCompleter))]
     public string Peer { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 0)]
