@@ -44,7 +44,7 @@ public partial class StaticPowerShellTests
         ["Set-StrictMode"] = null, ["Get-Variable"] = null, ["ConvertTo-Json"] = null, ["ConvertFrom-Json"] = null, ["Split-Path"] = null, ["Resolve-Path"] = null,
         ["New-PesterConfiguration"] = null, ["Invoke-Pester"] = null, ["Describe"] = null, ["Context"] = null, ["It"] = null, ["BeforeAll"] = null,
         ["BeforeEach"] = null, ["AfterAll"] = null, ["BeforeDiscovery"] = null, ["Should"] = null,
-        ["Out-File"] = null, ["Register-PSResourceRepository"] = null, ["Get-PSResourceRepository"] = null, ["Publish-PSResource"] = null, ["New-ExternalHelp"] = null,
+        ["Out-File"] = null, ["Out-String"] = null, ["TabExpansion2"] = null, ["Register-PSResourceRepository"] = null, ["Get-PSResourceRepository"] = null, ["Publish-PSResource"] = null, ["New-ExternalHelp"] = null,
         ["dotnet"] = null, ["kubectl"] = null, ["oc"] = null, ["npm"] = null, ["node"] = null, ["git"] = null, ["pwsh"] = null, ["bash"] = null, ["haproxy"] = null,
     };
 
