@@ -24,10 +24,10 @@ public sealed class RemoveMeshFederationCommand : LiveCmdlet
     {
         var set = LoadSet();
         if (set is null) return;
-        var options = new LiveOptions { KeepNamespaces = KeepNamespace.IsPresent };
         using var log = new CmdletLog();
         using var connections = Connect(log);
-        if (!Run(log, () => new LiveFederation(connections, options, log).PlanRemovalAsync(set, Cancellation), out var plan)) return;
+        var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = KeepNamespace.IsPresent }, log);
+        if (!Run(log, () => live.PlanRemovalAsync(set, Cancellation), out var plan)) return;
         var approved = new HashSet<PlanItem>();
         foreach (var item in plan!.Items)
             if (ShouldProcess(item.Target, "Delete")) approved.Add(item);
@@ -36,9 +36,7 @@ public sealed class RemoveMeshFederationCommand : LiveCmdlet
             WriteVerbose(plan.Items.Count == 0 ? "Nothing created by meshfederation was found for these meshes." : "Nothing approved.");
             return;
         }
-        using var applyLog = new CmdletLog();
-        using var applyConnections = Connect(applyLog);
-        if (!Run(applyLog, () => new LiveFederation(applyConnections, options, applyLog).ApplyAsync(set, plan, approved.Contains, Cancellation), out var outcomes)) return;
+        if (!Run(log, () => live.ApplyAsync(set, plan, approved.Contains, Cancellation), out var outcomes)) return;
         if (PassThru.IsPresent) foreach (var o in outcomes!) WriteObject(o);
     }
 }

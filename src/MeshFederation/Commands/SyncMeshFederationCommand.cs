@@ -55,16 +55,7 @@ public sealed class SyncMeshFederationCommand : LiveCmdlet
         foreach (var item in plan!.Changes)
             if (ShouldProcess(item.Target, item.Deferred ? $"{item.Action} ({item.Reason})" : item.Action.ToString())) approved.Add(item);
         if (approved.Count == 0) return;
-        using var applyLog = new CmdletLog();
-        using var applyConnections = Connect(applyLog);
-        var applier = new LiveFederation(applyConnections, new LiveOptions
-        {
-            Force = Force.IsPresent,
-            WaitTimeout = TimeSpan.FromSeconds(WaitTimeoutSeconds),
-            MaxParallelClusters = ThrottleLimit,
-            Prune = !NoPrune.IsPresent,
-        }, applyLog);
-        if (!Run(applyLog, () => applier.ApplyAsync(set, plan, approved.Contains, Cancellation), out var outcomes)) return;
+        if (!Run(log, () => live.ApplyAsync(set, plan, approved.Contains, Cancellation), out var outcomes)) return;
         if (PassThru.IsPresent) foreach (var o in outcomes!) WriteObject(o);
     }
 }

@@ -10,7 +10,7 @@ namespace MeshFederation.Infrastructure;
 /// </summary>
 public sealed class CmdletLog : IMeshLog, IDisposable
 {
-    private readonly BlockingCollection<Action<Cmdlet>> _queue = new();
+    private BlockingCollection<Action<Cmdlet>> _queue = new();
     private readonly HashSet<int> _open = new();
 
     public void Verbose(string message) => Post(c => c.WriteVerbose(message));
@@ -47,6 +47,12 @@ public sealed class CmdletLog : IMeshLog, IDisposable
     /// <summary>Runs <paramref name="work"/> on the thread pool and pumps its output on this (the pipeline) thread.</summary>
     public T Pump<T>(Cmdlet cmdlet, Func<Task<T>> work)
     {
+        // A fresh queue per run, so one log serves a plan and then its apply.
+        if (_queue.IsAddingCompleted)
+        {
+            _queue.Dispose();
+            _queue = new BlockingCollection<Action<Cmdlet>>();
+        }
         var task = Task.Run(work);
         task.ContinueWith(_ => _queue.CompleteAdding(), TaskScheduler.Default);
         foreach (var action in _queue.GetConsumingEnumerable()) action(cmdlet);
