@@ -64,14 +64,37 @@ public static class MeshfedApp
 
         var output = new Option<string>("--output") { Description = "table or json.", DefaultValueFactory = _ => "table" };
         output.AcceptOnlyFromAmong("table", "json");
-        var check = new Command("check", "Run the federation checks on a topology. Exit 0: nothing failed; 1: a check failed; 2: bad input.")
+        var checkTopology = new Argument<FileInfo?>("topology") { Description = "Topology file (optional with --snapshot or --context).", Arity = ArgumentArity.ZeroOrOne };
+        var live = new Option<bool>("--live") { Description = "Read the clusters the topology is bound to." };
+        var probe = new Option<bool>("--probe") { Description = "Also probe every remote discovery and service port from here." };
+        var snapshot = new Option<DirectoryInfo?>("--snapshot") { Description = "Check objects saved with kubectl get -o yaml (one sub-folder per cluster)." };
+        var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
+        var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
+        var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken)." };
+        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed; 2: bad input.")
         {
-            topologyArg, output,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, asOf,
         };
-        check.SetAction(r => Guard(stderr, () =>
+        check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
-            var results = FederationChecks.Run(set);
+            var file = r.GetValue(checkTopology);
+            var contexts = r.GetValue(checkContexts) ?? Array.Empty<string>();
+            var snap = r.GetValue(snapshot);
+            if (file is null && snap is null && contexts.Length == 0)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "topology", null, "nothing to check",
+                    "give a topology file, --snapshot DIR or --context NAME"));
+            var set = file is null ? null : TopologyLoader.LoadFile(file.FullName, yaml);
+            var options = new CheckOptions { Now = r.GetValue(asOf) ?? DateTimeOffset.UtcNow };
+            IReadOnlyList<MeshCheckResult> results;
+            if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
+            else if (contexts.Length > 0 || r.GetValue(live))
+            {
+                var log = new CliLog(stderr);
+                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log);
+                var clusters = contexts.Length > 0 ? contexts.Select(c => new ClusterBinding(c) { Context = c }).ToList() : set!.ControlPlanes.Select(c => c.Cluster).ToList();
+                results = await MeshChecks.RunLiveAsync(set, clusters, connections, options, r.GetValue(probe), log, ct).ConfigureAwait(false);
+            }
+            else results = FederationChecks.Run(set!);
             if (r.GetValue(output) == "json")
                 stdout.WriteLine(JsonSerializer.Serialize(results.Select(x => new
                 {

@@ -60,6 +60,7 @@ public sealed class FakeOssm2Operator
         var svc = ResourceTypes.ByKind("v1", "Service")!;
         yield return (ResourceTypes.ByKind("v1", "ConfigMap")!, "istio-ca-root-cert");
         yield return (ResourceTypes.ByKind("apps/v1", "Deployment")!, "istiod-" + smcp["metadata"]!["name"]!.GetValue<string>());
+        yield return (ResourceTypes.ByKind("v1", "Pod")!, "istiod-" + smcp["metadata"]!["name"]!.GetValue<string>() + "-0");
         foreach (var key in new[] { "additionalIngress", "additionalEgress" })
             if (smcp["spec"]?["gateways"]?[key] is JsonObject gws)
                 foreach (var (name, _) in gws) yield return (svc, name);
@@ -93,6 +94,12 @@ public sealed class FakeOssm2Operator
             ["apiVersion"] = "apps/v1", ["kind"] = "Deployment",
             ["metadata"] = new JsonObject { ["name"] = "istiod-" + name, ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["maistra.io/owner"] = ns } },
             ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "discovery", ["image"] = "registry.redhat.io/openshift-service-mesh/pilot-rhel8:2.5.0" }) } } },
+        }, "istio-operator");
+        store.Upsert(new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = $"istiod-{name}-0", ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["maistra.io/owner"] = ns } },
+            ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "discovery", ["image"] = "pilot" }) },
         }, "istio-operator");
         foreach (var key in new[] { "additionalIngress", "additionalEgress" })
         {

@@ -1,26 +1,67 @@
 using System.Management.Automation;
 using MeshFederation.Engine.Checks;
+using MeshFederation.Engine.Kube;
+using MeshFederation.Engine.Live;
 using MeshFederation.Engine.Model;
 using MeshFederation.Engine.Topology;
 using MeshFederation.Infrastructure;
 
 namespace MeshFederation.Commands;
 
-/// <summary>Test-MeshFederation: runs every federation check over the piped objects (or a topology file) and emits one result per check.</summary>
+/// <summary>
+/// Test-MeshFederation: runs the federation checks and emits one result per check. Offline (the default) it checks
+/// the declared objects; with -Live it reads the clusters they are bound to; with -Context it checks whatever meshes
+/// run there; with -Snapshot it checks objects saved with kubectl get -o yaml. -Probe adds network probes.
+/// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "MeshFederation", DefaultParameterSetName = ByObject)]
 [OutputType(typeof(MeshCheckResult))]
-public sealed class TestMeshFederationCommand : MeshCmdlet
+public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
 {
     private const string ByObject = "InputObject";
     private const string ByPath = "Path";
+    private const string BySnapshot = "Snapshot";
+    private const string ByContext = "Context";
     private readonly List<object> _items = new();
+    private readonly CancellationTokenSource _stop = new();
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
     public object[] InputObject { get; set; } = Array.Empty<object>();
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByPath)]
+    [Parameter(ParameterSetName = BySnapshot)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
+
+    /// <summary>A folder of objects saved with kubectl get -o yaml, one sub-folder per cluster.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = BySnapshot)]
+    [ValidateNotNullOrEmpty]
+    public string Snapshot { get; set; } = "";
+
+    /// <summary>Check the meshes running in these kubeconfig contexts.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByContext)]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
+    public string[] Context { get; set; } = Array.Empty<string>();
+
+    /// <summary>Read the clusters the objects are bound to instead of checking the declaration alone.</summary>
+    [Parameter(ParameterSetName = ByObject)]
+    [Parameter(ParameterSetName = ByPath)]
+    public SwitchParameter Live { get; set; }
+
+    /// <summary>Also probe every remote discovery and service port from here (TCP, then TLS on discovery).</summary>
+    [Parameter(ParameterSetName = ByObject)]
+    [Parameter(ParameterSetName = ByPath)]
+    [Parameter(ParameterSetName = ByContext)]
+    public SwitchParameter Probe { get; set; }
+
+    [Parameter(ParameterSetName = ByObject)]
+    [Parameter(ParameterSetName = ByPath)]
+    [Parameter(ParameterSetName = ByContext)]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
+    /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: now.</summary>
+    [Parameter]
+    public DateTime? AsOf { get; set; }
 
     /// <summary>Emit only failures and warnings.</summary>
     [Parameter]
@@ -31,18 +72,63 @@ public sealed class TestMeshFederationCommand : MeshCmdlet
         foreach (var o in InputObject) _items.Add(o is PSObject ps ? ps.BaseObject : o);
     }
 
+    protected override void StopProcessing() => _stop.Cancel();
+
     protected override void EndProcessing()
     {
-        var set = new FederationSet();
-        if (ParameterSetName == ByPath)
+        FederationSet? set = null;
+        if (ParameterSetName == ByPath || (ParameterSetName == BySnapshot && MyInvocation.BoundParameters.ContainsKey(nameof(Path))))
         {
             var path = GetUnresolvedProviderPathFromPSPath(Path);
             if (!Try(() => set = TopologyLoader.LoadFile(path, Yaml), Path)) return;
         }
-        else if (!Try(() => { foreach (var o in _items) set.Add(o); }, _items)) return;
-        var results = FederationChecks.Run(set);
+        else if (ParameterSetName == ByObject)
+        {
+            set = new FederationSet();
+            if (!Try(() => { foreach (var o in _items) set.Add(o); }, _items)) return;
+        }
+
+        var options = new CheckOptions { Now = AsOf is { } t ? new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.UtcNow };
+        IReadOnlyList<MeshCheckResult> results = Array.Empty<MeshCheckResult>();
+        var offline = ParameterSetName is ByObject or ByPath && !Live.IsPresent;
+        if (offline) results = FederationChecks.Run(set!);
+        else
+        {
+            using var log = new CmdletLog();
+            using var connections = new ClusterConnections(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log);
+            var snapshot = ParameterSetName == BySnapshot ? GetUnresolvedProviderPathFromPSPath(Snapshot) : null;
+            var clusters = ParameterSetName == ByContext
+                ? Context.Select(c => new ClusterBinding(c) { Context = c }).ToList()
+                : set?.ControlPlanes.Select(c => c.Cluster).ToList() ?? new List<ClusterBinding>();
+            try
+            {
+                results = log.Pump(this, () => snapshot is not null
+                    ? MeshChecks.RunSnapshotAsync(snapshot, Yaml, set, options, _stop.Token)
+                    : MeshChecks.RunLiveAsync(set, clusters, connections, options, Probe.IsPresent, log, _stop.Token));
+            }
+            catch (Engine.Validation.MeshFederationException ex)
+            {
+                foreach (var p in ex.Problems) WriteError(ErrorIds.Record(p, null));
+                return;
+            }
+            catch (KubeApiException ex)
+            {
+                WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ErrorCategory.ConnectionError, ex.Cluster));
+                return;
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
         foreach (var r in results)
             if (!Quiet.IsPresent || r.Status is CheckStatus.Fail or CheckStatus.Warn) WriteObject(r);
         WriteVerbose($"{results.Count} checks: {results.Count(r => r.Status == CheckStatus.Pass)} passed, {results.Count(r => r.Status == CheckStatus.Fail)} failed, {results.Count(r => r.Status == CheckStatus.Warn)} warnings.");
+    }
+
+    public void Dispose()
+    {
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
     }
 }
