@@ -10,6 +10,7 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('MeshFederation.format.ps1xml')
     CmdletsToExport      = @(
+        'ConvertTo-MeshFederationGraph'
         'ConvertTo-MeshManifest'
         'Export-MeshManifest'
         'Export-MeshService'

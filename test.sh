@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite: the xunit suite (dotnet test) and, where pwsh exists, the Pester suite.
-# Installs what the tests need when missing: haproxy, openssl and Node.js (Debian packages), tree-sitter and
+# Installs what the tests need when missing: haproxy, openssl, Graphviz and Node.js (Debian packages), tree-sitter and
 # tree-sitter-powershell (npm, for the static PowerShell check); packs the module and the dotnet tool first (the
 # packaging tests open the packages). kubectl is expected on PATH (it is on these machines).
 set -euo pipefail
@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 need=()
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then

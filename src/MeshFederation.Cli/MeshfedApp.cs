@@ -206,7 +206,34 @@ public static class MeshfedApp
             return ExitOk;
         }));
 
-        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover };
+        var graphFormat = new Option<string>("--format") { Description = "mermaid, dot or svg (svg needs Graphviz).", DefaultValueFactory = _ => "mermaid" };
+        graphFormat.AcceptOnlyFromAmong("mermaid", "dot", "svg");
+        var graphOut = new Option<FileInfo?>("--out", "-o") { Description = "Write to this file (atomically) instead of standard output." };
+        var graphLive = new Option<bool>("--live") { Description = "Colour the peerings with live checks of the clusters." };
+        var graphKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live." };
+        var graph = new Command("graph", "Draw the federation (Mermaid, Graphviz DOT or SVG): peerings coloured by their checks, exports and imports shown.")
+        {
+            topologyArg, graphFormat, graphOut, graphLive, graphKubeconfig,
+        };
+        graph.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            IReadOnlyList<MeshCheckResult> results;
+            if (r.GetValue(graphLive))
+            {
+                var log = new CliLog(stderr);
+                using var connections = new ClusterConnections(yaml, r.GetValue(graphKubeconfig)?.FullName, new KubeClientOptions(), log);
+                results = await MeshChecks.RunLiveAsync(set, set.ControlPlanes.Select(c => c.Cluster), connections, new CheckOptions(), false, log, ct).ConfigureAwait(false);
+            }
+            else results = FederationChecks.Run(set);
+            var format = Enum.Parse<GraphFormat>(r.GetValue(graphFormat)!, ignoreCase: true);
+            var text = FederationGraph.Render(FederationGraph.From(set, results), format);
+            if (r.GetValue(graphOut) is { } file) AtomicFileWriter.Write(file.FullName, text);
+            else stdout.Write(text);
+            return ExitOk;
+        }));
+
+        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
