@@ -145,7 +145,9 @@ public sealed class LiveChecksTests : IAsyncLifetime
         results = await MeshChecks.ProbeAsync(new[] { mesh }, TimeSpan.FromSeconds(3), CancellationToken.None);
         Assert.Equal(CheckStatus.Fail, results.Single(r => r.CheckId == "OSSM2.ProbeDiscovery").Status);
         smp["spec"]!["remote"]!["discoveryPort"] = ((IPEndPoint)tcp.LocalEndpoint).Port;
+        smp["spec"]!["remote"]!["servicePort"] = closedPort;
         results = await MeshChecks.ProbeAsync(new[] { mesh }, TimeSpan.FromSeconds(3), CancellationToken.None);
+        Assert.Equal(CheckStatus.Fail, results.Single(r => r.CheckId == "OSSM2.ProbeService").Status);
         var notTls = results.Single(r => r.CheckId == "OSSM2.ProbeDiscovery");
         Assert.Equal(CheckStatus.Fail, notTls.Status);
         Assert.Contains("no TLS server answered", notTls.Message, StringComparison.Ordinal);
