@@ -1,0 +1,319 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Pki;
+
+/// <summary>Key types of the mesh CA.</summary>
+public enum KeyAlgorithm
+{
+    /// <summary>RSA 4096, as seed 003's openssl configuration.</summary>
+    Rsa4096,
+    /// <summary>ECDSA on P-256.</summary>
+    EcdsaP256,
+}
+
+/// <summary>One issued certificate. The private key is reachable only through <see cref="ExportPrivateKeyPem"/>, never as a property.</summary>
+public sealed class IssuedCertificate
+{
+    private readonly string _keyPem;
+
+    internal IssuedCertificate(X509Certificate2 certificate, string keyPem, KeyAlgorithm algorithm)
+    {
+        CertificatePem = certificate.ExportCertificatePem() + "\n";
+        Subject = certificate.Subject;
+        Issuer = certificate.Issuer;
+        NotBefore = certificate.NotBefore.ToUniversalTime();
+        NotAfter = certificate.NotAfter.ToUniversalTime();
+        Thumbprint = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        SerialNumber = certificate.SerialNumber;
+        KeyAlgorithm = algorithm;
+        _keyPem = keyPem;
+    }
+
+    public string Subject { get; }
+
+    public string Issuer { get; }
+
+    public DateTime NotBefore { get; }
+
+    public DateTime NotAfter { get; }
+
+    /// <summary>SHA-256 fingerprint.</summary>
+    public string Thumbprint { get; }
+
+    public string SerialNumber { get; }
+
+    public KeyAlgorithm KeyAlgorithm { get; }
+
+    public string CertificatePem { get; }
+
+    /// <summary>The private key (PKCS#8 PEM). Write it only to files made 0600 or into a Secret.</summary>
+    public string ExportPrivateKeyPem() => _keyPem;
+
+    internal X509Certificate2 WithKey()
+    {
+        return X509Certificate2.CreateFromPem(CertificatePem, _keyPem);
+    }
+
+    public override string ToString() => $"{Subject} (until {NotAfter:yyyy-MM-dd}, {KeyAlgorithm}, SHA-256 {Thumbprint[..16]}...)";
+}
+
+/// <summary>A cluster's intermediate CA: what goes into its cacerts Secret.</summary>
+public sealed class ClusterCertificates
+{
+    public required string Cluster { get; init; }
+
+    public required IssuedCertificate Intermediate { get; init; }
+
+    /// <summary>root-cert.pem: the root, plus older roots kept trusted during a rollover.</summary>
+    public required string RootCertPem { get; init; }
+
+    /// <summary>cert-chain.pem: the intermediate followed by the root.</summary>
+    public required string CertChainPem { get; init; }
+
+    public override string ToString() => $"{Cluster}: {Intermediate}";
+}
+
+/// <summary>
+/// A mesh certificate authority as seed 003 builds it with openssl: a root (O=Istio, CN=Root CA; basicConstraints
+/// critical CA:true; keyUsage critical digitalSignature, nonRepudiation, keyEncipherment, keyCertSign; subject key
+/// identifier) and one intermediate per cluster (CN=Intermediate CA, L=&lt;cluster&gt;; pathlen:0; SAN DNS
+/// istiod.istio-system.svc; the root's key identifier, as openssl x509 -CA adds it), 10 years by default, RSA 4096 or
+/// ECDSA P-256. A shared root is the OCM addon's
+/// "Complete" trust; exchanged roots (OSSM 2 peers) are its "Limited" trust.
+/// </summary>
+public sealed class MeshCertificateAuthority
+{
+    public const string IntermediateSan = "istiod.istio-system.svc";
+    private readonly Dictionary<string, ClusterCertificates> _clusters = new(StringComparer.Ordinal);
+    private readonly List<string> _extraRoots = new();
+
+    private MeshCertificateAuthority(IssuedCertificate root, string organization, int validityDays)
+    {
+        Root = root;
+        Organization = organization;
+        ValidityDays = validityDays;
+    }
+
+    public IssuedCertificate Root { get; }
+
+    public string Organization { get; }
+
+    public int ValidityDays { get; }
+
+    public KeyAlgorithm KeyAlgorithm => Root.KeyAlgorithm;
+
+    public IReadOnlyCollection<ClusterCertificates> Clusters => _clusters.Values;
+
+    /// <summary>Other roots trusted alongside this one (a root rollover); they go into every root-cert.pem.</summary>
+    public IReadOnlyList<string> AdditionalTrustedRoots => _extraRoots;
+
+    /// <summary>The OCM addon's name for a shared root: "Complete" trust (exchanged roots are "Limited").</summary>
+#pragma warning disable CA1822 // a property, so it shows on the object
+    public string TrustType => "Complete";
+#pragma warning restore CA1822
+
+    public ClusterCertificates this[string cluster] => _clusters[cluster];
+
+    public override string ToString() => $"{Root.Subject} ({KeyAlgorithm}) with {_clusters.Count} intermediate(s): {string.Join(", ", _clusters.Keys)}";
+
+    public static MeshCertificateAuthority Create(KeyAlgorithm algorithm = KeyAlgorithm.Rsa4096, int validityDays = 3650, string organization = "Istio")
+    {
+        Check(validityDays, organization);
+        // The builder encodes the last name added first: add in reverse to get seed 003's "O = Istio, CN = Root CA".
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName("Root CA");
+        subject.AddOrganizationName(organization);
+        var (request, keyPem, dispose) = Request(subject.Build(), algorithm);
+        using (dispose)
+        {
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            request.CertificateExtensions.Add(CaKeyUsage());
+            var now = DateTimeOffset.UtcNow;
+            using var cert = request.CreateSelfSigned(now, now.AddDays(validityDays));
+            return new MeshCertificateAuthority(new IssuedCertificate(cert, keyPem, algorithm), organization, validityDays);
+        }
+    }
+
+    /// <summary>Loads an existing root (certificate and key PEM files) to issue more intermediates under it.</summary>
+    public static MeshCertificateAuthority Load(string certificatePath, string keyPath, int validityDays = 3650)
+    {
+        string certPem, keyPem;
+        try
+        {
+            certPem = File.ReadAllText(certificatePath);
+            keyPem = File.ReadAllText(keyPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "root certificate", e is FileNotFoundException f ? f.FileName : certificatePath,
+                $"cannot be read ({e.Message})", "give the root's certificate and key PEM files (root-cert.pem, root-key.pem)"));
+        }
+        X509Certificate2 cert;
+        try
+        {
+            cert = X509Certificate2.CreateFromPem(certPem, keyPem);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "root key", keyPath,
+                $"does not match the certificate or is not a PEM private key ({e.Message})", "give the key that belongs to the root certificate"));
+        }
+        using (cert)
+        {
+            var bc = cert.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+            var ku = cert.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+            if (bc is not { CertificateAuthority: true } || (ku is not null && !ku.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign)))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "root certificate", certificatePath,
+                    "is not a CA certificate (basicConstraints CA:true and keyUsage keyCertSign are required)", "give the mesh's root CA certificate"));
+            var algorithm = cert.GetRSAPublicKey() is not null ? KeyAlgorithm.Rsa4096 : KeyAlgorithm.EcdsaP256;
+            var org = cert.SubjectName.EnumerateRelativeDistinguishedNames().FirstOrDefault(r => r.GetSingleElementType().Value == "2.5.4.10")?.GetSingleElementValue() ?? "Istio";
+            return new MeshCertificateAuthority(new IssuedCertificate(cert, keyPem, algorithm), org, validityDays);
+        }
+    }
+
+    /// <summary>Issues (or, called again, rotates) the intermediate of a cluster under this root.</summary>
+    public ClusterCertificates Issue(string cluster)
+    {
+        var problems = new ProblemList();
+        Names.CheckLabel(problems, "cluster", cluster);
+        problems.ThrowIfAny();
+        // "O = Istio, CN = Intermediate CA, L = <cluster>", added in reverse (see Create).
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddLocalityName(cluster);
+        subject.AddCommonName("Intermediate CA");
+        subject.AddOrganizationName(Organization);
+        var (request, keyPem, dispose) = Request(subject.Build(), KeyAlgorithm);
+        using (dispose)
+        {
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+            request.CertificateExtensions.Add(CaKeyUsage());
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddDnsName(IntermediateSan);
+            request.CertificateExtensions.Add(san.Build());
+            using var issuer = Root.WithKey();
+            // As openssl x509 -CA adds it: the root's key identifier, which also tells roots with the same name apart.
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+            var now = DateTimeOffset.UtcNow;
+            var notAfter = now.AddDays(ValidityDays);
+            if (notAfter > issuer.NotAfter) notAfter = issuer.NotAfter; // never outlive the root
+            using var cert = request.Create(issuer, now, notAfter, Serial());
+            var intermediate = new IssuedCertificate(cert, keyPem, KeyAlgorithm);
+            var roots = RootBundle();
+            var result = new ClusterCertificates
+            {
+                Cluster = cluster,
+                Intermediate = intermediate,
+                RootCertPem = roots,
+                CertChainPem = intermediate.CertificatePem + Root.CertificatePem,
+            };
+            _clusters[cluster] = result;
+            return result;
+        }
+    }
+
+    /// <summary>Trusts other roots too (root rollover): every cluster's root-cert.pem then holds this root and them.</summary>
+    public void TrustAlso(string rootPem)
+    {
+        var certs = new X509Certificate2Collection();
+        try
+        {
+            certs.ImportFromPem(rootPem);
+        }
+        catch (CryptographicException e)
+        {
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "trusted root", "(PEM)", $"is not a PEM certificate ({e.Message})", "give the previous root's root-cert.pem"));
+        }
+        if (certs.Count == 0 || rootPem.Contains("PRIVATE KEY", StringComparison.Ordinal))
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "trusted root", "(PEM)", "holds no certificate, or holds a private key", "give only the previous root certificate"));
+        foreach (var c in certs)
+        {
+            var pem = c.ExportCertificatePem() + "\n";
+            if (!_extraRoots.Contains(pem) && pem != Root.CertificatePem) _extraRoots.Add(pem);
+            c.Dispose();
+        }
+        foreach (var cluster in _clusters.Values.ToList())
+            _clusters[cluster.Cluster] = new ClusterCertificates { Cluster = cluster.Cluster, Intermediate = cluster.Intermediate, RootCertPem = RootBundle(), CertChainPem = cluster.CertChainPem };
+    }
+
+    private string RootBundle() => Root.CertificatePem + string.Concat(_extraRoots);
+
+    /// <summary>The cacerts Secret of a cluster (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem).</summary>
+    public JsonObject CacertsSecret(string cluster, string ns, string mesh)
+    {
+        var c = _clusters[cluster];
+        static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["metadata"] = Rendering.JsonBuilder.Metadata("cacerts", ns, mesh),
+            ["type"] = "Opaque",
+            ["data"] = new JsonObject
+            {
+                ["ca-cert.pem"] = B64(c.Intermediate.CertificatePem),
+                ["ca-key.pem"] = B64(c.Intermediate.ExportPrivateKeyPem()),
+                ["root-cert.pem"] = B64(c.RootCertPem),
+                ["cert-chain.pem"] = B64(c.CertChainPem),
+            },
+        };
+    }
+
+    /// <summary>
+    /// The files seed 003's loop leaves: root-cert.pem and root-key.pem, and per cluster ca-cert.pem, ca-key.pem,
+    /// root-cert.pem and cert-chain.pem. Keys are written 0600. Returns relative path to (content, is private).
+    /// </summary>
+    public IReadOnlyDictionary<string, (string Content, bool Private)> Files(bool includeRootKey)
+    {
+        var files = new SortedDictionary<string, (string, bool)>(StringComparer.Ordinal)
+        {
+            ["root-cert.pem"] = (RootBundle(), false),
+        };
+        if (includeRootKey) files["root-key.pem"] = (Root.ExportPrivateKeyPem(), true);
+        foreach (var c in _clusters.Values)
+        {
+            files[$"{c.Cluster}/ca-cert.pem"] = (c.Intermediate.CertificatePem, false);
+            files[$"{c.Cluster}/ca-key.pem"] = (c.Intermediate.ExportPrivateKeyPem(), true);
+            files[$"{c.Cluster}/root-cert.pem"] = (c.RootCertPem, false);
+            files[$"{c.Cluster}/cert-chain.pem"] = (c.CertChainPem, false);
+        }
+        return files;
+    }
+
+    private static X509KeyUsageExtension CaKeyUsage() => new(
+        X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyCertSign, true);
+
+    private static (CertificateRequest Request, string KeyPem, IDisposable Key) Request(X500DistinguishedName subject, KeyAlgorithm algorithm)
+    {
+        if (algorithm == KeyAlgorithm.EcdsaP256)
+        {
+            var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            return (new CertificateRequest(subject, ec, HashAlgorithmName.SHA256), ec.ExportPkcs8PrivateKeyPem() + "\n", ec);
+        }
+        var rsa = RSA.Create(4096);
+        return (new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), rsa.ExportPkcs8PrivateKeyPem() + "\n", rsa);
+    }
+
+    private static byte[] Serial()
+    {
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F; // positive
+        serial[0] |= 0x01; // never zero-length after normalisation
+        return serial;
+    }
+
+    private static void Check(int validityDays, string organization)
+    {
+        var problems = new ProblemList();
+        if (validityDays is < 1 or > 36500)
+            problems.Add(MeshErrorKind.InvalidArgument, "validityDays", validityDays.ToString(System.Globalization.CultureInfo.InvariantCulture), "is out of range", "use 1 to 36500 days (default 3650)");
+        if (string.IsNullOrWhiteSpace(organization))
+            problems.Add(MeshErrorKind.InvalidArgument, "organization", organization, "is empty", "use Istio, as seed 003 does");
+        problems.ThrowIfAny();
+    }
+}
