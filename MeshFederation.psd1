@@ -19,6 +19,7 @@
         'Import-MeshService'
         'Import-MeshTopology'
         'New-FederationProxyConfig'
+        'New-MeshCertificateAuthority'
         'New-MeshControlPlane'
         'New-MeshPeer'
         'New-MeshTrafficSplit'

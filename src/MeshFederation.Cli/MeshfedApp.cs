@@ -6,6 +6,7 @@ using MeshFederation.Engine.IO;
 using MeshFederation.Engine.Kube;
 using MeshFederation.Engine.Live;
 using MeshFederation.Engine.Model;
+using MeshFederation.Engine.Pki;
 using MeshFederation.Engine.Rendering;
 using MeshFederation.Engine.Topology;
 using MeshFederation.Engine.Validation;
@@ -233,7 +234,40 @@ public static class MeshfedApp
             return ExitOk;
         }));
 
-        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph };
+        var caClusters = new Option<string[]>("--cluster") { Description = "Cluster to issue an intermediate for (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var caOut = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder for the PEM files (keys are written 0600).", Required = true };
+        var caAlgorithm = new Option<string>("--algorithm") { Description = "rsa4096 (default) or ecdsa-p256.", DefaultValueFactory = _ => "rsa4096" };
+        caAlgorithm.AcceptOnlyFromAmong("rsa4096", "ecdsa-p256");
+        var caDays = new Option<int>("--days") { Description = "Validity in days.", DefaultValueFactory = _ => 3650 };
+        var caRootCert = new Option<FileInfo?>("--root-cert") { Description = "Existing root certificate (PEM) to issue under." };
+        var caRootKey = new Option<FileInfo?>("--root-key") { Description = "Its private key (PEM)." };
+        var caTrust = new Option<FileInfo[]>("--trust-also") { Description = "Older root certificates to keep trusted (rollover bundle)." };
+        var ca = new Command("ca", "Create a shared root CA and intermediates per cluster (seed 003), or issue/rotate intermediates under an existing root.")
+        {
+            caClusters, caOut, caAlgorithm, caDays, caRootCert, caRootKey, caTrust,
+        };
+        ca.SetAction(r => Guard(stderr, () =>
+        {
+            var rootCert = r.GetValue(caRootCert);
+            var rootKey = r.GetValue(caRootKey);
+            if ((rootCert is null) != (rootKey is null))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, rootCert is null ? "--root-cert" : "--root-key", null,
+                    "is missing: an existing root needs both its certificate and its key", "give both --root-cert and --root-key, or neither for a new root"));
+            var authority = rootCert is not null
+                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, r.GetValue(caDays))
+                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, r.GetValue(caDays));
+            foreach (var c in r.GetValue(caClusters) ?? Array.Empty<string>()) authority.Issue(c);
+            foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>()) authority.TrustAlso(File.ReadAllText(f.FullName));
+            var dir = r.GetValue(caOut)!.FullName;
+            foreach (var (path, (content, isPrivate)) in authority.Files(includeRootKey: rootCert is null))
+            {
+                AtomicFileWriter.Write(Path.Combine(dir, path), content, isPrivate);
+                stdout.WriteLine($"wrote {Path.Combine(dir, path)}{(isPrivate ? " (0600)" : "")}");
+            }
+            return ExitOk;
+        }));
+
+        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

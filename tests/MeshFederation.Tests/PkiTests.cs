@@ -167,3 +167,25 @@ public class PkiTests
         Assert.Throws<MeshFederationException>(() => MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256).Issue("Bad_Cluster"));
     }
 }
+
+public class CliCaTests
+{
+    [Fact]
+    public void meshfed_ca_creates_issues_under_an_existing_root_and_rejects_half_a_root()
+    {
+        var dir = Paths.TempDir();
+        var (code, output, err) = BadInputTests.Cli("ca", "--cluster", "west", "--cluster", "east", "--algorithm", "ecdsa-p256", "--out", dir);
+        Assert.True(code == 0, err);
+        Assert.Contains("root-key.pem (0600)", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir, "east", "cert-chain.pem")));
+        var rotated = Paths.TempDir();
+        (code, _, err) = BadInputTests.Cli("ca", "--cluster", "east", "--root-cert", Path.Combine(dir, "root-cert.pem"), "--root-key", Path.Combine(dir, "root-key.pem"), "--out", rotated);
+        Assert.True(code == 0, err);
+        Assert.False(File.Exists(Path.Combine(rotated, "root-key.pem")));
+        var (vc, vout) = ExternalTools.Run("openssl", $"verify -CAfile {dir}/root-cert.pem -untrusted {rotated}/east/cert-chain.pem {rotated}/east/ca-cert.pem");
+        Assert.True(vc == 0, vout);
+        (code, _, err) = BadInputTests.Cli("ca", "--cluster", "east", "--root-cert", Path.Combine(dir, "root-cert.pem"), "--out", Paths.TempDir());
+        Assert.Equal(2, code);
+        Assert.Contains("--root-key", err, StringComparison.Ordinal);
+    }
+}
