@@ -49,7 +49,7 @@ public static class MeshfedApp
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
                 return ExitOk;
             }
-            foreach (var written in AtomicFileWriter.WriteAll(dir, files)) stdout.WriteLine($"wrote {written}");
+            foreach (var written in AtomicFileWriter.WriteAll(dir, files, privateFiles: ManifestEmitter.PrivateFiles(result))) stdout.WriteLine($"wrote {written}");
             foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
             foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
             return ExitOk;

@@ -26,9 +26,12 @@ public class SchemaValidationTests
             // Validate what was written (the YAML text read back), not the in-memory tree.
             foreach (var doc in TestSupport.ReadBack(cluster.Yaml))
             {
+                count++;
+                var key = $"{doc["apiVersion"]}/{doc["kind"]}";
+                // shared/crds has no schema for these; IstioStyleTests compares them with the upstream sample instead.
+                if (IstioStyleTests.SampleJudged.Contains(key)) continue;
                 var errors = KubeSchemas.Validate(doc);
                 Assert.True(errors.Count == 0, $"{example} {cluster.Cluster} {doc["kind"]}/{doc["metadata"]?["name"]}:\n{string.Join("\n", errors)}");
-                count++;
             }
         }
         Assert.Equal(result.AllManifests.Count(), count);

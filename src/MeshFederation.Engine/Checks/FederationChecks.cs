@@ -37,9 +37,9 @@ public static class FederationChecks
 
     private static void TrustDomains(FederationSet set, List<MeshCheckResult> results)
     {
-        foreach (var cp in set.ControlPlanes)
+        foreach (var cp in set.ControlPlanes.Where(c => c.Style == MeshStyle.Ossm2))
         {
-            var others = set.ControlPlanes.Where(o => o != cp && string.Equals(o.TrustDomain, cp.TrustDomain, StringComparison.OrdinalIgnoreCase)).Select(o => o.Name).ToList();
+            var others = set.ControlPlanes.Where(o => o != cp && o.Style == MeshStyle.Ossm2 && string.Equals(o.TrustDomain, cp.TrustDomain, StringComparison.OrdinalIgnoreCase)).Select(o => o.Name).ToList();
             results.Add(R(cp.Name, null, "OSSM2.TrustDomainUnique", others.Count == 0 ? CheckStatus.Pass : CheckStatus.Fail,
                 others.Count == 0 ? $"trust domain {cp.TrustDomain} is unique" : $"trust domain {cp.TrustDomain} is shared with {string.Join(", ", others)}",
                 "Federated meshes authenticate each other's gateways by SPIFFE identity; two meshes with one trust domain cannot be told apart.",

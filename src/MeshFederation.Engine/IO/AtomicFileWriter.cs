@@ -36,10 +36,10 @@ public static class AtomicFileWriter
     /// Writes a set of files under <paramref name="directory"/>: every target is checked first (nothing is written if
     /// any path is unusable), then each file is replaced atomically.
     /// </summary>
-    public static IReadOnlyList<string> WriteAll(string directory, IReadOnlyDictionary<string, string> files, Func<string, bool>? shouldWrite = null)
+    public static IReadOnlyList<string> WriteAll(string directory, IReadOnlyDictionary<string, string> files, Func<string, bool>? shouldWrite = null, IReadOnlySet<string>? privateFiles = null)
     {
         var root = Path.GetFullPath(directory);
-        var targets = new List<(string Path, string Content)>();
+        var targets = new List<(string Path, string Content, bool Private)>();
         foreach (var (relative, content) in files)
         {
             var target = Path.GetFullPath(Path.Combine(root, relative));
@@ -47,14 +47,14 @@ public static class AtomicFileWriter
                 throw new InvalidOperationException($"refusing to write '{relative}' outside '{root}'");
             if (Directory.Exists(target))
                 throw new IOException($"'{target}' is a directory; remove it or choose another output folder");
-            targets.Add((target, content));
+            targets.Add((target, content, privateFiles?.Contains(relative) == true));
         }
         if (File.Exists(root)) throw new IOException($"'{root}' is a file; give a folder for the manifests");
         var written = new List<string>();
-        foreach (var (target, content) in targets)
+        foreach (var (target, content, isPrivate) in targets)
         {
             if (shouldWrite is not null && !shouldWrite(target)) continue;
-            Write(target, content);
+            Write(target, content, isPrivate);
             written.Add(target);
         }
         return written;

@@ -3,6 +3,9 @@ namespace MeshFederation.Engine.Model;
 /// <summary>Where a control plane lives: a logical cluster name plus, for live work, a kubeconfig context.</summary>
 public sealed record ClusterBinding(string Name)
 {
+    /// <summary>The cluster's network (Istio multi-primary, multi-network); <c>network-&lt;cluster&gt;</c> when unset.</summary>
+    public string? Network { get; init; }
+
     /// <summary>Kubeconfig context used when applying; defaults to the cluster name.</summary>
     public string? Context { get; init; }
 

@@ -7,10 +7,13 @@ public enum MeshStyle
     Ossm2,
 
     /// <summary>
-    /// Istio multi-primary (OSSM 3 / Sail operator, or istiod installed by Helm/istioctl). Discovered from clusters;
-    /// rendering arrives with the Istio-styles release.
+    /// Istio multi-primary, multi-network (OSSM 3 / Sail operator): one mesh ID over several clusters, a shared root
+    /// CA, an east-west gateway and a network per cluster, remote secrets between the clusters (seed 003).
     /// </summary>
     MultiPrimary,
+
+    /// <summary>Independent Istio meshes with a shared root CA, joined by <c>&lt;name&gt;.&lt;ns&gt;.global</c> ServiceEntries (seed 004).</summary>
+    MultiMesh,
 }
 
 /// <summary>What installed a control plane, as discovered in a cluster.</summary>

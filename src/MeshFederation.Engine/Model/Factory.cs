@@ -41,6 +41,15 @@ public sealed class ControlPlaneRequest
 
     public JsonObject? SpecOverrides { get; init; }
 
+    /// <summary>Istio styles: mesh ID; multi-primary default is the request's name (shared by its clusters), multi-mesh the mesh's own name.</summary>
+    public string? MeshId { get; init; }
+
+    /// <summary>Istio styles: sailoperator.io/v1 (default) or sailoperator.io/v1alpha1.</summary>
+    public string? SailApiVersion { get; init; }
+
+    /// <summary>Multi-mesh: the range ServiceEntry VIPs come from (default 127.255.0.0/16).</summary>
+    public string? VipRange { get; init; }
+
     public SourceLocation? Source { get; init; }
 }
 
@@ -53,7 +62,8 @@ public static class Factory
         // Defaults derive from the name (namespace, trust domain, cluster); report a bad name once, not per derived field.
         if (!Names.CheckLabel(problems, "mesh.name", r.Name, r.Source)) problems.ThrowIfAny();
         var clusters = r.Clusters.Count > 0 ? r.Clusters : new[] { new ClusterBinding(r.Name) };
-        if (clusters.Count > 1 && r.TrustDomain is not null)
+        var istio = r.Style != MeshStyle.Ossm2;
+        if (clusters.Count > 1 && r.TrustDomain is not null && !istio)
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{r.Name}'.trustDomain", r.TrustDomain,
                 "one trust domain cannot serve several meshes; each federated mesh needs its own", "leave it unset: each mesh gets '<cluster>-<name>.local'", r.Source);
         var dup = clusters.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -68,10 +78,15 @@ public static class Factory
             var cp = new MeshControlPlane
             {
                 Name = name,
-                Namespace = r.Namespace ?? $"{r.Name}-system",
+                Namespace = r.Namespace ?? (istio ? "istio-system" : $"{r.Name}-system"),
                 Style = r.Style,
-                Version = r.Version ?? MeshControlPlane.DefaultVersion,
-                TrustDomain = r.TrustDomain ?? $"{name}.local",
+                Provider = istio ? MeshProvider.SailOperator : MeshProvider.OpenShiftServiceMesh2,
+                Version = r.Version ?? (istio ? MeshControlPlane.DefaultIstioVersion : MeshControlPlane.DefaultVersion),
+                // Istio clusters sharing a root keep the default trust domain (seed 003); OSSM 2 meshes each need their own.
+                TrustDomain = r.TrustDomain ?? (istio ? "cluster.local" : $"{name}.local"),
+                MeshId = r.MeshId ?? (r.Style == MeshStyle.MultiMesh ? name : r.Name),
+                SailApiVersion = r.SailApiVersion ?? "sailoperator.io/v1",
+                VipRange = r.VipRange ?? "127.255.0.0/16",
                 Cluster = c,
                 MemberNamespaces = r.MemberNamespaces,
                 GatewayExposure = r.GatewayExposure,

@@ -16,6 +16,8 @@ public sealed class FederationSet
     private readonly List<MeshServiceImport> _imports = new();
     private readonly List<MeshTrafficSplit> _splits = new();
     private readonly List<FederationProxyConfig> _proxies = new();
+    private readonly List<MeshFailoverPolicy> _failovers = new();
+    private readonly List<ClusterCaMaterial> _caMaterial = new();
 
     public IReadOnlyList<MeshControlPlane> ControlPlanes => _controlPlanes;
 
@@ -28,6 +30,11 @@ public sealed class FederationSet
     public IReadOnlyList<MeshTrafficSplit> TrafficSplits => _splits;
 
     public IReadOnlyList<FederationProxyConfig> ProxyConfigs => _proxies;
+
+    public IReadOnlyList<MeshFailoverPolicy> FailoverPolicies => _failovers;
+
+    /// <summary>cacerts material per cluster (Istio styles).</summary>
+    public IReadOnlyList<ClusterCaMaterial> CaMaterial => _caMaterial;
 
     /// <summary>
     /// A proxy declared without the node addresses it needs: built when they are read from the clusters (live apply,
@@ -56,6 +63,9 @@ public sealed class FederationSet
             case MeshServiceImport i: AddControlPlane(i.ControlPlane); AddOnce(_imports, i); break;
             case MeshTrafficSplit s: AddControlPlane(s.ControlPlane); AddOnce(_splits, s); break;
             case FederationProxyConfig x: AddOnce(_proxies, x); break;
+            case MeshFailoverPolicy f: AddControlPlane(f.ControlPlane); AddOnce(_failovers, f); break;
+            case ClusterCaMaterial m: _caMaterial.RemoveAll(x => x.Cluster == m.Cluster); _caMaterial.Add(m); break;
+            case Pki.MeshCertificateAuthority ca: foreach (var c in ca.Clusters) Add(ClusterCaMaterial.From(c)); break;
             case FederationSet other:
                 foreach (var o in other.AllObjects()) Add(o);
                 Name = other.Name;
@@ -69,7 +79,7 @@ public sealed class FederationSet
     }
 
     public IEnumerable<object> AllObjects() =>
-        _controlPlanes.Cast<object>().Concat(_peerings).Concat(_exports).Concat(_imports).Concat(_splits).Concat(_proxies);
+        _controlPlanes.Cast<object>().Concat(_peerings).Concat(_exports).Concat(_imports).Concat(_splits).Concat(_proxies).Concat(_failovers).Concat(_caMaterial);
 
     private static void AddOnce<T>(List<T> list, T item) where T : class
     {
@@ -93,11 +103,30 @@ public sealed class FederationSet
         foreach (var e in _exports) e.Validate(problems);
         foreach (var i in _imports) i.Validate(problems);
         foreach (var s in _splits) s.Validate(problems);
+        foreach (var f in _failovers) f.Validate(problems);
+        foreach (var p in _peerings.Where(p => p.Local.Style != p.Remote.Style))
+            problems.Add(MeshErrorKind.Conflict, $"peering '{p}'", $"{p.Local.Style}/{p.Remote.Style}", "peers meshes of different federation styles",
+                "peer OSSM 2 meshes with OSSM 2 meshes and Istio meshes with Istio meshes of the same style", p.Source, p);
+        foreach (var p in _peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary && p.Remote.Style == MeshStyle.MultiPrimary && p.Local.MeshId != p.Remote.MeshId))
+            problems.Add(MeshErrorKind.Conflict, $"peering '{p}'.meshId", $"{p.Local.MeshId}/{p.Remote.MeshId}", "multi-primary clusters must share one mesh ID",
+                "give both control planes the same meshId", p.Source, p);
 
+        foreach (var g in _controlPlanes.Where(c => c.Style != MeshStyle.Ossm2).GroupBy(c => c.ClusterName, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{g.Last().Name}'.cluster", g.Key,
+                $"already runs Istio control plane {g.First().Name}; the Sail operator's Istio and IstioCNI resources are cluster-wide and named default",
+                "give each Istio-style mesh its own cluster", g.Last().Source, g.Last());
+        foreach (var g in _controlPlanes.Where(c => c.Style == MeshStyle.MultiPrimary).GroupBy(c => c.MeshId, StringComparer.Ordinal))
+            foreach (var n in g.GroupBy(c => c.Network, StringComparer.Ordinal).Where(n => n.Count() > 1))
+                problems.Add(MeshErrorKind.Conflict, $"mesh '{n.Last().Name}'.network", n.Key,
+                    $"is also the network of {n.First().Name}; multi-network clusters each need their own network (east-west traffic goes through the gateways)",
+                    $"set clusters[].network, e.g. network-{n.Last().ClusterName}", n.Last().Source, n.Last());
+        foreach (var g in _controlPlanes.Where(c => c.Style == MeshStyle.MultiMesh).GroupBy(c => c.MeshId, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"mesh '{g.Last().Name}'.meshId", g.Key, $"is also the mesh ID of {g.First().Name}; multi-mesh federation joins independent meshes, each with its own ID",
+                "leave meshId unset (each mesh gets its own name) or use the multi-primary style for one mesh over several clusters", g.Last().Source, g.Last());
         foreach (var g in _controlPlanes.GroupBy(c => c.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
             problems.Add(MeshErrorKind.Conflict, "mesh.name", g.Key, $"is declared {g.Count()} times with different settings",
                 "give every mesh a unique name, or reuse the same control-plane object", g.Last().Source, g.Last());
-        foreach (var g in _controlPlanes.GroupBy(c => c.TrustDomain, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        foreach (var g in _controlPlanes.Where(c => c.Style == MeshStyle.Ossm2).GroupBy(c => c.TrustDomain, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             problems.Add(MeshErrorKind.Conflict, $"mesh '{g.Last().Name}'.trustDomain", g.Key,
                 $"is also the trust domain of {string.Join(", ", g.Take(g.Count() - 1).Select(c => c.Name))}; each federated mesh needs its own",
                 $"use '{g.Last().Name}.local'", g.Last().Source, g.Last());

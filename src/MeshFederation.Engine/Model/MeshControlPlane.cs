@@ -16,6 +16,18 @@ public sealed partial class MeshControlPlane
 
     public MeshStyle Style { get; init; } = MeshStyle.Ossm2;
 
+    /// <summary>Istio mesh ID (values.global.meshID): the same for every cluster of a multi-primary mesh. Default: the mesh's request name.</summary>
+    public string MeshId { get; init; } = "";
+
+    /// <summary>The cluster's network (values.global.network and the istio-system label).</summary>
+    public string Network => Cluster.Network ?? $"network-{Cluster.Name}";
+
+    /// <summary>API version of the Sail resources: sailoperator.io/v1 (default) or sailoperator.io/v1alpha1 (seed 003).</summary>
+    public string SailApiVersion { get; init; } = "sailoperator.io/v1";
+
+    /// <summary>The range ServiceEntry VIPs of a multi-mesh importer come from (seed 004: 127.255.0.0/16).</summary>
+    public string VipRange { get; init; } = "127.255.0.0/16";
+
     /// <summary>What installs (or installed) this control plane.</summary>
     public MeshProvider Provider { get; init; } = MeshProvider.OpenShiftServiceMesh2;
 
@@ -69,7 +81,14 @@ public sealed partial class MeshControlPlane
 
     public string ClusterName => Cluster.Name;
 
-    public string IngressGatewayFor(string peer) => Names.ApplyTemplate(IngressGatewayTemplate, peer);
+    /// <summary>The gateway peers reach: the per-peer federation ingress (OSSM 2) or the east-west gateway (Istio styles).</summary>
+    public string IngressGatewayFor(string peer) => Style == MeshStyle.Ossm2 ? Names.ApplyTemplate(IngressGatewayTemplate, peer) : EastWestGatewayName;
+
+    /// <summary>Name of the east-west gateway's Deployment and Service (gen-eastwest-gateway.sh).</summary>
+    public const string EastWestGatewayName = "istio-eastwestgateway";
+
+    /// <summary>Default control-plane version of the Istio styles (the Sail operator's default at 1.27.3).</summary>
+    public const string DefaultIstioVersion = "v1.27.3";
 
     public string EgressGatewayFor(string peer) => Names.ApplyTemplate(EgressGatewayTemplate, peer);
 
@@ -88,6 +107,7 @@ public sealed partial class MeshControlPlane
         TrustDomain = TrustDomain, Cluster = Cluster, MemberNamespaces = MemberNamespaces, GatewayExposure = GatewayExposure,
         IngressGatewayTemplate = IngressGatewayTemplate, EgressGatewayTemplate = EgressGatewayTemplate, IngressAddresses = IngressAddresses,
         NodeAddresses = nodeAddresses, NodePortBase = NodePortBase, IngressServiceAnnotations = IngressServiceAnnotations,
+        MeshId = MeshId, SailApiVersion = SailApiVersion, VipRange = VipRange,
         RootCertificate = RootCertificate, SpecOverrides = SpecOverrides, Source = Source,
     };
 
@@ -102,8 +122,19 @@ public sealed partial class MeshControlPlane
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.trustDomain", TrustDomain,
                 "is not a valid trust domain (a DNS name)", $"use '{Names.Suggest(Name)}.local'", at);
         if (Style != MeshStyle.Ossm2)
-            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.style", Style.ToString(),
-                "is discovered but not rendered by this release (OSSM 2 federation only)", "federate OSSM 2 control planes, or render this mesh with its own tooling", at);
+        {
+            if (!IstioVersionPattern().IsMatch(Version))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.version", Version,
+                    "is not an Istio version the Sail operator takes", "use a version such as v1.27.3 or v1.27-latest", at);
+            if (!Names.IsDns1123Label(Network))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.network", Network, "is not a DNS-1123 label", "use a network name such as network1", at);
+            if (SailApiVersion is not ("sailoperator.io/v1" or "sailoperator.io/v1alpha1"))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.sailApiVersion", SailApiVersion, "is not a Sail operator API version", "use sailoperator.io/v1 or sailoperator.io/v1alpha1", at);
+            if (string.IsNullOrEmpty(MeshId) || !Names.IsDns1123Label(MeshId))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.meshId", MeshId, "is not a DNS-1123 label", "use the mesh's name, e.g. mesh1", at);
+            if (Style == MeshStyle.MultiMesh && !Rendering.VipAllocator.TryParse(VipRange, out _, out _))
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.vipRange", VipRange, "is not an IPv4 CIDR range", "use a range such as 127.255.0.0/16 or 240.0.0.0/16", at);
+        }
         else if (!VersionPattern().IsMatch(Version))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.version", Version,
                 "is not an OSSM 2 version that supports federation (v2.1 or later)", "use a version such as v2.5", at);
@@ -146,4 +177,7 @@ public sealed partial class MeshControlPlane
 
     [System.Text.RegularExpressions.GeneratedRegex("^v2\\.([1-9]|[1-9][0-9])$")]
     private static partial System.Text.RegularExpressions.Regex VersionPattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^v1\\.[0-9]{1,2}(\\.[0-9]{1,3}|-latest)$")]
+    private static partial System.Text.RegularExpressions.Regex IstioVersionPattern();
 }

@@ -49,6 +49,9 @@ public sealed class MeshPeering
     /// <summary>The remote mesh's root certificate (PEM), when known; read from the cluster when applying otherwise.</summary>
     public string? CaBundle { get; init; }
 
+    /// <summary>Multi-primary: the remote API server and reader token for the remote secret (read live; pending offline).</summary>
+    public RemoteApiAccess? RemoteApi { get; init; }
+
     /// <summary>Network the egress gateway requests a view of; <c>network-&lt;peer&gt;</c> unless overridden.</summary>
     public string NetworkView { get; init; } = "";
 
@@ -62,11 +65,11 @@ public sealed class MeshPeering
     public MeshPeering Rebind(MeshControlPlane local, MeshControlPlane remote) => new()
     {
         Local = local, Remote = remote, RemoteAddresses = RemoteAddresses, DiscoveryPort = DiscoveryPort, ServicePort = ServicePort,
-        CaBundle = CaBundle, NetworkView = NetworkView, Source = Source,
+        CaBundle = CaBundle, NetworkView = NetworkView, Source = Source, RemoteApi = RemoteApi,
     };
 
     /// <summary>A copy with values read from the clusters filled in where this peering had none.</summary>
-    public MeshPeering WithResolved(IReadOnlyList<string>? remoteAddresses, string? caBundle) => new()
+    public MeshPeering WithResolved(IReadOnlyList<string>? remoteAddresses, string? caBundle, RemoteApiAccess? remoteApi = null) => new()
     {
         Local = Local,
         Remote = Remote,
@@ -74,6 +77,7 @@ public sealed class MeshPeering
         DiscoveryPort = DiscoveryPort,
         ServicePort = ServicePort,
         CaBundle = CaBundle ?? caBundle,
+        RemoteApi = RemoteApi ?? remoteApi,
         NetworkView = NetworkView,
         Source = Source,
     };

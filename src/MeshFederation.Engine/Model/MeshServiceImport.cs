@@ -41,6 +41,9 @@ public sealed class MeshServiceImport
     /// <summary>Locality of the imported endpoints; one per ImportedServiceSet.</summary>
     public MeshLocality? Locality { get; init; }
 
+    /// <summary>Ports of the service (multi-mesh ServiceEntries need them).</summary>
+    public IReadOnlyList<ServicePortSpec> Ports { get; init; } = Array.Empty<ServicePortSpec>();
+
     public SourceLocation? Source { get; init; }
 
     public string LocalNamespace => Names.IsWildcard(AliasNamespace) ? Namespace : AliasNamespace!;
@@ -50,6 +53,7 @@ public sealed class MeshServiceImport
     /// <summary>Host workloads in the importing mesh use, when the import names one service.</summary>
     public string? LocalHost =>
         Names.IsWildcard(LocalName) || Names.IsWildcard(LocalNamespace) ? null
+        : ControlPlane.Style == MeshStyle.MultiMesh ? $"{LocalName}.{LocalNamespace}.global"
         : Names.ImportedHost(LocalName, LocalNamespace, Peer, ImportAsLocal, DomainSuffix);
 
     public override string ToString() =>
@@ -80,6 +84,19 @@ public sealed class MeshServiceImport
         if (Name == "*" && !Names.IsWildcard(AliasName))
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.alias.name", AliasName,
                 "all services cannot share one alias name", "alias the namespace only, or import a single service", Source, this);
+        if (ControlPlane.Style == MeshStyle.MultiMesh)
+        {
+            if (Names.IsWildcard(Name) || Names.IsWildcard(Namespace))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.name", $"{Namespace}/{Name}", "a .global ServiceEntry names one service", "import services one by one", Source, this);
+            if (Ports.Count == 0)
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports", "", "a .global ServiceEntry needs the service's ports", "add ports: [{name: http1, number: 80, protocol: HTTP}]", Source, this);
+        }
+        foreach (var p in Ports)
+        {
+            Names.CheckPort(problems, $"{field}.ports[{p.Name}].number", p.Number, Source);
+            if (p.Protocol is not ("HTTP" or "HTTPS" or "GRPC" or "HTTP2" or "MONGO" or "TCP" or "TLS"))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports[{p.Name}].protocol", p.Protocol, "is not an Istio port protocol", "use HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP or TLS", Source, this);
+        }
         if (Locality is { } l)
         {
             if (string.IsNullOrEmpty(l.Region))

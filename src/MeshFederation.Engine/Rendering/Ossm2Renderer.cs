@@ -7,10 +7,11 @@ using static MeshFederation.Engine.Rendering.JsonBuilder;
 namespace MeshFederation.Engine.Rendering;
 
 /// <summary>
-/// Renders OSSM 2 federation (federation.maistra.io/v1, maistra.io/v2) from a validated <see cref="FederationSet"/>:
+/// Renders a federation. OSSM 2 federation (federation.maistra.io/v1, maistra.io/v2) from a validated <see cref="FederationSet"/>:
 /// per cluster and in apply order the control-plane namespace, the peers' root-certificate ConfigMaps, the SMCP with
 /// one ingress and one egress gateway per peer, the member roll, the ServiceMeshPeers, the Exported- and
-/// ImportedServiceSets named after their peers, and the traffic-split VirtualServices.
+/// ImportedServiceSets named after their peers, and the traffic-split VirtualServices. Control planes of the Istio
+/// styles render through <see cref="IstioRenderer"/>.
 /// </summary>
 public static class Ossm2Renderer
 {
@@ -48,6 +49,11 @@ public static class Ossm2Renderer
 
         foreach (var cp in set.ControlPlanes)
         {
+            if (cp.Style != MeshStyle.Ossm2)
+            {
+                IstioRenderer.Render(set, cp, docs, pending, warnings);
+                continue;
+            }
             var peerings = set.Peerings.Where(p => p.Local == cp).OrderBy(p => p.Remote.Name, StringComparer.Ordinal).ToList();
             docs.Add(Make(cp, OrderNamespace, "v1", "Namespace", null, cp.Namespace, Obj(
                 ("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", Metadata(cp.Namespace, null, cp.Name)))));
@@ -233,7 +239,7 @@ public static class Ossm2Renderer
             ("nameSelector", Obj(("namespace", i.Namespace), ("name", i.Name), ("alias", alias))));
     }
 
-    private static JsonObject VirtualService(MeshTrafficSplit s)
+    internal static JsonObject VirtualService(MeshTrafficSplit s)
     {
         JsonObject Destination(string host, int weight)
         {

@@ -24,6 +24,9 @@ public sealed class RenderedManifest
     /// <summary>The full object (apiVersion, kind, metadata, spec/data).</summary>
     public required JsonObject Content { get; init; }
 
+    /// <summary>True for Secrets holding private keys or tokens: never shown, written 0600.</summary>
+    public bool Sensitive { get; init; }
+
     public string Reference => Namespace is null ? $"{Kind}/{Name}" : $"{Kind} {Namespace}/{Name}";
 
     public override string ToString() => $"{Cluster}: {Reference}";
@@ -36,10 +39,16 @@ public sealed class ClusterManifests
 
     public required IReadOnlyList<RenderedManifest> Documents { get; init; }
 
-    /// <summary>The multi-document YAML text (filled by <see cref="ManifestEmitter"/>).</summary>
+    /// <summary>The multi-document YAML text (filled by <see cref="ManifestEmitter"/>); Secret values with keys or tokens are redacted.</summary>
     public string Yaml { get; init; } = "";
 
+    /// <summary>The YAML written to the manifest file, Secret values included.</summary>
+    internal string FullYaml { get; init; } = "";
+
     public string FileName => Cluster + ".yaml";
+
+    /// <summary>True when the file holds private keys or tokens (cacerts, remote secrets): it is written 0600.</summary>
+    public bool Sensitive => Documents.Any(d => d.Sensitive);
 
     public override string ToString() => $"{Cluster}: {Documents.Count} objects";
 }

@@ -18,6 +18,8 @@ public static class TopologyLoader
     private static readonly Dictionary<string, MeshStyle> Styles = new(StringComparer.Ordinal)
     {
         ["ossm2"] = MeshStyle.Ossm2,
+        ["multi-primary"] = MeshStyle.MultiPrimary,
+        ["multi-mesh"] = MeshStyle.MultiMesh,
     };
 
     public static FederationSet LoadFile(string path, IYamlBridge yaml)
@@ -172,6 +174,12 @@ public static class TopologyLoader
                     ImportAsLocal = s.Bool("importAsLocal") ?? false,
                     DomainSuffix = s.Str("domainSuffix") ?? suffix,
                     Locality = locality,
+                    Ports = s.Objects("ports").Select(p =>
+                    {
+                        var port = new ServicePortSpec(p.Str("name", required: true) ?? "", p.Int("number") ?? 0, (p.Str("protocol") ?? "HTTP").ToUpperInvariant());
+                        p.RejectUnknown();
+                        return port;
+                    }).ToList(),
                     Source = s.Location,
                 };
                 s.RejectUnknown();
@@ -239,6 +247,49 @@ public static class TopologyLoader
             if (mesh is not null && localHost is not null && remoteHost is not null) set.Add(split);
         }
 
+        foreach (var f in root.Objects("failover"))
+        {
+            var mesh = Mesh(f.Str("mesh", required: true), $"{f.Path}.mesh", f.At("mesh"));
+            var policy = new MeshFailoverPolicy
+            {
+                ControlPlane = mesh ?? Placeholder,
+                Name = f.Str("name", required: true) ?? "",
+                Namespace = f.Str("namespace", required: true) ?? "",
+                Host = f.Str("host", required: true) ?? "",
+                FromRegion = f.Str("from", required: true) ?? "",
+                ToRegion = f.Str("to", required: true) ?? "",
+                Consecutive5xxErrors = f.Int("consecutive5xxErrors") ?? 1,
+                Interval = f.Str("interval") ?? "1s",
+                BaseEjectionTime = f.Str("baseEjectionTime") ?? "1m",
+                ApiVersion = f.Str("apiVersion") ?? "networking.istio.io/v1",
+                Source = f.Location,
+            };
+            f.RejectUnknown();
+            if (mesh is not null) set.Add(policy);
+        }
+
+        if (root.Object("certificateAuthority") is { } caNode)
+        {
+            var dir = caNode.Str("dir", required: true, fix: "give the folder meshfed ca wrote (one sub-folder per cluster)");
+            caNode.RejectUnknown();
+            if (dir is not null)
+            {
+                var baseDir = File.Exists(sourceName) ? Path.GetDirectoryName(Path.GetFullPath(sourceName))! : Directory.GetCurrentDirectory();
+                var full = Path.GetFullPath(Path.Combine(baseDir, dir));
+                foreach (var cp in meshes.Where(c => c.Style != MeshStyle.Ossm2))
+                {
+                    try
+                    {
+                        set.Add(ClusterCaMaterial.FromDirectory(full, cp.ClusterName));
+                    }
+                    catch (MeshFederationException ex)
+                    {
+                        foreach (var p in ex.Problems) problems.Add(p.Kind, $"{caNode.Path}.dir", p.Value, p.Problem, p.Fix, caNode.At("dir"));
+                    }
+                }
+            }
+        }
+
         if (root.Object("proxy") is { } px)
         {
             var options = new ProxyOptions
@@ -301,13 +352,25 @@ public static class TopologyLoader
         var name = m.Str("name", required: true);
         var clusters = new List<ClusterBinding>();
         var clusterNode = m.Node("cluster");
-        if (clusterNode is { Kind: YNodeKind.Scalar }) clusters.Add(new ClusterBinding(clusterNode.Value ?? ""));
-        else if (m.Object("cluster") is { } c)
+        ClusterBinding Binding(NodeReader c)
         {
-            clusters.Add(new ClusterBinding(c.Str("name", required: true) ?? "") { Context = c.Str("context"), KubeConfig = c.Str("kubeconfig") });
+            var b = new ClusterBinding(c.Str("name", required: true) ?? "") { Context = c.Str("context"), KubeConfig = c.Str("kubeconfig"), Network = c.Str("network") };
             c.RejectUnknown();
+            return b;
         }
-        foreach (var c in m.StrList("clusters")) clusters.Add(new ClusterBinding(c));
+        if (clusterNode is { Kind: YNodeKind.Scalar }) clusters.Add(new ClusterBinding(clusterNode.Value ?? ""));
+        else if (m.Object("cluster") is { } c) clusters.Add(Binding(c));
+        if (m.Node("clusters") is { } clustersNode)
+        {
+            if (clustersNode.Kind != YNodeKind.Sequence)
+                problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.clusters", clustersNode.ToString(), "must be a list", "write each cluster as '- name' or '- {name: ..., network: ...}'", clustersNode.Location);
+            else
+                for (var i = 0; i < clustersNode.Items.Count; i++)
+                {
+                    var item = clustersNode.Items[i];
+                    clusters.Add(item.Kind == YNodeKind.Scalar ? new ClusterBinding(item.Value ?? "") : Binding(new NodeReader(item, $"{m.Path}.clusters[{i}]", problems)));
+                }
+        }
         if (m.Has("cluster") && m.Has("clusters"))
             problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.clusters", null, "'cluster' and 'clusters' cannot both be set", "use 'cluster' for one mesh or 'clusters' for one mesh per cluster", m.At("clusters"));
 
@@ -351,6 +414,9 @@ public static class TopologyLoader
             IngressServiceAnnotations = gw?.StrMap("annotations") ?? dgw?.StrMap("annotations") ?? new Dictionary<string, string>(StringComparer.Ordinal),
             RootCertificate = m.Str("rootCertificate"),
             SpecOverrides = overrides,
+            MeshId = m.Str("meshId"),
+            SailApiVersion = Str("sailApiVersion"),
+            VipRange = Str("vipRange"),
             Source = m.Location,
         };
         gw?.RejectUnknown();

@@ -41,7 +41,7 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet
         foreach (var w in result.Warnings) WriteWarning(w);
         var files = ManifestEmitter.Files(result, Yaml);
         IReadOnlyList<string> written = Array.Empty<string>();
-        if (!Try(() => written = AtomicFileWriter.WriteAll(dir, files, target => ShouldProcess(target, "Write federation manifest")), dir)) return;
+        if (!Try(() => written = AtomicFileWriter.WriteAll(dir, files, target => ShouldProcess(target, "Write federation manifest"), ManifestEmitter.PrivateFiles(result)), dir)) return;
         foreach (var f in written)
         {
             WriteVerbose($"Wrote {f}");

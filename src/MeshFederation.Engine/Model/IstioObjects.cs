@@ -1,0 +1,123 @@
+using MeshFederation.Engine.Validation;
+
+namespace MeshFederation.Engine.Model;
+
+/// <summary>A port of an imported service (multi-mesh ServiceEntries).</summary>
+public sealed record ServicePortSpec(string Name, int Number, string Protocol)
+{
+    public override string ToString() => $"{Name}:{Number}/{Protocol}";
+}
+
+/// <summary>
+/// Locality failover for a host (seed 003): a DestinationRule with localityLbSetting.failover from one region to
+/// another and the outlierDetection failover requires.
+/// </summary>
+public sealed class MeshFailoverPolicy
+{
+    public required MeshControlPlane ControlPlane { get; init; }
+
+    public string Mesh => ControlPlane.Name;
+
+    public string Cluster => ControlPlane.ClusterName;
+
+    public required string Name { get; init; }
+
+    public required string Namespace { get; init; }
+
+    public required string Host { get; init; }
+
+    public required string FromRegion { get; init; }
+
+    public required string ToRegion { get; init; }
+
+    public int Consecutive5xxErrors { get; init; } = 1;
+
+    public string Interval { get; init; } = "1s";
+
+    public string BaseEjectionTime { get; init; } = "1m";
+
+    public string ApiVersion { get; init; } = "networking.istio.io/v1";
+
+    public SourceLocation? Source { get; init; }
+
+    public override string ToString() => $"{Namespace}/{Name}: {Host} {FromRegion} -> {ToRegion}";
+
+    public void Validate(ProblemList problems)
+    {
+        var field = $"failover '{Namespace}/{Name}'";
+        Names.CheckLabel(problems, $"{field}.name", Name, Source);
+        Names.CheckLabel(problems, $"{field}.namespace", Namespace, Source);
+        if (!Names.IsDns1123Subdomain(Host))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.host", Host, "is not a host name", "use the service's host, e.g. helloworld.sample.svc.cluster.local", Source, this);
+        if (string.IsNullOrWhiteSpace(FromRegion) || string.IsNullOrWhiteSpace(ToRegion) || FromRegion == ToRegion)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.from/to", $"{FromRegion}->{ToRegion}", "needs two different regions",
+                "give the region of this cluster's nodes (topology.kubernetes.io/region) and the region to fail over to", Source, this);
+        if (Consecutive5xxErrors < 1)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.consecutive5xxErrors", Consecutive5xxErrors.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "must be at least 1: failover needs outlier detection", "use 1 as the seed does", Source, this);
+        if (ControlPlane.Style == MeshStyle.Ossm2 && ApiVersion == "networking.istio.io/v1")
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.apiVersion", ApiVersion, "is not served by OSSM 2 (Istio before 1.22)", "use networking.istio.io/v1beta1", Source, this);
+    }
+}
+
+/// <summary>The cacerts of one cluster (from New-MeshCertificateAuthority, or PEM files on disk).</summary>
+public sealed class ClusterCaMaterial
+{
+    public required string Cluster { get; init; }
+
+    public required string CaCertPem { get; init; }
+
+    public required string RootCertPem { get; init; }
+
+    public required string CertChainPem { get; init; }
+
+    private string KeyPem { get; init; } = "";
+
+    public string ExportPrivateKeyPem() => KeyPem;
+
+    public override string ToString() => $"cacerts for {Cluster}";
+
+    public static ClusterCaMaterial From(Pki.ClusterCertificates c) => new()
+    {
+        Cluster = c.Cluster, CaCertPem = c.Intermediate.CertificatePem, KeyPem = c.Intermediate.ExportPrivateKeyPem(), RootCertPem = c.RootCertPem, CertChainPem = c.CertChainPem,
+    };
+
+    /// <summary>Reads &lt;dir&gt;/&lt;cluster&gt;/{ca-cert,ca-key,root-cert,cert-chain}.pem as meshfed ca and seed 003 leave them.</summary>
+    public static ClusterCaMaterial FromDirectory(string directory, string cluster)
+    {
+        string Read(string file)
+        {
+            var path = Path.Combine(directory, cluster, file);
+            if (!File.Exists(path))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "certificateAuthority.dir", path, "does not exist",
+                    $"create the cluster's intermediate first: meshfed ca --cluster {cluster} --root-cert ... --root-key ... --out {directory}"));
+            return File.ReadAllText(path);
+        }
+        return new ClusterCaMaterial { Cluster = cluster, CaCertPem = Read("ca-cert.pem"), KeyPem = Read("ca-key.pem"), RootCertPem = Read("root-cert.pem"), CertChainPem = Read("cert-chain.pem") };
+    }
+}
+
+/// <summary>
+/// How a multi-primary cluster's istiod reaches a remote API server (the kubeconfig of <c>istioctl create-remote-secret</c>):
+/// server, CA data and the reader token. The token is never shown; <see cref="ToString"/> leaves it out.
+/// </summary>
+public sealed class RemoteApiAccess
+{
+    public RemoteApiAccess(string server, string? certificateAuthorityData, string token)
+    {
+        Server = server;
+        CertificateAuthorityData = certificateAuthorityData;
+        _token = token;
+    }
+
+    private readonly string _token;
+
+    public string Server { get; }
+
+    /// <summary>Base64 PEM of the API server's CA (kubeconfig certificate-authority-data); null when the server uses a public CA.</summary>
+    public string? CertificateAuthorityData { get; }
+
+    public string ExportToken() => _token;
+
+    public override string ToString() => $"{Server} (token not shown)";
+}
