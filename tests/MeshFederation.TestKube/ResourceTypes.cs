@@ -19,6 +19,8 @@ public static class ResourceTypes
         new("", new[] { "v1" }, "nodes", "Node", false, new[] { "no" }, true),
         new("", new[] { "v1" }, "pods", "Pod", true, new[] { "po" }, true),
         new("apps", new[] { "v1" }, "deployments", "Deployment", true, new[] { "deploy" }, true),
+        new("policy", new[] { "v1" }, "poddisruptionbudgets", "PodDisruptionBudget", true, new[] { "pdb" }, true),
+        new("autoscaling", new[] { "v2" }, "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, new[] { "hpa" }, true),
         new("rbac.authorization.k8s.io", new[] { "v1" }, "roles", "Role", true, Array.Empty<string>(), false),
         new("rbac.authorization.k8s.io", new[] { "v1" }, "rolebindings", "RoleBinding", true, Array.Empty<string>(), false),
         new("rbac.authorization.k8s.io", new[] { "v1" }, "clusterroles", "ClusterRole", false, Array.Empty<string>(), false),

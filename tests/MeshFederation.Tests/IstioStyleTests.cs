@@ -77,9 +77,9 @@ public class IstioStyleTests
         {
             var secret = TestSupport.Find(TestSupport.ReadBack(files[cluster + ".yaml"]), "Secret", "cacerts");
             Assert.Equal("istio-system", secret["metadata"]!["namespace"]!.GetValue<string>());
-            var data = secret["stringData"]!.AsObject();
+            var data = secret["data"]!.AsObject();
             Assert.Equal(new[] { "ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem" }, data.Select(kv => kv.Key).Order(StringComparer.Ordinal));
-            foreach (var (k, v) in data) File.WriteAllText(Path.Combine(work, $"{cluster}-{k}"), v!.GetValue<string>());
+            foreach (var (k, v) in data) File.WriteAllBytes(Path.Combine(work, $"{cluster}-{k}"), Convert.FromBase64String(v!.GetValue<string>()));
             var (code, output) = ExternalTools.Run("openssl", $"verify -CAfile {work}/{cluster}-root-cert.pem -untrusted {work}/{cluster}-cert-chain.pem {work}/{cluster}-ca-cert.pem");
             Assert.True(code == 0, output);
             var (_, text) = ExternalTools.Run("openssl", $"x509 -in {work}/{cluster}-ca-cert.pem -noout -subject");
@@ -98,11 +98,12 @@ public class IstioStyleTests
         var shown = ManifestEmitter.WithYaml(result, TestSupport.Yaml);
         foreach (var c in shown)
         {
-            Assert.DoesNotContain("PRIVATE KEY", c.Yaml, StringComparison.Ordinal);
+            Assert.DoesNotContain("ca-key.pem: LS0t", c.Yaml, StringComparison.Ordinal);
             Assert.Contains(ManifestEmitter.Redacted, c.Yaml, StringComparison.Ordinal);
         }
         var files = ManifestEmitter.Files(result, TestSupport.Yaml);
-        Assert.Contains("PRIVATE KEY", files["cluster1.yaml"], StringComparison.Ordinal);
+        var key = TestSupport.Find(TestSupport.ReadBack(files["cluster1.yaml"]), "Secret", "cacerts")["data"]!["ca-key.pem"]!.GetValue<string>();
+        Assert.Contains("PRIVATE KEY", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(key)), StringComparison.Ordinal);
         var dir = Paths.TempDir();
         AtomicFileWriter.WriteAll(dir, files, privateFiles: ManifestEmitter.PrivateFiles(result));
         if (!OperatingSystem.IsWindows())
@@ -236,7 +237,7 @@ public class IstioStyleTests
         Assert.Equal("true", secret["metadata"]!["labels"]!["istio/multiCluster"]!.GetValue<string>());
         Assert.Equal("cluster2", secret["metadata"]!["annotations"]!["networking.istio.io/cluster"]!.GetValue<string>());
         Assert.Equal("istio-system", secret["metadata"]!["namespace"]!.GetValue<string>());
-        var kubeconfig = secret["stringData"]!["cluster2"]!.GetValue<string>();
+        var kubeconfig = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(secret["data"]!["cluster2"]!.GetValue<string>()));
         var file = Path.Combine(Paths.TempDir(), "remote.kubeconfig");
         File.WriteAllText(file, kubeconfig);
         var (code, output) = ExternalTools.Run("kubectl", $"--kubeconfig {file} config view --raw -o jsonpath={{.current-context}}|{{.clusters[0].cluster.server}}|{{.users[0].name}}|{{.users[0].user.token}}");

@@ -41,7 +41,8 @@ public sealed class PlanItem
     public bool Deferred { get; init; }
 
     /// <summary>The object to apply (null for deletions and deferred objects not yet rendered).</summary>
-    public JsonObject? Desired { get; init; }
+    /// <remarks>Internal: it may hold private keys (cacerts) or tokens (remote secrets); plans are shown, never their content.</remarks>
+    internal JsonObject? Desired { get; init; }
 
     public string Target => Namespace is null ? $"{Cluster}: {Kind} {Name}" : $"{Cluster}: {Kind} {Namespace}/{Name}";
 

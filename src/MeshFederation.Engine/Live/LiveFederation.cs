@@ -45,6 +45,18 @@ public sealed class LiveFederation
         ("networking.istio.io/v1beta1", "VirtualService"), ("maistra.io/v2", "ServiceMeshControlPlane"),
     };
 
+    /// <summary>What the Istio styles create besides the kinds above (pruned and removed the same way).</summary>
+    private static readonly (string ApiVersion, string Kind)[] IstioManagedKinds =
+    {
+        ("v1", "Secret"), ("v1", "ServiceAccount"), ("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("sailoperator.io/v1", "Istio"), ("sailoperator.io/v1", "IstioCNI"),
+        ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"), ("networking.istio.io/v1", "DestinationRule"),
+    };
+
+    private static IEnumerable<(string ApiVersion, string Kind)> KindsFor(FederationSet set) =>
+        set.ControlPlanes.Any(c => c.Style != MeshStyle.Ossm2) ? ManagedKinds.Concat(IstioManagedKinds) : ManagedKinds;
+
     private const string ManagedSelector = JsonBuilder.ManagedByLabel + "=" + JsonBuilder.ManagedByValue;
 
     private readonly ClusterConnections _connections;
@@ -69,10 +81,13 @@ public sealed class LiveFederation
     public async Task<FederationSet> ResolveAsync(FederationSet set, CancellationToken cancellationToken)
     {
         var roots = new Dictionary<string, string?>(StringComparer.Ordinal);
-        var rootTasks = set.ControlPlanes.Where(cp => set.Peerings.Any(p => p.Remote == cp && p.CaBundle is null))
+        var rootTasks = set.ControlPlanes.Where(cp => cp.Style == MeshStyle.Ossm2 && set.Peerings.Any(p => p.Remote == cp && p.CaBundle is null))
             .Select(async cp => (cp.Name, Pem: await ReadRootAsync(cp, cancellationToken).ConfigureAwait(false)));
-        var addressTasks = set.Peerings.Where(p => p.RemoteAddresses.Count == 0)
+        var addressTasks = set.Peerings.Where(p => p.RemoteAddresses.Count == 0 && p.Remote.Style != MeshStyle.MultiPrimary)
             .Select(async p => (Peering: p, Addresses: await ReadAddressesAsync(p, cancellationToken).ConfigureAwait(false)));
+        var apiTasks = set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary && p.RemoteApi is null)
+            .Select(async p => (Peering: p, Api: await ReadRemoteApiAsync(p.Remote, cancellationToken).ConfigureAwait(false)));
+        var apiResults = (await Task.WhenAll(apiTasks).ConfigureAwait(false)).ToDictionary(x => x.Peering, x => x.Api);
         var rootResults = await Task.WhenAll(rootTasks).ConfigureAwait(false);
         var addressResults = (await Task.WhenAll(addressTasks).ConfigureAwait(false)).ToDictionary(x => x.Peering, x => x.Addresses);
         foreach (var (name, pem) in rootResults) roots[name] = pem;
@@ -83,9 +98,10 @@ public sealed class LiveFederation
         {
             addressResults.TryGetValue(p, out var addresses);
             roots.TryGetValue(p.Remote.Name, out var pem);
-            resolved.Add(p.WithResolved(addresses is { Count: > 0 } ? addresses : null, pem));
+            apiResults.TryGetValue(p, out var api);
+            resolved.Add(p.WithResolved(addresses is { Count: > 0 } ? addresses : null, pem, api));
         }
-        foreach (var o in set.Exports.Cast<object>().Concat(set.Imports).Concat(set.TrafficSplits).Concat(set.ProxyConfigs)) resolved.Add(o);
+        foreach (var o in set.Exports.Cast<object>().Concat(set.Imports).Concat(set.TrafficSplits).Concat(set.ProxyConfigs).Concat(set.FailoverPolicies).Concat(set.CaMaterial)) resolved.Add(o);
         if (set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
         {
             var (peerings, ports) = await ReadProxyInputsAsync(set.Peerings, cancellationToken).ConfigureAwait(false);
@@ -101,6 +117,26 @@ public sealed class LiveFederation
         var copy = new FederationSet { Name = set.Name };
         foreach (var o in set.AllObjects()) copy.Add(o);
         return copy;
+    }
+
+    /// <summary>
+    /// What istioctl create-remote-secret reads: the remote API server (its binding's apiServer, else the kubeconfig's
+    /// server and CA) and the reader token the token controller put into the reader's token Secret.
+    /// </summary>
+    private async Task<RemoteApiAccess?> ReadRemoteApiAsync(MeshControlPlane remote, CancellationToken cancellationToken)
+    {
+        var client = Client(remote);
+        var secret = await client.GetAsync("v1", "Secret", remote.Namespace, IstioRenderer.ReaderTokenSecret, cancellationToken).ConfigureAwait(false);
+        if (secret?["data"]?["token"]?.GetValue<string>() is not { Length: > 0 } token64)
+        {
+            _log.Verbose($"{remote.Name}: the reader token ({remote.Namespace}/{IstioRenderer.ReaderTokenSecret}) is not issued yet");
+            return null;
+        }
+        var ctx = client.Context;
+        var ca = ctx.CertificateAuthorityPem is { } pem ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pem)) : secret["data"]?["ca.crt"]?.GetValue<string>();
+        var server = remote.Cluster.ApiServer ?? ctx.Server.ToString().TrimEnd('/');
+        _log.Verbose($"{remote.Name}: remote secret will point at {server} with the {IstioRenderer.ReaderServiceAccount} token");
+        return new RemoteApiAccess(server, ca, System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token64)));
     }
 
     private async Task<string?> ReadRootAsync(MeshControlPlane cp, CancellationToken cancellationToken)
@@ -176,7 +212,9 @@ public sealed class LiveFederation
         // Round trip 2, all in parallel: application namespaces, roots and gateway addresses, the live objects (their
         // names do not depend on what is read), and the objects to prune.
         var keys = draft.AllManifests.Select(m => (Cp: set.FindControlPlane(m.Mesh)!, m.ApiVersion, m.Kind, m.Namespace, m.Name)).ToList();
-        foreach (var p in set.Peerings) keys.Add((p.Local, "v1", "ConfigMap", p.Local.Namespace, p.CaConfigMap));
+        foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.Ossm2)) keys.Add((p.Local, "v1", "ConfigMap", p.Local.Namespace, p.CaConfigMap));
+        foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary)) keys.Add((p.Local, "v1", "Secret", p.Local.Namespace, IstioRenderer.RemoteSecretName(p.Remote.ClusterName)));
+        foreach (var cp in set.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2)) keys.Add((cp, "v1", "Secret", cp.Namespace, IstioRenderer.CaSecret));
         keys = keys.Distinct().ToList();
         var liveTask = Task.WhenAll(keys.Select(async k => (Key: $"{k.Cp.ClusterName}|{k.ApiVersion.Split('/')[0]}|{k.Kind}|{k.Namespace}|{k.Name}",
             Live: await Client(k.Cp).GetAsync(k.ApiVersion, k.Kind, k.Namespace, k.Name, cancellationToken).ConfigureAwait(false))));
@@ -188,18 +226,19 @@ public sealed class LiveFederation
         var live = (await liveTask.ConfigureAwait(false)).DistinctBy(x => x.Key).ToDictionary(x => x.Key, x => x.Live, StringComparer.Ordinal);
 
         var result = Ossm2Renderer.Render(await resolveTask.ConfigureAwait(false));
-        var pendingPeers = result.Pending.Where(p => p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal)).ToList();
+        // Objects rendered without a value only the clusters can give (peer addresses, ServiceEntry endpoints) wait for it.
+        var pendingFields = result.Pending.Where(p => p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal) || p.What.StartsWith("ServiceEntry", StringComparison.Ordinal)).ToList();
         var items = new List<PlanItem>();
         foreach (var m in result.AllManifests)
         {
             var key = $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}";
-            var deferred = m.Kind == "ServiceMeshPeer" && pendingPeers.Any(p => p.Mesh == m.Mesh && p.What.Contains($"{m.Namespace}/{m.Name} ", StringComparison.Ordinal));
+            var deferred = pendingFields.Any(p => p.Mesh == m.Mesh && p.What.StartsWith($"{m.Kind} {m.Namespace}/{m.Name} ", StringComparison.Ordinal));
             var (action, reason) = Compare(m.Content, live.GetValueOrDefault(key));
             items.Add(new PlanItem
             {
                 Cluster = m.Cluster, Mesh = m.Mesh, Action = action, ApiVersion = m.ApiVersion, Kind = m.Kind, Namespace = m.Namespace, Name = m.Name,
-                Level = PlanItem.LevelOf(m.Kind), Desired = m.Content, Deferred = deferred,
-                Reason = deferred ? "remote.addresses read once the peer's ingress gateway has an address" : reason,
+                Level = set.FindControlPlane(m.Mesh)!.Style == MeshStyle.Ossm2 ? PlanItem.LevelOf(m.Kind) : IstioLevel(m.Order), Desired = m.Content, Deferred = deferred,
+                Reason = deferred ? (m.Kind == "ServiceEntry" ? "endpoints read once the remote gateway has an address" : "remote.addresses read once the peer's ingress gateway has an address") : reason,
             });
         }
 
@@ -215,8 +254,30 @@ public sealed class LiveFederation
             });
         }
 
+        // Remote secrets: written once the remote cluster has issued the reader token.
+        foreach (var p in result.Pending.Where(p => p.What.StartsWith("Secret", StringComparison.Ordinal) && p.What.Contains(IstioRenderer.RemoteSecretPrefix, StringComparison.Ordinal)))
+        {
+            var cp = set.FindControlPlane(p.Mesh)!;
+            var name = p.What.Split(' ')[1].Split('/')[1];
+            items.Add(new PlanItem
+            {
+                Cluster = p.Cluster, Mesh = p.Mesh, Action = live.GetValueOrDefault($"{p.Cluster}|v1|Secret|{cp.Namespace}|{name}") is null ? PlanAction.Create : PlanAction.Update,
+                ApiVersion = "v1", Kind = "Secret", Namespace = cp.Namespace, Name = name,
+                Level = 3, Deferred = true, Reason = "kubeconfig with the remote API server and reader token, read once the remote cluster issued the token",
+            });
+        }
+
+        // cacerts cannot be read from anywhere: without it istiod self-signs and the clusters do not trust each other.
+        var missingCa = result.Pending.Where(p => p.What.Contains($"/{IstioRenderer.CaSecret} ", StringComparison.Ordinal))
+            .Where(p => live.GetValueOrDefault($"{p.Cluster}|v1|Secret|{set.FindControlPlane(p.Mesh)!.Namespace}|{IstioRenderer.CaSecret}") is null).ToList();
+        if (missingCa.Count > 0)
+            throw new MeshFederationException(missingCa.Select(p => new MeshProblem(MeshErrorKind.NotFound, $"cluster '{p.Cluster}' cacerts", p.What,
+                "is neither in the topology nor in the cluster; istiod would self-sign and the clusters would not trust each other",
+                $"issue the intermediates under one root ({p.HowToGet})")).ToList());
+
         var wanted = result.AllManifests.Select(m => $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}").ToHashSet(StringComparer.Ordinal);
-        foreach (var p in set.Peerings) wanted.Add($"{p.Local.ClusterName}|v1|ConfigMap|{p.Local.Namespace}|{p.CaConfigMap}");
+        foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.Ossm2)) wanted.Add($"{p.Local.ClusterName}|v1|ConfigMap|{p.Local.Namespace}|{p.CaConfigMap}");
+        foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary)) wanted.Add($"{p.Local.ClusterName}|v1|Secret|{p.Local.Namespace}|{IstioRenderer.RemoteSecretName(p.Remote.ClusterName)}");
         items.AddRange((await pruneTask.ConfigureAwait(false)).Where(f => !wanted.Contains(f.Key)).Select(f => new PlanItem
         {
             Cluster = f.Cluster, Mesh = f.Mesh, Action = PlanAction.Delete, ApiVersion = f.ApiVersion, Kind = f.Kind, Namespace = f.Namespace, Name = f.Name,
@@ -232,12 +293,25 @@ public sealed class LiveFederation
         };
     }
 
+    /// <summary>
+    /// Istio styles apply in four rounds: namespaces; cacerts (istiod must find it when it starts); control plane,
+    /// gateway and reader identity; then what needs those (the reader's token Secret after its ServiceAccount, or the
+    /// token controller deletes it; Gateways, ServiceEntries, rules).
+    /// </summary>
+    private static int IstioLevel(int order) => order switch
+    {
+        <= Ossm2Renderer.OrderNamespace => 0,
+        <= Ossm2Renderer.OrderCaConfigMap => 1,
+        <= Ossm2Renderer.OrderMemberRoll => 2,
+        _ => 3,
+    };
+
     private async Task PreflightAsync(FederationSet set, RenderResult draft, CancellationToken cancellationToken)
     {
         var problems = new ProblemList();
         // Warm discovery for the kinds pruning lists too, so the next round of reads needs no discovery of its own.
         var warm = set.ControlPlanes.DistinctBy(c => c.ClusterName)
-            .SelectMany(cp => ManagedKinds.Select(k => Client(cp).FindAsync(k.ApiVersion, k.Kind, cancellationToken))).ToList();
+            .SelectMany(cp => KindsFor(set).Select(k => Client(cp).FindAsync(k.ApiVersion, k.Kind, cancellationToken))).ToList();
         var checks = draft.AllManifests.Select(m => (Cp: set.FindControlPlane(m.Mesh)!, m.ApiVersion, m.Kind)).Distinct()
             .Select(async x => (x.Cp, x.ApiVersion, x.Kind, Served: await Client(x.Cp).FindAsync(x.ApiVersion, x.Kind, cancellationToken).ConfigureAwait(false)));
         var results = await Task.WhenAll(checks).ConfigureAwait(false);
@@ -281,7 +355,7 @@ public sealed class LiveFederation
             var meshes = cluster.Select(c => c.Name).ToList();
             var selector = $"{ManagedSelector},{JsonBuilder.MeshLabel} in ({string.Join(",", meshes)})";
             var cp = cluster.First();
-            var kinds = includeNamespaces ? ManagedKinds.Append(("v1", "Namespace")) : ManagedKinds;
+            var kinds = includeNamespaces ? KindsFor(set).Append(("v1", "Namespace")) : KindsFor(set);
             foreach (var (apiVersion, kind) in kinds)
                 tasks.Add(ListKindAsync(cp, cluster.Key, apiVersion, kind, selector, cancellationToken));
         }
@@ -499,7 +573,7 @@ public sealed class LiveFederation
                 if (DateTimeOffset.UtcNow >= deadline)
                     throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, "control planes", status,
                         $"were not ready after {_options.WaitTimeout.TotalSeconds:0} s",
-                        "check the ServiceMeshControlPlane status (oc get smcp) and that LoadBalancer Services get addresses; then run again"));
+                        "check the control planes' status (oc get smcp, or kubectl get istios for the Istio styles), that LoadBalancer Services get addresses and that service-account tokens are issued; then run again"));
                 if (attempt == 1) _log.Verbose($"Waiting for control planes: {status}");
                 await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
             }
@@ -513,6 +587,12 @@ public sealed class LiveFederation
     /// <summary>SMCP status condition Ready=True.</summary>
     public async Task<bool> IsReadyAsync(MeshControlPlane cp, CancellationToken cancellationToken)
     {
+        if (cp.Style != MeshStyle.Ossm2)
+        {
+            var istio = await Client(cp).GetAsync(cp.SailApiVersion, "Istio", null, "default", cancellationToken).ConfigureAwait(false);
+            return (istio?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
+                .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;
+        }
         var smcp = await Client(cp).GetAsync("maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, cancellationToken).ConfigureAwait(false);
         return (smcp?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
             .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;

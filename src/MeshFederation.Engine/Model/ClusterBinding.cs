@@ -6,6 +6,12 @@ public sealed record ClusterBinding(string Name)
     /// <summary>The cluster's network (Istio multi-primary, multi-network); <c>network-&lt;cluster&gt;</c> when unset.</summary>
     public string? Network { get; init; }
 
+    /// <summary>
+    /// The API server address other clusters' istiod use in remote secrets (istioctl create-remote-secret --server);
+    /// the kubeconfig's server when null.
+    /// </summary>
+    public string? ApiServer { get; init; }
+
     /// <summary>Kubeconfig context used when applying; defaults to the cluster name.</summary>
     public string? Context { get; init; }
 

@@ -27,6 +27,12 @@ internal static class IstioRenderer
 
     public static string RemoteSecretName(string cluster) => RemoteSecretPrefix + cluster;
 
+    /// <summary>
+    /// Secret values go in <c>data</c> (what the API server stores; istioctl's stringData becomes data on write), so a
+    /// re-apply compares equal and changes nothing.
+    /// </summary>
+    private static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+
     public static string ServiceEntryName(MeshServiceImport i) => $"{i.LocalName}-global";
 
     public static string CrossNetworkApiVersion(MeshControlPlane cp) =>
@@ -51,7 +57,7 @@ internal static class IstioRenderer
         if (set.CaMaterial.FirstOrDefault(m => m.Cluster == cp.ClusterName) is { } ca)
             Add(Ossm2Renderer.OrderCaConfigMap, "v1", "Secret", cp.Namespace, CaSecret, Obj(("apiVersion", "v1"), ("kind", "Secret"),
                 ("metadata", Metadata(CaSecret, cp.Namespace, cp.Name)), ("type", "Opaque"),
-                ("stringData", Obj(("ca-cert.pem", ca.CaCertPem), ("ca-key.pem", ca.ExportPrivateKeyPem()), ("root-cert.pem", ca.RootCertPem), ("cert-chain.pem", ca.CertChainPem)))),
+                ("data", Obj(("ca-cert.pem", B64(ca.CaCertPem)), ("ca-key.pem", B64(ca.ExportPrivateKeyPem())), ("root-cert.pem", B64(ca.RootCertPem)), ("cert-chain.pem", B64(ca.CertChainPem))))),
                 sensitive: true);
         else
             pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"Secret {cp.Namespace}/{CaSecret} (intermediate CA under the shared root)",
@@ -271,7 +277,7 @@ internal static class IstioRenderer
             Cluster = cp.ClusterName, Mesh = cp.Name, Order = Ossm2Renderer.OrderExports, ApiVersion = "v1", Kind = "Secret", Namespace = cp.Namespace, Name = name,
             Sensitive = true,
             Content = Obj(("apiVersion", "v1"), ("kind", "Secret"), ("metadata", md), ("type", "Opaque"),
-                ("stringData", Obj((remoteCluster, kubeconfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n")))),
+                ("data", Obj((remoteCluster, B64(kubeconfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"))))),
         });
     }
 

@@ -354,7 +354,7 @@ public static class TopologyLoader
         var clusterNode = m.Node("cluster");
         ClusterBinding Binding(NodeReader c)
         {
-            var b = new ClusterBinding(c.Str("name", required: true) ?? "") { Context = c.Str("context"), KubeConfig = c.Str("kubeconfig"), Network = c.Str("network") };
+            var b = new ClusterBinding(c.Str("name", required: true) ?? "") { Context = c.Str("context"), KubeConfig = c.Str("kubeconfig"), Network = c.Str("network"), ApiServer = c.Str("apiServer") };
             c.RejectUnknown();
             return b;
         }
