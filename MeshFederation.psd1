@@ -6,7 +6,7 @@
     Author               = 'MeshFederation contributors'
     CompanyName          = 'MeshFederation'
     Copyright            = '(c) MeshFederation contributors. MIT License.'
-    Description          = 'Federate service meshes across Kubernetes and OpenShift clusters: OpenShift Service Mesh 2 federation (ServiceMeshControlPlane gateways, ServiceMeshPeer, Exported/ImportedServiceSet) on LoadBalancer or NodePort + haproxy, rendered from typed pipeline objects or a declarative topology.'
+    Description          = 'Federate service meshes across Kubernetes and OpenShift clusters: OpenShift Service Mesh 2 federation (ServiceMeshControlPlane gateways, ServiceMeshPeer, Exported/ImportedServiceSet) on LoadBalancer or NodePort + haproxy; Istio / OSSM 3 multi-primary multi-network (Sail operator, shared root CA, remote secrets, east-west gateways, locality failover) and multi-mesh .global ServiceEntries; rendered from typed pipeline objects or a declarative topology.'
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('MeshFederation.format.ps1xml')
     CmdletsToExport      = @(
@@ -21,6 +21,7 @@
         'New-FederationProxyConfig'
         'New-MeshCertificateAuthority'
         'New-MeshControlPlane'
+        'New-MeshFailoverPolicy'
         'New-MeshPeer'
         'New-MeshTrafficSplit'
         'Remove-MeshFederation'

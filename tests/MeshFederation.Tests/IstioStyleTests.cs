@@ -364,4 +364,39 @@ public class IstioStyleTests
         var missingCa = TestSupport.Problems(() => TestSupport.LoadText(head + "  - {name: m, style: multi-primary, cluster: a}\ncertificateAuthority: {dir: /nonexistent-meshfed-ca}\n"));
         TestSupport.AssertProblem(missingCa, "certificateAuthority");
     }
+    [Fact]
+    public void Checks_of_seed_003_pass_the_shared_root_and_networks_and_warn_that_remote_secrets_need_a_live_apply()
+    {
+        var (set, dir) = Seed003WithCa();
+        var results = Engine.Checks.FederationChecks.Run(set);
+        Assert.DoesNotContain(results, r => r.CheckId.StartsWith("OSSM2.", StringComparison.Ordinal));
+        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.SharedRoot" && r.Status == CheckStatus.Pass));
+        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.NetworkDistinct" && r.Status == CheckStatus.Pass));
+        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.RemoteSecretBothWays" && r.Status == CheckStatus.Pass));
+        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.RemoteSecretReady" && r.Status == CheckStatus.Warn));
+        Assert.DoesNotContain(results, r => r.Status == CheckStatus.Fail);
+
+        // cluster2's intermediate from another root: the check fails and says how to fix it.
+        var other = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256);
+        set.Add(ClusterCaMaterial.From(other.Issue("cluster2")));
+        var failed = Engine.Checks.FederationChecks.Run(set).Single(r => r.CheckId == "ISTIO.SharedRoot" && r.Status == CheckStatus.Fail);
+        Assert.Contains("cluster2", failed.Message, StringComparison.Ordinal);
+        Assert.Contains("New-MeshCertificateAuthority", failed.Fix, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void Checks_of_seed_004_pass_VIPs_gateway_address_and_import_resolution_and_fail_an_import_nobody_exports()
+    {
+        var results = Engine.Checks.FederationChecks.Run(TestSupport.LoadExample("seed-004-multi-mesh.yaml"));
+        foreach (var id in new[] { "ISTIO.VipUnique", "ISTIO.GatewayAddressKnown", "ISTIO.ImportResolves" })
+            Assert.Equal(CheckStatus.Pass, results.Single(r => r.CheckId == id).Status);
+        Assert.Contains(results.Single(r => r.CheckId == "ISTIO.VipUnique").Evidence, e => e.StartsWith("echo.default.global=127.255.", StringComparison.Ordinal));
+
+        var text = File.ReadAllText(Paths.Example("seed-004-multi-mesh.yaml"));
+        var noExport = text[..text.IndexOf("exports:", StringComparison.Ordinal)] + text[text.IndexOf("imports:", StringComparison.Ordinal)..];
+        var failed = Engine.Checks.FederationChecks.Run(TestSupport.LoadText(noExport)).Single(r => r.CheckId == "ISTIO.ImportResolves");
+        Assert.Equal(CheckStatus.Fail, failed.Status);
+        Assert.Contains("export default/echo from gke to pke", failed.Fix, StringComparison.Ordinal);
+    }
 }

@@ -122,3 +122,34 @@ Describe 'Errors' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'MeshFederation.Conflict*'
     }
 }
+
+Describe 'Istio styles (seeds 003 and 004)' {
+    It 'renders seed 003 with cacerts, Sail resources, the east-west gateway and failover, and redacts the keys' {
+        $ca = New-MeshCertificateAuthority -Cluster 'cluster1', 'cluster2' -KeyAlgorithm EcdsaP256
+        $cps = New-MeshControlPlane -Name mesh1 -Style MultiPrimary -Cluster 'cluster1', 'cluster2' -Network 'network1', 'network2'
+        $failover = $cps[0] | New-MeshFailoverPolicy -Name helloworld -Namespace sample -FromRegion us-east-1 -ToRegion us-west-2
+        $m = $cps, ($cps | New-MeshPeer), $failover, $ca | ConvertTo-MeshManifest -Cluster cluster1 -WarningAction SilentlyContinue
+        $m.Documents.Kind | Should -Contain 'Istio'
+        $m.Documents.Kind | Should -Contain 'IstioCNI'
+        $m.Documents.Kind | Should -Contain 'DestinationRule'
+        $m.Yaml | Should -Match 'meshID: mesh1'
+        $m.Yaml | Should -Not -Match 'ca-key.pem: LS0t'
+    }
+
+    It 'imports echo as echo.default.global with a VIP from the range' {
+        $pke = New-MeshControlPlane -Name pke -Style MultiMesh -Cluster pke -IngressAddress @{ '*' = '10.0.0.1' }
+        $gke = New-MeshControlPlane -Name gke -Style MultiMesh -Cluster gke -IngressAddress @{ '*' = '10.0.0.2' }
+        $peers = $pke, $gke | New-MeshPeer
+        $import = $peers | Where-Object LocalMesh -eq 'pke' | Import-MeshService -Namespace default -Name echo -Port 'http1:80/HTTP'
+        $import.LocalHost | Should -Be 'echo.default.global'
+        ($pke, $gke, $peers, $import | ConvertTo-MeshManifest -Cluster pke -WarningAction SilentlyContinue).Yaml | Should -Match '127\.255\.'
+    }
+
+    It 'rejects a malformed port with the field and the fix' {
+        $pke = New-MeshControlPlane -Name pke -Style MultiMesh -Cluster pke
+        $err = $null
+        $pke | Import-MeshService -Peer gke -Namespace default -Name echo -Port 'http1' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'MeshFederation.InvalidArgument*'
+        $err[0].Exception.Message | Should -Match 'name:number'
+    }
+}

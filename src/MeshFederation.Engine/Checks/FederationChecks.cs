@@ -15,22 +15,26 @@ public static class FederationChecks
     {
         var results = new List<MeshCheckResult>();
         TrustDomains(set, results);
-        foreach (var p in set.Peerings)
+        foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.Ossm2))
         {
             Symmetric(set, p, results);
             Endpoint(set, p, results);
             CaBundle(p, results);
             GatewayNames(p, results);
         }
-        foreach (var e in set.Exports) ExportPeered(set, e, results);
-        foreach (var i in set.Imports)
+        foreach (var e in set.Exports.Where(e => e.ControlPlane.Style == MeshStyle.Ossm2)) ExportPeered(set, e, results);
+        foreach (var i in set.Imports.Where(i => i.ControlPlane.Style == MeshStyle.Ossm2))
         {
             ImportPeered(set, i, results);
             ImportResolves(set, i, results);
             ImportAsLocal(i, results);
         }
+        IstioChecks.Run(set, results);
         return results;
     }
+
+    internal static MeshCheckResult Result(string mesh, string? peer, string id, CheckStatus status, string message, string why, string fix, params string[] evidence) =>
+        R(mesh, peer, id, status, message, why, fix, evidence);
 
     private static MeshCheckResult R(string mesh, string? peer, string id, CheckStatus status, string message, string why, string fix, params string[] evidence) =>
         new() { Mesh = mesh, Peer = peer, CheckId = id, Status = status, Message = message, Why = why, Fix = status == CheckStatus.Pass ? "" : fix, Evidence = evidence };

@@ -107,6 +107,54 @@ public static class Factory
         return result;
     }
 
+    /// <summary>
+    /// Cluster bindings from parallel lists (New-MeshControlPlane -Cluster/-Network/-ApiServer); a context applies
+    /// only to a single cluster.
+    /// </summary>
+    public static IReadOnlyList<ClusterBinding> Clusters(IReadOnlyList<string> names, string? context, string? kubeConfig, IReadOnlyList<string>? networks, IReadOnlyList<string>? apiServers)
+    {
+        var problems = new ProblemList();
+        foreach (var (field, list) in new[] { ("Network", networks), ("ApiServer", apiServers) })
+            if (list is not null && list.Count != names.Count)
+                problems.Add(MeshErrorKind.InvalidArgument, field, string.Join(",", list),
+                    $"gives {list.Count} value(s) for {names.Count} cluster(s)", $"give one {field} per -Cluster, in the same order", null);
+        if (context is not null && names.Count > 1)
+            problems.Add(MeshErrorKind.InvalidArgument, "Context", context, "one context cannot serve several clusters",
+                "omit -Context (each cluster's context is its name) or declare the clusters one by one", null);
+        foreach (var a in apiServers ?? Array.Empty<string>())
+            if (!Uri.TryCreate(a, UriKind.Absolute, out var u) || u.Scheme != "https")
+                problems.Add(MeshErrorKind.InvalidArgument, "ApiServer", a, "is not an https URL", "give the API server as istiod in the other clusters reaches it, e.g. https://api.cluster1.example:6443", null);
+        problems.ThrowIfAny();
+        return names.Select((n, i) => new ClusterBinding(n)
+        {
+            Context = context, KubeConfig = kubeConfig, Network = networks?[i], ApiServer = apiServers?[i],
+        }).ToList();
+    }
+
+    /// <summary>A failover DestinationRule, validated.</summary>
+    public static MeshFailoverPolicy Failover(MeshFailoverPolicy f) => Checked(f, f.Validate);
+
+    /// <summary>Parses service ports written <c>name:number[/protocol]</c>, e.g. <c>http1:80/HTTP</c> (protocol HTTP when omitted).</summary>
+    public static IReadOnlyList<ServicePortSpec> Ports(IEnumerable<string> specs, string field = "Port")
+    {
+        var problems = new ProblemList();
+        var result = new List<ServicePortSpec>();
+        foreach (var spec in specs)
+        {
+            var colon = spec.IndexOf(':', StringComparison.Ordinal);
+            var slash = spec.IndexOf('/', StringComparison.Ordinal);
+            var numberText = colon < 0 ? "" : slash < 0 ? spec[(colon + 1)..] : slash > colon ? spec[(colon + 1)..slash] : "";
+            if (colon <= 0 || !int.TryParse(numberText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+            {
+                problems.Add(MeshErrorKind.InvalidArgument, field, spec, "is not name:number[/protocol]", "write ports like 'http1:80/HTTP' or 'grpc:9090/GRPC'", null);
+                continue;
+            }
+            result.Add(new ServicePortSpec(spec[..colon], number, slash < 0 ? "HTTP" : spec[(slash + 1)..].ToUpperInvariant()));
+        }
+        problems.ThrowIfAny();
+        return result;
+    }
+
     /// <summary>Both directions of every pair among the given control planes (N·(N−1) peerings).</summary>
     public static IReadOnlyList<MeshPeering> Peerings(IReadOnlyList<MeshControlPlane> controlPlanes, PeeringOptions? options = null)
     {

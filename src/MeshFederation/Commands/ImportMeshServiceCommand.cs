@@ -59,11 +59,18 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string? Subzone { get; set; }
 
+    /// <summary>Multi-mesh: the service's ports as name:number[/protocol], e.g. http1:80/HTTP.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Port { get; set; }
+
     protected override void ProcessRecord()
     {
         var cp = Peering?.Local ?? ControlPlane!;
         var peer = Peering?.Remote.Name ?? Peer;
         MeshServiceImport? import = null;
+        IReadOnlyList<ServicePortSpec> ports = Array.Empty<ServicePortSpec>();
+        if (Port is not null && !Try(() => ports = Factory.Ports(Port), Port)) return;
         if (!Try(() => import = Factory.Import(new MeshServiceImport
         {
             ControlPlane = cp,
@@ -75,6 +82,7 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
             ImportAsLocal = ImportAsLocal.IsPresent,
             DomainSuffix = DomainSuffix,
             Locality = Region is null && Zone is null && Subzone is null ? null : new MeshLocality(Region ?? "", Zone, Subzone),
+            Ports = ports,
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Import {import}{(import!.LocalHost is { } h ? $", reached in {cp.Name} as {h}" : "")}.");
         WriteObject(import);

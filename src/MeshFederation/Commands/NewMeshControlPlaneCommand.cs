@@ -80,15 +80,33 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [Parameter]
     public Hashtable? SpecOverride { get; set; }
 
+    /// <summary>Istio styles: each cluster's network, in the order of -Cluster.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Network { get; set; }
+
+    /// <summary>Istio styles: the API server address remote secrets point at, in the order of -Cluster.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ApiServer { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MeshId { get; set; }
+
+    [Parameter]
+    [ValidateSet("sailoperator.io/v1", "sailoperator.io/v1alpha1")]
+    public string? SailApiVersion { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? VipRange { get; set; }
+
     protected override void ProcessRecord()
     {
-        var clusters = (Cluster ?? Array.Empty<string>()).Select(c => new ClusterBinding(c)
-        {
-            Context = Cluster?.Length == 1 ? Context : null,
-            KubeConfig = KubeConfig,
-        }).ToList();
-        if (clusters.Count == 0 && (Context is not null || KubeConfig is not null))
-            clusters.Add(new ClusterBinding(Name) { Context = Context, KubeConfig = KubeConfig });
+        var names = Cluster is { Length: > 0 } ? Cluster : (Context ?? KubeConfig ?? (object?)Network ?? ApiServer) is not null ? new[] { Name } : Array.Empty<string>();
+        IReadOnlyList<ClusterBinding> clusters = Array.Empty<ClusterBinding>();
+        if (!Try(() => clusters = Factory.Clusters(names, Context, KubeConfig, Network, ApiServer), Name)) return;
         var request = new ControlPlaneRequest
         {
             Name = Name,
@@ -107,12 +125,17 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
             IngressServiceAnnotations = ToStringMap(IngressServiceAnnotation),
             RootCertificate = RootCertificate,
             SpecOverrides = PSConvert.ToJsonObject(SpecOverride),
+            MeshId = MeshId,
+            SailApiVersion = SailApiVersion,
+            VipRange = VipRange,
         };
         IReadOnlyList<MeshControlPlane> result = Array.Empty<MeshControlPlane>();
         if (!Try(() => result = Factory.ControlPlanes(request), Name)) return;
         foreach (var cp in result)
         {
-            WriteVerbose($"Control plane {cp.Name} in namespace {cp.Namespace} of cluster {cp.Cluster}, trust domain {cp.TrustDomain}, {cp.GatewayExposure} gateways.");
+            WriteVerbose(cp.Style == MeshStyle.Ossm2
+                ? $"Control plane {cp.Name} in namespace {cp.Namespace} of cluster {cp.Cluster}, trust domain {cp.TrustDomain}, {cp.GatewayExposure} gateways."
+                : $"{cp.Style} control plane {cp.Name} (Istio {cp.Version}, {cp.SailApiVersion}) in {cp.Namespace} of cluster {cp.Cluster}, mesh ID {cp.MeshId}, network {cp.Network}.");
             WriteObject(cp);
         }
     }
