@@ -17,14 +17,10 @@ public class IstioStyleTests
     internal static readonly string[] SampleJudged = { "apps/v1/Deployment", "policy/v1/PodDisruptionBudget", "autoscaling/v2/HorizontalPodAutoscaler" };
 
     /// <summary>Seed 003's topology with cacerts issued under one root (ECDSA keeps the test fast) and written as meshfed ca writes them.</summary>
-    private static (FederationSet Set, string Dir) Seed003WithCa(KeyAlgorithm algorithm = KeyAlgorithm.EcdsaP256)
+    internal static (FederationSet Set, string Dir) Seed003WithCa()
     {
         var dir = Paths.TempDir();
-        var ca = MeshCertificateAuthority.Create(algorithm);
-        ca.Issue("cluster1");
-        ca.Issue("cluster2");
-        foreach (var (path, (content, isPrivate)) in ca.Files(includeRootKey: false))
-            AtomicFileWriter.Write(Path.Combine(dir, "certs", path), content, isPrivate);
+        TestSupport.WriteCa(Path.Combine(dir, "certs"), "cluster1", "cluster2");
         var text = File.ReadAllText(Paths.Example("seed-003-multi-primary.yaml")) + "certificateAuthority:\n  dir: certs\n";
         var topology = Path.Combine(dir, "topology.yaml");
         File.WriteAllText(topology, text);

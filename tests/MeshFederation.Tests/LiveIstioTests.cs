@@ -1,9 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using MeshFederation.Engine.IO;
 using MeshFederation.Engine.Live;
 using MeshFederation.Engine.Model;
-using MeshFederation.Engine.Pki;
 using MeshFederation.Engine.Topology;
 using MeshFederation.Engine.Validation;
 using MeshFederation.TestKube;
@@ -40,23 +38,8 @@ public sealed class LiveIstioTests : IAsyncLifetime
 
     private (int Code, string Output) Kubectl(string context, string args) => ExternalTools.Run("kubectl", $"--kubeconfig {_kubeconfig} --context {context} {args}");
 
-    private FederationSet Seed003(bool withCa)
-    {
-        var dir = Paths.TempDir();
-        var text = File.ReadAllText(Paths.Example("seed-003-multi-primary.yaml"));
-        if (withCa)
-        {
-            var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256);
-            ca.Issue("cluster1");
-            ca.Issue("cluster2");
-            foreach (var (path, (content, isPrivate)) in ca.Files(includeRootKey: false))
-                AtomicFileWriter.Write(Path.Combine(dir, "certs", path), content, isPrivate);
-            text += "certificateAuthority:\n  dir: certs\n";
-        }
-        var file = Path.Combine(dir, "topology.yaml");
-        File.WriteAllText(file, text);
-        return TopologyLoader.LoadFile(file, TestSupport.Yaml);
-    }
+    private static FederationSet Seed003(bool withCa) =>
+        withCa ? IstioStyleTests.Seed003WithCa().Set : TestSupport.LoadExample("seed-003-multi-primary.yaml");
 
     [Fact]
     public async Task Seed_003_live_writes_remote_secrets_with_each_remote_server_and_issued_reader_token_and_reapplies_nothing()
@@ -126,10 +109,7 @@ public sealed class LiveIstioTests : IAsyncLifetime
             .Replace("{name: istio-multimesh-gke, context: istio-multimesh-gke}", "{name: cluster2, context: cluster2}", StringComparison.Ordinal)
             + "certificateAuthority:\n  dir: certs\n";
         var dir = Paths.TempDir();
-        var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256);
-        ca.Issue("cluster1");
-        ca.Issue("cluster2");
-        foreach (var (path, (content, isPrivate)) in ca.Files(includeRootKey: false)) AtomicFileWriter.Write(Path.Combine(dir, "certs", path), content, isPrivate);
+        TestSupport.WriteCa(Path.Combine(dir, "certs"), "cluster1", "cluster2");
         File.WriteAllText(Path.Combine(dir, "t.yaml"), text);
         var set = TopologyLoader.LoadFile(Path.Combine(dir, "t.yaml"), TestSupport.Yaml);
 

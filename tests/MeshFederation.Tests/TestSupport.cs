@@ -16,6 +16,16 @@ internal static class TestSupport
 
     public static RenderResult RenderExample(string file) => Ossm2Renderer.Render(LoadExample(file));
 
+    /// <summary>Issues intermediates under one new root and writes them as meshfed ca does (&lt;dir&gt;/&lt;cluster&gt;/*.pem, keys 0600).</summary>
+    public static Engine.Pki.MeshCertificateAuthority WriteCa(string dir, params string[] clusters)
+    {
+        var ca = Engine.Pki.MeshCertificateAuthority.Create(Engine.Pki.KeyAlgorithm.EcdsaP256);
+        foreach (var c in clusters) ca.Issue(c);
+        foreach (var (path, (content, isPrivate)) in ca.Files(includeRootKey: false))
+            Engine.IO.AtomicFileWriter.Write(Path.Combine(dir, path), content, isPrivate);
+        return ca;
+    }
+
     public static FederationSet LoadText(string yaml, string name = "test.yaml") => TopologyLoader.Load(yaml, name, Yaml);
 
     /// <summary>Parses the rendered YAML back: what kubectl would read, not the in-memory tree.</summary>
