@@ -395,4 +395,13 @@ public class IstioStyleTests
         Assert.Equal(CheckStatus.Fail, failed.Status);
         Assert.Contains("export default/echo from gke to pke", failed.Fix, StringComparison.Ordinal);
     }
+    [Fact]
+    public void Live_checks_of_an_Istio_federation_run_the_Istio_checks_and_say_what_they_do_not_observe()
+    {
+        var (set, _) = Seed003WithCa();
+        var results = Engine.Checks.ObservedChecks.Run(Array.Empty<Engine.Checks.ObservedMesh>(), set);
+        Assert.DoesNotContain(results, r => r.CheckId == "OSSM2.ControlPlaneReady");
+        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.LiveNotObserved" && r.Status == CheckStatus.Skip));
+        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.SharedRoot" && r.Status == CheckStatus.Pass));
+    }
 }

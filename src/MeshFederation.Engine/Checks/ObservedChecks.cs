@@ -109,10 +109,19 @@ public static class ObservedChecks
         var results = new List<MeshCheckResult>();
 
         if (intended is not null)
-            foreach (var cp in intended.ControlPlanes.Where(c => !observed.Any(o => o.Name == c.Name && o.Cluster == c.ClusterName)))
+        {
+            // What is observed is OSSM 2 (ServiceMeshControlPlanes and federation resources); the Istio styles are checked
+            // on the intended federation.
+            IstioChecks.Run(intended, results);
+            foreach (var cp in intended.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2))
+                results.Add(R(cp.Name, null, "ISTIO.LiveNotObserved", CheckStatus.Skip, $"{cp.Style} control plane {cp.Name}: live observation covers OSSM 2 federation only",
+                    "The Istio styles' checks (ISTIO.*) ran on the intended federation; their live state is not compared yet.",
+                    "", $"cluster {cp.ClusterName}"));
+            foreach (var cp in intended.ControlPlanes.Where(c => c.Style == MeshStyle.Ossm2 && !observed.Any(o => o.Name == c.Name && o.Cluster == c.ClusterName)))
                 results.Add(R(cp.Name, null, "OSSM2.ControlPlaneReady", CheckStatus.Fail, $"no ServiceMeshControlPlane {cp.Namespace}/{cp.Name} in cluster {cp.ClusterName}",
                     "Federation is configured on the SMCP; without it there are no federation gateways and no istiod to discover peers.",
                     "apply the federation (Sync-MeshFederation) or create the control plane", $"cluster {cp.ClusterName}"));
+        }
 
         foreach (var mesh in observed)
         {
