@@ -55,25 +55,7 @@ public sealed class GetMeshControlPlaneCommand : MeshCmdlet, IDisposable
         var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         using var log = new CmdletLog();
         using var connections = new ClusterConnections(Yaml, kubeconfig, new KubeClientOptions(), log);
-        IReadOnlyList<MeshControlPlane>? found = null;
-        try
-        {
-            found = log.Pump(this, () => MeshDiscovery.DiscoverAsync(connections, contexts.Select(c => new ClusterBinding(c) { Context = c, KubeConfig = kubeconfig }), log, _stop.Token));
-        }
-        catch (Engine.Validation.MeshFederationException ex)
-        {
-            foreach (var p in ex.Problems) WriteError(ErrorIds.Record(p, null));
-            return;
-        }
-        catch (KubeApiException ex)
-        {
-            WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ErrorCategory.ConnectionError, ex.Cluster));
-            return;
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
+        if (!RunLive(log, _stop, () => MeshDiscovery.DiscoverAsync(connections, contexts.Select(c => new ClusterBinding(c) { Context = c, KubeConfig = kubeconfig }), log, _stop.Token), out var found)) return;
         foreach (var cp in found!)
             if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(cp.Name))) WriteObject(cp);
     }

@@ -100,26 +100,10 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
             var clusters = ParameterSetName == ByContext
                 ? Context.Select(c => new ClusterBinding(c) { Context = c }).ToList()
                 : set?.ControlPlanes.Select(c => c.Cluster).ToList() ?? new List<ClusterBinding>();
-            try
-            {
-                results = log.Pump(this, () => snapshot is not null
+            if (!RunLive(log, _stop, () => snapshot is not null
                     ? MeshChecks.RunSnapshotAsync(snapshot, Yaml, set, options, _stop.Token)
-                    : MeshChecks.RunLiveAsync(set, clusters, connections, options, Probe.IsPresent, log, _stop.Token));
-            }
-            catch (Engine.Validation.MeshFederationException ex)
-            {
-                foreach (var p in ex.Problems) WriteError(ErrorIds.Record(p, null));
-                return;
-            }
-            catch (KubeApiException ex)
-            {
-                WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ErrorCategory.ConnectionError, ex.Cluster));
-                return;
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                throw new PipelineStoppedException();
-            }
+                    : MeshChecks.RunLiveAsync(set, clusters, connections, options, Probe.IsPresent, log, _stop.Token), out var live)) return;
+            results = live!;
         }
         foreach (var r in results)
             if (!Quiet.IsPresent || r.Status is CheckStatus.Fail or CheckStatus.Warn) WriteObject(r);

@@ -52,36 +52,7 @@ public abstract class LiveCmdlet : MeshCmdlet, IDisposable
         new(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log);
 
     /// <summary>Runs engine work with progress and messages written here, Ctrl+C honoured and failures as ErrorRecords.</summary>
-    protected bool Run<T>(CmdletLog log, Func<Task<T>> work, out T? result)
-    {
-        result = default;
-        try
-        {
-            result = log.Pump(this, work);
-            return true;
-        }
-        catch (MeshFederationException ex)
-        {
-            foreach (var p in ex.Problems) WriteError(ErrorIds.Record(p, null));
-        }
-        catch (LiveFederationException ex)
-        {
-            foreach (var o in ex.Outcomes.Where(o => !o.Done))
-                WriteError(new ErrorRecord(new InvalidOperationException($"{o.Item.Target}: {o.Error}"), ErrorIds.ApplyFailed, ErrorCategory.WriteError, o.Item)
-                { ErrorDetails = new ErrorDetails($"{o.Item.Action} {o.Item.Target} failed: {o.Error}") { RecommendedAction = "fix the cause and run again; what was applied stays applied" } });
-        }
-        catch (KubeApiException ex)
-        {
-            WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ex.StatusCode == System.Net.HttpStatusCode.Unauthorized || ex.StatusCode == System.Net.HttpStatusCode.Forbidden
-                ? ErrorCategory.PermissionDenied : ErrorCategory.ConnectionError, ex.Cluster));
-        }
-        catch (OperationCanceledException ex) when (_stop.IsCancellationRequested)
-        {
-            WriteWarning(ex.Message);
-            throw new PipelineStoppedException();
-        }
-        return false;
-    }
+    protected bool Run<T>(CmdletLog log, Func<Task<T>> work, out T? result) => RunLive(log, _stop, work, out result);
 
     public void Dispose()
     {

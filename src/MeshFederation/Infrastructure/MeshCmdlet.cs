@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
+using MeshFederation.Engine.Kube;
+using MeshFederation.Engine.Live;
 using MeshFederation.Engine.Validation;
 using MeshFederation.Engine.Yaml;
 
@@ -55,4 +57,36 @@ public abstract class MeshCmdlet : PSCmdlet
     }
 
     protected static IReadOnlyDictionary<string, string> ToStringMap(Hashtable? table) => PSConvert.ToStringMap(table);
+
+    /// <summary>Runs engine work with progress and messages written here, Ctrl+C honoured and failures as ErrorRecords.</summary>
+    protected bool RunLive<T>(CmdletLog log, CancellationTokenSource stop, Func<Task<T>> work, out T? result)
+    {
+        result = default;
+        try
+        {
+            result = log.Pump(this, work);
+            return true;
+        }
+        catch (MeshFederationException ex)
+        {
+            foreach (var p in ex.Problems) WriteError(ErrorIds.Record(p, null));
+        }
+        catch (LiveFederationException ex)
+        {
+            foreach (var o in ex.Outcomes.Where(o => !o.Done))
+                WriteError(new ErrorRecord(new InvalidOperationException($"{o.Item.Target}: {o.Error}"), ErrorIds.ApplyFailed, ErrorCategory.WriteError, o.Item)
+                { ErrorDetails = new ErrorDetails($"{o.Item.Action} {o.Item.Target} failed: {o.Error}") { RecommendedAction = "fix the cause and run again; what was applied stays applied" } });
+        }
+        catch (KubeApiException ex)
+        {
+            WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ex.StatusCode == System.Net.HttpStatusCode.Unauthorized || ex.StatusCode == System.Net.HttpStatusCode.Forbidden
+                ? ErrorCategory.PermissionDenied : ErrorCategory.ConnectionError, ex.Cluster));
+        }
+        catch (OperationCanceledException ex) when (stop.IsCancellationRequested)
+        {
+            WriteWarning(ex.Message);
+            throw new PipelineStoppedException();
+        }
+        return false;
+    }
 }
