@@ -96,7 +96,12 @@ public class IstioStyleTests
         {
             Assert.DoesNotContain("ca-key.pem: LS0t", c.Yaml, StringComparison.Ordinal);
             Assert.Contains(ManifestEmitter.Redacted, c.Yaml, StringComparison.Ordinal);
+            // The documents the pipeline carries are redacted too, not only their YAML text.
+            var cacerts = c.Documents.Single(d => d.Kind == "Secret" && d.Name == "cacerts");
+            Assert.All(cacerts.Content["data"]!.AsObject(), kv => Assert.Equal(ManifestEmitter.Redacted, kv.Value!.GetValue<string>()));
         }
+        // The rendered result itself (what Export-MeshManifest writes) keeps the real values.
+        Assert.NotEqual(ManifestEmitter.Redacted, result.AllManifests.Single(d => d.Cluster == "cluster1" && d.Name == "cacerts").Content["data"]!["ca-key.pem"]!.GetValue<string>());
         var files = ManifestEmitter.Files(result, TestSupport.Yaml);
         var key = TestSupport.Find(TestSupport.ReadBack(files["cluster1.yaml"]), "Secret", "cacerts")["data"]!["ca-key.pem"]!.GetValue<string>();
         Assert.Contains("PRIVATE KEY", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(key)), StringComparison.Ordinal);

@@ -18,7 +18,12 @@ public static class ManifestEmitter
         result.Clusters.Select(c => new ClusterManifests
         {
             Cluster = c.Cluster,
-            Documents = c.Documents,
+            // What the pipeline sees: Secrets with keys or tokens keep their shape, their values are redacted.
+            Documents = c.Documents.Select(d => d.Sensitive ? new RenderedManifest
+            {
+                Cluster = d.Cluster, Mesh = d.Mesh, Order = d.Order, ApiVersion = d.ApiVersion, Kind = d.Kind, Namespace = d.Namespace,
+                Name = d.Name, Sensitive = true, Content = Redact(d.Content),
+            } : d).ToList(),
             Yaml = Header(result, c) + yaml.Emit(c.Documents.Select(d => d.Sensitive ? Redact(d.Content) : d.Content)),
             FullYaml = Header(result, c) + yaml.Emit(c.Documents.Select(d => d.Content)),
         }).ToList();
