@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test suite: the xunit suite (dotnet test) and, where pwsh exists, the Pester suite.
+# Runs every test suite: the xunit suite (dotnet test) and the Pester suite (always; pwsh and Pester are installed here).
 # Installs what the tests need when missing: haproxy, openssl, Graphviz and Node.js (Debian packages), tree-sitter and
 # tree-sitter-powershell (npm, for the static PowerShell check); packs the module and the dotnet tool first (the
 # packaging tests open the packages). kubectl is expected on PATH (it is on these machines).
@@ -22,6 +22,26 @@ fi
 config="${CONFIGURATION:-Release}"
 export CONFIGURATION="$config"
 
+# pwsh 7.6.9 (pinned) as a dotnet tool in a local tool path, and Pester 5.7.1 from NuGet (PSGallery is not reachable).
+PWSH_VERSION=7.6.9
+PESTER_VERSION=5.7.1
+tooldir="$(pwd)/.tools/pwsh"
+if [ -x "$tooldir/pwsh" ] && "$tooldir/pwsh" -v 2>/dev/null | grep -q "PowerShell $PWSH_VERSION"; then :; else
+  echo "test.sh: installing pwsh $PWSH_VERSION (dotnet tool install --tool-path .tools/pwsh PowerShell)"
+  rm -rf "$tooldir"
+  dotnet tool install --tool-path "$tooldir" PowerShell --version "$PWSH_VERSION" >/dev/null
+fi
+PWSH="$tooldir/pwsh"
+"$PWSH" -v | grep -q "PowerShell $PWSH_VERSION" || { echo "test.sh: pwsh $PWSH_VERSION did not install"; exit 1; }
+nuget_root="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+PESTER_MODULE="$nuget_root/pester/$PESTER_VERSION/tools/Pester.psd1"
+if [ ! -f "$PESTER_MODULE" ]; then
+  echo "test.sh: restoring Pester $PESTER_VERSION from NuGet (tools/pester/PesterRestore.csproj)"
+  dotnet restore tools/pester/PesterRestore.csproj --nologo -v quiet >/dev/null
+fi
+[ -f "$PESTER_MODULE" ] || { echo "test.sh: Pester $PESTER_VERSION is missing at $PESTER_MODULE"; exit 1; }
+export PWSH
+
 echo "test.sh: installing the static-check packages (npm ci tests/static)"
 npm ci --no-audit --no-fund --prefix tests/static >/dev/null
 echo "test.sh: assembling and packing the module (tools/package.sh)"
@@ -39,21 +59,20 @@ if [ -f "$results/xunit.trx" ]; then
   failed=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
 fi
 
-if command -v pwsh >/dev/null 2>&1; then
-  echo "test.sh: running the Pester suite"
-  version=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Build.props)
-  MESHFED_MODULE_PATH="$(pwd)/out/MeshFederation/$version/MeshFederation.psd1" \
-    pwsh -NoProfile -NonInteractive -Command '
-      if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.5)) { Install-Module Pester -MinimumVersion 5.5 -Force -Scope CurrentUser -SkipPublisherCheck }
-      $c = New-PesterConfiguration; $c.Run.Path = "tests/pester"; $c.Run.PassThru = $true; $c.Output.Verbosity = "Detailed"
-      $r = Invoke-Pester -Configuration $c
-      "pester-counts {0} {1}" -f $r.PassedCount, $r.FailedCount
-      exit $r.FailedCount' | tee "$results/pester.log" || status=$?
-  read -r pp pf < <(grep -o 'pester-counts [0-9]* [0-9]*' "$results/pester.log" | awk '{print $2, $3}') || true
-  passed=$((passed + ${pp:-0})); failed=$((failed + ${pf:-0}))
+echo "test.sh: running the Pester suite (pwsh $("$PWSH" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()'), Pester $PESTER_VERSION)"
+version=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Build.props)
+pester_status=0
+MESHFED_MODULE_PATH="$(pwd)/out/MeshFederation/$version/MeshFederation.psd1" PESTER_MODULE="$PESTER_MODULE" PESTER_RESULTS="$results" \
+  "$PWSH" -NoProfile -NonInteractive -File tests/pester/Invoke-PesterSuite.ps1 2>&1 | tee "$results/pester.log" || pester_status=$?
+[ "$pester_status" -ne 0 ] && status=$pester_status
+pp=0; pf=0
+if grep -q 'pester-counts' "$results/pester.log"; then
+  read -r pp pf < <(grep -o 'pester-counts [0-9]* [0-9]*' "$results/pester.log" | tail -1 | awk '{print $2, $3}')
 else
-  echo "test.sh: pwsh is not installed; the Pester suite (tests/pester) runs wherever it is"
+  echo "test.sh: the Pester suite did not report its counts"; status=1
 fi
+[ "${pf:-0}" -gt 0 ] && status=1
+passed=$((passed + ${pp:-0})); failed=$((failed + ${pf:-0}))
 
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then status=1; echo "test.sh: no test ran"; fi
 echo "tests: ${passed} passed, ${failed} failed"
