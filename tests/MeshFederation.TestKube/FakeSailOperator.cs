@@ -5,7 +5,8 @@ using System.Text.Json.Nodes;
 namespace MeshFederation.TestKube;
 
 /// <summary>
-/// Stands in for what runs in a Sail-operator cluster besides the API server: the Sail operator marks an Istio Ready,
+/// Stands in for what runs in a Sail-operator cluster besides the API server: the Sail operator marks an Istio and an
+/// IstioCNI Ready with status.observedGeneration (after <see cref="ReadyDelay"/>),
 /// kube-controller-manager's token controller fills service-account-token Secrets (only once their ServiceAccount
 /// exists, as the real one does), and a load balancer gives the east-west gateway Service an address.
 /// </summary>
@@ -27,6 +28,9 @@ public sealed class FakeSailOperator
     /// <summary>The token issued into a service-account-token Secret ("namespace/name").</summary>
     public string TokenOf(string ns, string secret) { lock (_gate) return _tokens[$"{ns}/{secret}"]; }
 
+    /// <summary>Delay before the operator reconciles a new generation of an Istio or IstioCNI.</summary>
+    public TimeSpan ReadyDelay { get; set; }
+
     /// <summary>The address given to the east-west gateway.</summary>
     public string? GatewayAddress { get; private set; }
 
@@ -36,18 +40,31 @@ public sealed class FakeSailOperator
         var md = obj["metadata"]!;
         var name = md["name"]!.GetValue<string>();
         var ns = md["namespace"]?.GetValue<string>();
-        if (type.Kind == "Istio" && obj["status"]?["conditions"] is null)
+        if (type.Kind is "Istio" or "IstioCNI" && md["deletionTimestamp"] is null
+            && ObjectStore.Number(obj["status"]?["observedGeneration"]) != (ObjectStore.Number(md["generation"]) ?? 1))
         {
-                var istio = (JsonObject)obj.DeepClone();
-                istio["status"] = new JsonObject
+            // The operator reconciles the generation it saw, after a delay; until then the status is the previous one's.
+            var generation = ObjectStore.Number(md["generation"]) ?? 1;
+            void Reconcile()
+            {
+                try
                 {
-                    ["state"] = "Healthy",
-                    ["conditions"] = new JsonArray(
-                        new JsonObject { ["type"] = "Reconciled", ["status"] = "True" },
-                        new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-                    ["revisions"] = new JsonObject { ["total"] = 1, ["ready"] = 1, ["inUse"] = 1 },
-                };
-                _server.Store.Upsert(istio, "sail-operator");
+                    _server.Store.UpdateStatus(type, null, name, live => (ObjectStore.Number(live["metadata"]?["generation"]) ?? 1) != generation ? live["status"]?.DeepClone() : new JsonObject
+                    {
+                        ["observedGeneration"] = generation,
+                        ["state"] = "Healthy",
+                        ["conditions"] = new JsonArray(
+                            new JsonObject { ["type"] = "Reconciled", ["status"] = "True" },
+                            new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+                        ["revisions"] = new JsonObject { ["total"] = 1, ["ready"] = 1, ["inUse"] = 1 },
+                    }, "sail-operator");
+                }
+                catch (ApiError)
+                {
+                }
+            }
+            if (ReadyDelay <= TimeSpan.Zero) Reconcile();
+            else _ = Task.Delay(ReadyDelay).ContinueWith(_ => Reconcile(), TaskScheduler.Default);
         }
         else if (type.Kind == "Secret" && obj["type"]?.GetValue<string>() == "kubernetes.io/service-account-token" && obj["data"]?["token"] is null)
         {
