@@ -71,10 +71,11 @@ public static class MeshfedApp
         var snapshot = new Option<DirectoryInfo?>("--snapshot") { Description = "Check objects saved with kubectl get -o yaml (one sub-folder per cluster)." };
         var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
         var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
+        var checkInCluster = InClusterOption();
         var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken)." };
         var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed; 2: bad input.")
         {
-            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, asOf,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf,
         };
         check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
@@ -91,7 +92,7 @@ public static class MeshfedApp
             else if (contexts.Length > 0 || r.GetValue(live))
             {
                 var log = new CliLog(stderr);
-                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log);
+                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(checkInCluster));
                 var clusters = contexts.Length > 0 ? contexts.Select(c => new ClusterBinding(c) { Context = c }).ToList() : set!.ControlPlanes.Select(c => c.Cluster).ToList();
                 results = await MeshChecks.RunLiveAsync(set, clusters, connections, options, r.GetValue(probe), log, ct).ConfigureAwait(false);
             }
@@ -133,19 +134,20 @@ public static class MeshfedApp
         }));
 
         var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file to use instead of each mesh's own ($KUBECONFIG, ~/.kube/config)." };
+        var inCluster = InClusterOption();
         var force = new Option<bool>("--force") { Description = "Take over fields other field managers own (server-side apply force)." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for control planes and gateway addresses.", DefaultValueFactory = _ => 600 };
         var noPrune = new Option<bool>("--no-prune") { Description = "Keep objects meshfederation created earlier that the topology no longer has." };
         var applyDryRun = new Option<bool>("--dry-run") { Description = "Print the plan; change nothing." };
         var apply = new Command("apply", "Apply a topology to its clusters: read roots and addresses, plan, apply in dependency order, wait for control planes.")
         {
-            topologyArg, kubeconfig, force, timeout, noPrune, applyDryRun,
+            topologyArg, kubeconfig, inCluster, force, timeout, noPrune, applyDryRun,
         };
         apply.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             var live = new LiveFederation(connections, new LiveOptions
             {
                 Force = r.GetValue(force), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = !r.GetValue(noPrune),
@@ -154,50 +156,58 @@ public static class MeshfedApp
             WritePlan(stdout, plan);
             if (r.GetValue(applyDryRun) || !plan.HasChanges) return ExitOk;
             var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"applied {outcomes.Count(o => o.Done)} change(s)"));
+            WriteOutcomes(stdout, outcomes);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"applied {outcomes.Count(o => o.State is OutcomeState.Applied or OutcomeState.Deleted)} change(s)"));
             return ExitOk;
         }));
 
-        var planCommand = new Command("plan", "Print what apply would change (create, update, unchanged, delete per object).") { topologyArg, kubeconfig };
+        var planCommand = new Command("plan", "Print what apply would change (create, update, unchanged, delete per object), from a server-side dry run.") { topologyArg, kubeconfig, inCluster };
         planCommand.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             WritePlan(stdout, await new LiveFederation(connections, null, log).PlanAsync(set, ct).ConfigureAwait(false));
             return ExitOk;
         }));
 
         var keepNamespaces = new Option<bool>("--keep-namespaces") { Description = "Keep the control-plane namespaces meshfederation created." };
         var deleteDryRun = new Option<bool>("--dry-run") { Description = "Print what would be deleted; delete nothing." };
+        var deleteTimeout = new Option<int>("--timeout") { Description = "Seconds to wait for deleted objects to be gone; what is still there is reported as terminating.", DefaultValueFactory = _ => 120 };
         var delete = new Command("delete", "Delete exactly what meshfederation created for the topology's meshes, and nothing else.")
         {
-            topologyArg, kubeconfig, keepNamespaces, deleteDryRun,
+            topologyArg, kubeconfig, inCluster, keepNamespaces, deleteTimeout, deleteDryRun,
         };
         delete.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
-            var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces) }, log);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
+            var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces), DeleteTimeout = TimeSpan.FromSeconds(r.GetValue(deleteTimeout)) }, log);
             var plan = await live.PlanRemovalAsync(set, ct).ConfigureAwait(false);
             WritePlan(stdout, plan);
-            if (r.GetValue(deleteDryRun) || plan.Items.Count == 0) return ExitOk;
+            if (r.GetValue(deleteDryRun) || !plan.HasChanges) return ExitOk;
             var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {outcomes.Count(o => o.Done)} object(s)"));
-            return ExitOk;
+            WriteOutcomes(stdout, outcomes);
+            var released = outcomes.Count(o => o.State == OutcomeState.Applied);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"deleted {outcomes.Count(o => o.State == OutcomeState.Deleted)} object(s){(released == 0 ? "" : $", released {released} namespace(s)")}, {outcomes.Count(o => o.State == OutcomeState.Terminating)} still terminating, {outcomes.Count(o => o.State == OutcomeState.Kept)} kept"));
+            return outcomes.Any(o => o.State == OutcomeState.Terminating) ? ExitFailed : ExitOk;
         }));
 
         var contexts = new Option<string[]>("--context") { Description = "Kubeconfig context(s) to look in (default: the current context).", AllowMultipleArgumentsPerToken = true };
         var discoverOutput = new Option<string>("--output") { Description = "table or json.", DefaultValueFactory = _ => "table" };
         discoverOutput.AcceptOnlyFromAmong("table", "json");
-        var discover = new Command("discover", "List the control planes running in clusters (SMCP, Sail Istio, istiod).") { contexts, kubeconfig, discoverOutput };
+        var discover = new Command("discover", "List the control planes running in clusters (SMCP, Sail Istio, istiod).") { contexts, kubeconfig, inCluster, discoverOutput };
         discover.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var file = r.GetValue(kubeconfig)?.FullName;
-            var names = r.GetValue(contexts) is { Length: > 0 } c ? c : new[] { KubeConfig.Load(file, yaml).CurrentContext ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--context", null, "no context given and the kubeconfig has no current-context", "pass --context NAME")) };
+            var pod = r.GetValue(inCluster) || (file is null && r.GetValue(contexts) is not { Length: > 0 } && !KubeConfig.AnyFileExists(null) && KubeConfig.InClusterAvailable());
+            var names = r.GetValue(contexts) is { Length: > 0 } c ? c
+                : pod ? new[] { "in-cluster" }
+                : new[] { KubeConfig.Load(file, yaml).CurrentContext ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--context", null, "no context given and the kubeconfig has no current-context", "pass --context NAME")) };
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, file, new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(yaml, file, new KubeClientOptions(), log, r.GetValue(inCluster));
             var found = await MeshDiscovery.DiscoverAsync(connections, names.Select(n => new ClusterBinding(n) { Context = n, KubeConfig = file }), log, ct).ConfigureAwait(false);
             if (r.GetValue(discoverOutput) == "json")
                 stdout.WriteLine(JsonSerializer.Serialize(found.Select(m => new { m.Name, m.Namespace, Cluster = m.ClusterName, Provider = m.Provider.ToString(), Style = m.Style.ToString(), m.Version, m.TrustDomain, m.MemberNamespaces }), JsonOptions));
@@ -309,6 +319,18 @@ public static class MeshfedApp
             stderr.WriteLine($"meshfed: error: {ex.Message}");
             return ExitBadInput;
         }
+    }
+
+    private static Option<bool> InClusterOption() => new("--in-cluster")
+    {
+        Description = "Use the pod's service account (in-cluster configuration) for clusters without a kubeconfig of their own; automatic when no kubeconfig exists and KUBERNETES_SERVICE_HOST is set.",
+    };
+
+    /// <summary>What was kept or is still terminating, with the reason (deleted and applied objects are counted, not listed).</summary>
+    private static void WriteOutcomes(TextWriter w, IReadOnlyList<ApplyOutcome> outcomes)
+    {
+        foreach (var o in outcomes.Where(o => o.State is OutcomeState.Kept or OutcomeState.Terminating))
+            w.WriteLine($"{(o.State == OutcomeState.Kept ? "kept" : "still terminating")}: {o.Item.Target}: {o.Reason}");
     }
 
     private static void WritePlan(TextWriter w, FederationPlan plan)

@@ -156,11 +156,16 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
     }
 
     /// <summary>Final-object validation of HTTP writes: custom resources are checked against their structural schemas (422).</summary>
-    private static void Validate(ResourceType t, JsonObject obj, string version)
+    private static void Validate(ResourceType t, JsonObject obj, string version, bool statusWrite = false)
     {
         var schema = ApiSchemas.For(t, version);
         if (schema is null) return;
-        var errors = schema.Invalid(obj);
+        // What a write cannot change is not judged by it: the status of a main-resource write (its controller's), the
+        // spec of a status write.
+        var judged = (JsonObject)obj.DeepClone();
+        if (t.HasStatus && !statusWrite) judged.Remove("status");
+        if (t.HasStatus && statusWrite) foreach (var k in judged.Select(kv => kv.Key).Where(k => k is not ("apiVersion" or "kind" or "metadata" or "status")).ToList()) judged.Remove(k);
+        var errors = schema.Invalid(judged);
         if (errors.Count == 0) return;
         var name = obj["metadata"]?["name"]?.GetValue<string>();
         if (t.IsCustom)
@@ -259,7 +264,7 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
             }
             Default(t, obj, live, version);
             if (!status) Generation(t, live, obj);
-            if (validate) Validate(t, obj, version);
+            if (validate) Validate(t, obj, version, status);
             obj["metadata"]!["managedFields"] = ManagedAfterUpdate(t, live, obj, manager, version, status ? "status" : null);
             if (Same(live, obj) && FieldSet.SameOwnership(live["metadata"]!["managedFields"]?.ToJsonString(), obj["metadata"]!["managedFields"]!.ToJsonString()))
                 return WithVersion(live, t, version);
@@ -374,7 +379,7 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
                 Stamp(obj, t, ns, name);
                 Default(t, obj, null, version);
                 Generation(t, null, obj);
-                if (validate) Validate(t, obj, version);
+                if (validate) Validate(t, obj, version, status);
                 obj["metadata"]!["managedFields"] = new JsonArray(Entry(manager, "Apply", version, t, appliedFields, subresource));
                 created = changed = true;
                 if (dryRun) return (WithVersion(obj, t, version), true, true);
@@ -420,7 +425,7 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
                     theirs.RemoveAll(p => p.SequenceEqual(path));
                     e["fieldsV1"] = theirs.ToFieldsV1();
                 }
-                if (validate) Validate(t, obj, version);
+                if (validate) Validate(t, obj, version, status);
                 var newEntries = others.Where(e => (e["fieldsV1"] as JsonObject)?.Count > 0).ToList();
                 if (appliedFields.Paths.Count > 0) newEntries.Insert(0, Entry(manager, "Apply", version, t, appliedFields, subresource, mine?["time"]?.GetValue<string>()));
                 var oldManaged = live["metadata"]!["managedFields"]?.ToJsonString();
@@ -450,13 +455,15 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
         if (changedPaths.Paths.Count == 0) return new JsonArray(entries.ToArray<JsonNode>());
         var apiVersion = t.Group.Length == 0 ? version : $"{t.Group}/{version}";
         bool IsMine(JsonObject e) => e["manager"]!.GetValue<string>() == manager && e["operation"]!.GetValue<string>() == "Update" && e["subresource"]?.GetValue<string>() == subresource;
+        bool InScope(string[] p) => !t.HasStatus || (p[0] == "status") == (subresource == "status");
         var result = new List<JsonObject>();
         FieldSet mineFields = new();
         foreach (var e in entries)
         {
             var fields = FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject);
             if (IsMine(e)) { mineFields.AddRange(fields); continue; }
-            fields.RemoveAll(p => changedPaths.Contains(p) || !after.Contains(p));
+            // Only fields this write could touch (its subresource's) are taken away or dropped.
+            fields.RemoveAll(p => changedPaths.Contains(p) || (InScope(p) && !after.Contains(p)));
             if (fields.Paths.Count == 0) continue;
             e["fieldsV1"] = fields.ToFieldsV1();
             result.Add(e);

@@ -70,10 +70,14 @@ public sealed class LiveResilienceTests
         Assert.False(plan.HasChanges, plan.ToString());
     }
 
-    private static string Shape(string canonical) =>
-        System.Text.RegularExpressions.Regex.Replace(
-            System.Text.RegularExpressions.Regex.Replace(canonical, "-----BEGIN CERTIFICATE-----[^\"]*-----END CERTIFICATE-----(\\\\n)?", "<cert>"),
-            "10\\.19\\.\\d+\\.\\d+", "<ip>");
+    /// <summary>What differs between two runs by nature: roots, addresses, owner uids and creation times.</summary>
+    private static string Shape(string canonical)
+    {
+        var s = System.Text.RegularExpressions.Regex.Replace(canonical, "-----BEGIN CERTIFICATE-----[^\"]*-----END CERTIFICATE-----(\\\\n)?", "<cert>");
+        s = System.Text.RegularExpressions.Regex.Replace(s, "10\\.19\\.\\d+\\.\\d+", "<ip>");
+        s = System.Text.RegularExpressions.Regex.Replace(s, "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uid>");
+        return System.Text.RegularExpressions.Regex.Replace(s, "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ", "<time>");
+    }
 
     [Fact]
     public async Task Cancellation_leaves_a_consistent_state_a_clear_message_and_a_rerun_finishes()

@@ -45,6 +45,9 @@ public sealed class ObservedMesh
 
     public List<JsonObject> Nodes { get; } = new();
 
+    /// <summary>The mesh's namespace, when it was read (a snapshot may lack it).</summary>
+    public JsonObject? NamespaceObject { get; set; }
+
     /// <summary>Were pods listed at all (a snapshot may lack them)?</summary>
     public bool PodsKnown { get; set; }
 
@@ -73,7 +76,8 @@ public static class ObservedChecks
                 r.ListAsync("federation.maistra.io/v1", "ServiceMeshPeer", null, cancellationToken),
                 r.ListAsync("federation.maistra.io/v1", "ExportedServiceSet", null, cancellationToken),
                 r.ListAsync("federation.maistra.io/v1", "ImportedServiceSet", null, cancellationToken),
-                r.ListAsync("v1", "Node", null, cancellationToken)).ConfigureAwait(false);
+                r.ListAsync("v1", "Node", null, cancellationToken),
+                r.ListAsync("v1", "Namespace", null, cancellationToken)).ConfigureAwait(false);
             var meshes = lists[0].Select(smcp => new ObservedMesh { Cluster = r.Cluster, ControlPlane = smcp }).ToList();
             foreach (var m in meshes)
             {
@@ -82,6 +86,7 @@ public static class ObservedChecks
                 m.Exports.AddRange(lists[2].Where(In));
                 m.Imports.AddRange(lists[3].Where(In));
                 m.Nodes.AddRange(lists[4]);
+                m.NamespaceObject = lists[5].FirstOrDefault(n => n["metadata"]?["name"]?.GetValue<string>() == m.Namespace);
             }
             await Task.WhenAll(meshes.Select(async m =>
             {
@@ -136,6 +141,17 @@ public static class ObservedChecks
 
     private static void ControlPlaneReady(ObservedMesh mesh, List<MeshCheckResult> results)
     {
+        // A namespace being deleted takes the control plane with it, however ready it still looks.
+        var terminating = mesh.NamespaceObject?["metadata"]?["deletionTimestamp"] ?? mesh.ControlPlane["metadata"]?["deletionTimestamp"];
+        if (terminating is not null)
+        {
+            results.Add(R(mesh.Name, null, "OSSM2.ControlPlaneReady", CheckStatus.Fail,
+                $"{(mesh.NamespaceObject?["metadata"]?["deletionTimestamp"] is not null ? $"namespace {mesh.Namespace}" : "the ServiceMeshControlPlane")} is Terminating (deletion requested at {terminating}): the control plane is being deleted",
+                "Everything in a Terminating namespace is deleted; federation through this mesh stops.",
+                "wait until the namespace is gone and apply the federation again, or find what deleted it",
+                $"ServiceMeshControlPlane {mesh.Namespace}/{mesh.Name} in {mesh.Cluster}"));
+            return;
+        }
         var conditions = (mesh.ControlPlane["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
         var ready = conditions.FirstOrDefault(c => c["type"]?.GetValue<string>() == "Ready");
         var ok = ready?["status"]?.GetValue<string>() == "True";

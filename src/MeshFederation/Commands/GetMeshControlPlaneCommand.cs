@@ -25,6 +25,10 @@ public sealed class GetMeshControlPlaneCommand : MeshCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? KubeConfig { get; set; }
 
+    /// <summary>Use the pod's service account (in-cluster configuration) instead of a kubeconfig.</summary>
+    [Parameter]
+    public SwitchParameter InCluster { get; set; }
+
     /// <summary>Only control planes with these names (wildcards allowed).</summary>
     [Parameter]
     [SupportsWildcards]
@@ -40,6 +44,9 @@ public sealed class GetMeshControlPlaneCommand : MeshCmdlet, IDisposable
     {
         var kubeconfig = KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig);
         List<string> contexts = _contexts;
+        using var log = new CmdletLog();
+        using var connections = new ClusterConnections(Yaml, kubeconfig, new KubeClientOptions(), log, InCluster.IsPresent);
+        if (contexts.Count == 0 && connections.UsesInCluster) contexts = new List<string> { "in-cluster" };
         if (contexts.Count == 0)
         {
             string? current = null;
@@ -53,8 +60,6 @@ public sealed class GetMeshControlPlaneCommand : MeshCmdlet, IDisposable
             contexts = new List<string> { current };
         }
         var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-        using var log = new CmdletLog();
-        using var connections = new ClusterConnections(Yaml, kubeconfig, new KubeClientOptions(), log);
         if (!RunLive(log, _stop, () => MeshDiscovery.DiscoverAsync(connections, contexts.Select(c => new ClusterBinding(c) { Context = c, KubeConfig = kubeconfig }), log, _stop.Token), out var found)) return;
         foreach (var cp in found!)
             if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(cp.Name))) WriteObject(cp);

@@ -59,6 +59,12 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? KubeConfig { get; set; }
 
+    /// <summary>Use the pod's service account (in-cluster configuration) for clusters without a kubeconfig of their own.</summary>
+    [Parameter(ParameterSetName = ByObject)]
+    [Parameter(ParameterSetName = ByPath)]
+    [Parameter(ParameterSetName = ByContext)]
+    public SwitchParameter InCluster { get; set; }
+
     /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: now.</summary>
     [Parameter]
     public DateTime? AsOf { get; set; }
@@ -95,7 +101,7 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
         else
         {
             using var log = new CmdletLog();
-            using var connections = new ClusterConnections(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log, InCluster.IsPresent);
             var snapshot = ParameterSetName == BySnapshot ? GetUnresolvedProviderPathFromPSPath(Snapshot) : null;
             var clusters = ParameterSetName == ByContext
                 ? Context.Select(c => new ClusterBinding(c) { Context = c }).ToList()

@@ -27,6 +27,10 @@ public abstract class LiveCmdlet : MeshCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? KubeConfig { get; set; }
 
+    /// <summary>Use the pod's service account (in-cluster configuration) for clusters without a kubeconfig of their own.</summary>
+    [Parameter]
+    public SwitchParameter InCluster { get; set; }
+
     protected CancellationToken Cancellation => _stop.Token;
 
     protected override void ProcessRecord()
@@ -49,7 +53,7 @@ public abstract class LiveCmdlet : MeshCmdlet, IDisposable
     }
 
     protected ClusterConnections Connect(CmdletLog log) =>
-        new(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log);
+        new(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log, InCluster.IsPresent);
 
     /// <summary>Runs engine work with progress and messages written here, Ctrl+C honoured and failures as ErrorRecords.</summary>
     protected bool Run<T>(CmdletLog log, Func<Task<T>> work, out T? result) => RunLive(log, _stop, work, out result);

@@ -73,7 +73,7 @@ public abstract class MeshCmdlet : PSCmdlet
         }
         catch (LiveFederationException ex)
         {
-            foreach (var o in ex.Outcomes.Where(o => !o.Done))
+            foreach (var o in ex.Outcomes.Where(o => o.State == OutcomeState.Failed))
                 WriteError(new ErrorRecord(new InvalidOperationException($"{o.Item.Target}: {o.Error}"), ErrorIds.ApplyFailed, ErrorCategory.WriteError, o.Item)
                 { ErrorDetails = new ErrorDetails($"{o.Item.Action} {o.Item.Target} failed: {o.Error}") { RecommendedAction = "fix the cause and run again; what was applied stays applied" } });
         }
