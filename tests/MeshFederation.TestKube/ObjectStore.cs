@@ -281,7 +281,8 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
         obj["metadata"]!["resourceVersion"] = NextVersion();
         Writes++;
         var result = WithVersion(obj, t, version);
-        if (obj["metadata"]?["deletionTimestamp"] is not null && (obj["metadata"]?["finalizers"] as JsonArray)?.Count is null or 0)
+        if (obj["metadata"]?["deletionTimestamp"] is not null && (obj["metadata"]?["finalizers"] as JsonArray)?.Count is null or 0
+            && (t.Kind != "Namespace" || (obj["spec"]?["finalizers"] as JsonArray)?.Count is null or 0))
         {
             _objects.Remove(Key(t, ns, name));
             events.Add((t, result, "DELETED"));
@@ -502,7 +503,7 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
                 if (md["deletionTimestamp"] is not null) return (WithVersion(live, t, "v1"), false);
                 md["deletionTimestamp"] = Now();
                 md["deletionGracePeriodSeconds"] = 0;
-                if (finalizers.Count > 0) md["finalizers"] = finalizers;
+                if (finalizers.Count > 0 && finalizers.Parent is null) md["finalizers"] = finalizers;
                 if (t.Kind == "Namespace") obj["status"]!["phase"] = "Terminating";
                 if (dryRun) return (WithVersion(obj, t, t.Versions[0]), false);
                 obj["metadata"]!["resourceVersion"] = NextVersion();
