@@ -157,9 +157,9 @@ Describe 'Plans by server-side dry run, waits that mean ready (items 4-7)' {
         $before = kc blue get smcp -n blue-mesh-system blue-mesh -o 'jsonpath={.metadata.resourceVersion}'
         $typo = Write-Topology 'typo.yaml' ($seed001 -replace 'imagePullPolicy: Always', 'imagePullPolicyy: Always')
         Get-MeshFederationPlan -Path $typo -KubeConfig $kube.Kubeconfig -ErrorVariable planProblems -ErrorAction SilentlyContinue | Out-Null
-        ($planProblems | Out-String) | Should -Match 'imagePullPolicyy: field not declared in schema'
+        (($planProblems | ForEach-Object ToString) -join "`n") | Should -Match 'imagePullPolicyy: field not declared in schema'
         Sync-MeshFederation -Path $typo -KubeConfig $kube.Kubeconfig -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
-        $text = $problems | Out-String
+        $text = ($problems | ForEach-Object ToString) -join "`n"
         $text | Should -Match 'ServiceMeshControlPlane blue-mesh-system/blue-mesh'
         $text | Should -Match '\.spec\.runtime\.defaults\.container\.imagePullPolicyy'
         kc blue get smcp -n blue-mesh-system blue-mesh -o 'jsonpath={.metadata.resourceVersion}' | Should -Be $before
@@ -168,7 +168,7 @@ Describe 'Plans by server-side dry run, waits that mean ready (items 4-7)' {
     It 'refuses a Terminating namespace, and the live checks fail (item 6)' {
         kc green delete namespace green-mesh-system --wait=false | Out-Null
         Get-MeshFederationPlan -Path $topology -KubeConfig $kube.Kubeconfig -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
-        $text = $problems | Out-String
+        $text = ($problems | ForEach-Object ToString) -join "`n"
         $text | Should -Match 'green-mesh-system'
         $text | Should -Match 'Terminating'
         $ready = Test-MeshFederation -Path $topology -Live -KubeConfig $kube.Kubeconfig | Where-Object { $_.Mesh -eq 'green-mesh' -and $_.CheckId -eq 'OSSM2.ControlPlaneReady' }
@@ -222,7 +222,7 @@ Describe 'In-cluster configuration and oidc users (item 8)' {
 
     It 'refuses -InCluster together with -KubeConfig' {
         Get-MeshFederationPlan -Path $one -InCluster -KubeConfig $kube.Kubeconfig -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
-        ($problems | Out-String) | Should -Match 'cannot be combined'
+        (($problems | ForEach-Object ToString) -join "`n") | Should -Match 'cannot be combined'
     }
 
     It 'sends an oidc id-token, and points to kubelogin once it has expired' {
@@ -232,7 +232,7 @@ Describe 'In-cluster configuration and oidc users (item 8)' {
         (Get-MeshFederationPlan -Path $one -KubeConfig $oidc | Where-Object Kind -eq 'ServiceMeshControlPlane').Action | Should -Be 'Create'
         Set-Content $oidc ($config.Replace("    token: $($kube.Token)", "    auth-provider:`n      name: oidc`n      config:`n        idp-issuer-url: https://idp.example.test`n        id-token: $($kube.ExpiredOidcToken)"))
         Get-MeshFederationPlan -Path $one -KubeConfig $oidc -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
-        $text = $problems | Out-String
+        $text = ($problems | ForEach-Object ToString) -join "`n"
         $text | Should -Match 'expired'
         $text | Should -Match 'kubelogin'
         $text | Should -Not -Match ([regex]::Escape($kube.ExpiredOidcToken))
