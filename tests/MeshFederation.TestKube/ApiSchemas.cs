@@ -28,8 +28,12 @@ public static class ApiSchemas
         return null;
     }
 
+    private static readonly ConcurrentDictionary<(string, string, string), Schema?> Found = new();
+
     /// <summary>The schema of a kind at a version, or null when shared/crds has none (then nothing is validated).</summary>
-    public static Schema? For(ResourceType t, string version)
+    public static Schema? For(ResourceType t, string version) => Found.GetOrAdd((t.Group, t.Kind, version), _ => Lookup(t, version));
+
+    private static Schema? Lookup(ResourceType t, string version)
     {
         if (CrdsDirectory is null) return null;
         if (t.IsCustom)
