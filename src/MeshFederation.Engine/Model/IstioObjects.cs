@@ -36,7 +36,20 @@ public sealed class MeshFailoverPolicy
 
     public string BaseEjectionTime { get; init; } = "1m";
 
-    public string ApiVersion { get; init; } = "networking.istio.io/v1";
+    /// <summary>trafficPolicy.connectionPool as written (e.g. <c>{http: {maxRequestsPerConnection: 1}}</c>, istio.io's failover task); judged by the DestinationRule schema.</summary>
+    public System.Text.Json.Nodes.JsonObject? ConnectionPool { get; init; }
+
+    /// <summary>trafficPolicy.loadBalancer.simple (ROUND_ROBIN, LEAST_REQUEST, ...); unset leaves Istio's default.</summary>
+    public string? LoadBalancer { get; init; }
+
+    private readonly string? _apiVersion;
+
+    /// <summary>networking.istio.io/v1 for the Istio styles; v1beta1 for OSSM 2 (Istio before 1.22 does not serve v1).</summary>
+    public string ApiVersion
+    {
+        get => _apiVersion ?? (ControlPlane.Style == MeshStyle.Ossm2 ? "networking.istio.io/v1beta1" : "networking.istio.io/v1");
+        init => _apiVersion = string.IsNullOrEmpty(value) ? null : value;
+    }
 
     public SourceLocation? Source { get; init; }
 
