@@ -13,6 +13,8 @@ namespace MeshFederation.Tests;
 /// </summary>
 public partial class DocsYamlTests
 {
+    private static readonly NJsonSchema.JsonSchema TopologySchema = NJsonSchema.JsonSchema.FromFileAsync(Path.Combine(Paths.RepoRoot, "docs", "topology.schema.json")).GetAwaiter().GetResult();
+
     private static readonly string[] PlatyPsKeys = { "Type", "Parameter Sets", "Aliases", "Required", "Position", "Default value", "Accept pipeline input", "Accept wildcard characters" };
 
     public static TheoryData<string, int> Blocks()
@@ -55,6 +57,8 @@ public partial class DocsYamlTests
                         .ToArray();
                     TestSupport.WriteCa(Path.Combine(dir, caDir), clusters);
                 }
+                var schemaErrors = TopologySchema.Validate(json.ToJsonString());
+                Assert.True(schemaErrors.Count == 0, $"{where}: not valid against docs/topology.schema.json: {string.Join("; ", schemaErrors)}");
                 var path = Path.Combine(dir, "block.yaml");
                 File.WriteAllText(path, text);
                 var set = TopologyLoader.LoadFile(path, TestSupport.Yaml);

@@ -199,6 +199,20 @@ public class UpstreamFixtureTests
         AssertEqualToUpstream(cni, Find(docs, "IstioCNI", "default"));
     }
 
+    [Fact]
+    public async Task Every_fixture_topology_loads_and_validates_against_the_published_topology_schema()
+    {
+        var schema = await NJsonSchema.JsonSchema.FromFileAsync(Path.Combine(Paths.RepoRoot, "docs", "topology.schema.json"));
+        var files = Directory.GetFiles(Path.Combine(FixtureDir, "Topologies"), "*.yaml");
+        Assert.True(files.Length >= 8);
+        foreach (var f in files)
+        {
+            var errors = schema.Validate(TestSupport.Yaml.Parse(File.ReadAllText(f), f).Single().ToJson()!.ToJsonString());
+            Assert.True(errors.Count == 0, $"{f}: {string.Join("; ", errors)}");
+            Assert.NotEmpty(TopologyLoader.LoadFile(f, TestSupport.Yaml).ControlPlanes);
+        }
+    }
+
     /// <summary>The values the tests give the upstream scripts' placeholders.</summary>
     internal static readonly IReadOnlyDictionary<string, string> Placeholders = new Dictionary<string, string>
     {
