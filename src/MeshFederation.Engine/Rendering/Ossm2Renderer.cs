@@ -162,7 +162,8 @@ public static class Ossm2Renderer
     {
         foreach (var d in docs)
             foreach (var v in UpstreamSchemas.Validate(d.Content))
-                problems.Add(new MeshProblem(MeshErrorKind.InvalidData, $"{d.Kind} {(d.Namespace is null ? "" : d.Namespace + "/")}{d.Name} {v.Path}", v.Value,
+                problems.Add(new MeshProblem(MeshErrorKind.InvalidData, $"{d.Kind} {(d.Namespace is null ? "" : d.Namespace + "/")}{d.Name} {v.Path}",
+                    d.Sensitive && v.Value is not null ? "(not shown: the object holds a key or token)" : v.Value,
                     $"{v.Problem} ({d.ApiVersion} {d.Kind} schema)", v.Fix) { Location = d.SourceOf(v.Path), Target = d });
     }
 
