@@ -129,7 +129,8 @@ internal static class KubeSchemas
         return result;
     }
 
-    private static void RewriteRefs(JsonNode? node)
+    /// <summary>OpenAPI v3 component references as JSON Schema definitions references.</summary>
+    internal static void RewriteRefs(JsonNode? node)
     {
         switch (node)
         {

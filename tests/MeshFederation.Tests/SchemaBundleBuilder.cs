@@ -173,21 +173,7 @@ internal static class SchemaBundleBuilder
     private static JsonObject Rewrite(JsonObject schema)
     {
         var copy = schema.DeepClone().AsObject();
-        void Walk(JsonNode? n)
-        {
-            switch (n)
-            {
-                case JsonObject o:
-                    if (o["$ref"] is JsonValue r && r.GetValue<string>().StartsWith("#/components/schemas/", StringComparison.Ordinal))
-                        o["$ref"] = "#/definitions/" + r.GetValue<string>()["#/components/schemas/".Length..];
-                    foreach (var (_, v) in o.ToList()) Walk(v);
-                    break;
-                case JsonArray a:
-                    foreach (var v in a) Walk(v);
-                    break;
-            }
-        }
-        Walk(copy);
+        KubeSchemas.RewriteRefs(copy);
         return copy;
     }
 

@@ -258,6 +258,7 @@ public sealed class SchemaValidator
         }
     });
 
+    /// <summary>Case-insensitive edit distance, for "did you mean" fixes.</summary>
     internal static int Distance(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
