@@ -106,7 +106,11 @@ public sealed partial class MeshControlPlane
     /// Fields merged (merge-patch, null removes) into every federation gateway this OSSM 2 mesh renders for its peers,
     /// ingress and egress: e.g. <c>runtime</c> resources, or <c>routerMode: null</c> as the maistra sample leaves it out.
     /// </summary>
-    public JsonObject? GatewayOverrides { get; init; }
+    /// <remarks>Internal so hosts never show System.Text.Json nodes: <see cref="GetGatewayOverrides"/> gives a copy.</remarks>
+    internal JsonObject? GatewayOverrides { get; init; }
+
+    /// <summary>A copy of the gateway overrides, or null.</summary>
+    public JsonObject? GetGatewayOverrides() => (JsonObject?)GatewayOverrides?.DeepClone();
 
     /// <summary>Where each gateway override was written (dotted path under the gateway).</summary>
     public IReadOnlyDictionary<string, SourceLocation> GatewayOverrideSources { get; init; } = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);

@@ -333,7 +333,7 @@ public static class Ossm2Renderer
             ("enabled", true),
             ("failover", Arr(new JsonNode[] { Obj(("from", f.FromRegion), ("to", f.ToRegion)) })));
         var trafficPolicy = new JsonObject();
-        if (f.ConnectionPool is not null) trafficPolicy["connectionPool"] = f.ConnectionPool.DeepClone();
+        if (f.ConnectionPool is not null) trafficPolicy["connectionPool"] = JsonNode.Parse(f.ConnectionPool);
         trafficPolicy["loadBalancer"] = loadBalancer;
         trafficPolicy["outlierDetection"] = Obj(
             ("consecutive5xxErrors", f.Consecutive5xxErrors),

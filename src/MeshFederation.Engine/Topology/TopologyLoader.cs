@@ -274,7 +274,7 @@ public static class TopologyLoader
                 Consecutive5xxErrors = f.Int("consecutive5xxErrors") ?? 1,
                 Interval = f.Str("interval") ?? "1s",
                 BaseEjectionTime = f.Str("baseEjectionTime") ?? "1m",
-                ConnectionPool = Mapping(f, "connectionPool", problems),
+                ConnectionPool = Mapping(f, "connectionPool", problems)?.ToJsonString(),
                 LoadBalancer = f.Str("loadBalancer"),
                 ApiVersion = f.Str("apiVersion")!, // null: the style's default
                 Source = f.Location,

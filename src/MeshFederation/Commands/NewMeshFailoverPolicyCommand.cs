@@ -77,7 +77,7 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
             Consecutive5xxErrors = Consecutive5xxErrors,
             Interval = Interval,
             BaseEjectionTime = BaseEjectionTime,
-            ConnectionPool = PSConvert.ToJsonObject(ConnectionPool),
+            ConnectionPool = PSConvert.ToJsonObject(ConnectionPool)?.ToJsonString(),
             LoadBalancer = LoadBalancer,
             ApiVersion = ApiVersion!,
         }), ControlPlane)) return;
