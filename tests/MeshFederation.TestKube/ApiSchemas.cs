@@ -87,13 +87,24 @@ public static class ApiSchemas
         private readonly JsonObject _root;
         private readonly JsonObject? _components;
         private readonly bool _isCrd;
+        private readonly IReadOnlyCollection<string> _unserved;
 
-        internal Schema(JsonObject root, JsonObject? components, bool isCrd)
+        internal Schema(JsonObject root, JsonObject? components, bool isCrd, IReadOnlyCollection<string>? unserved = null)
         {
             _root = root;
             _components = components;
             _isCrd = isCrd;
+            _unserved = unserved ?? Array.Empty<string>();
         }
+
+        /// <summary>
+        /// This schema without some fields (dotted paths, list items unnamed: "spec.runtime.defaults.container.imagePullPolicy"),
+        /// as an older CRD than the one in shared/crds would be.
+        /// </summary>
+        public Schema Without(IReadOnlyCollection<string> fields) => fields.Count == 0 ? this : new Schema(_root, _components, _isCrd, fields);
+
+        private bool Unserved(List<Segment> path, string key) =>
+            _unserved.Count > 0 && _unserved.Contains(string.Join('.', path.Where(p => p.Field is not null).Select(p => p.Field).Append(key)));
 
         private JsonObject Resolve(JsonObject s)
         {
@@ -147,7 +158,7 @@ public static class ApiSchemas
             {
                 if (node is not JsonObject o || schema is null) return;
                 foreach (var (k, _) in o)
-                    if (Child(schema, k, path.Count == 0) is null) found.Add(new List<Segment>(path) { new(k, null) });
+                    if (Child(schema, k, path.Count == 0) is null || Unserved(path, k)) found.Add(new List<Segment>(path) { new(k, null) });
             });
             return found;
         }
@@ -159,7 +170,7 @@ public static class ApiSchemas
             {
                 if (node is not JsonObject o || schema is null) return;
                 foreach (var k in o.Select(kv => kv.Key).ToList())
-                    if (Child(schema, k, path.Count == 0) is null) o.Remove(k);
+                    if (Child(schema, k, path.Count == 0) is null || Unserved(path, k)) o.Remove(k);
             });
         }
 

@@ -398,11 +398,11 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// Server-side field validation of a request body against the kind's schema: Strict rejects unknown fields (400,
     /// with their paths), Warn (the default) drops them with a Warning header, Ignore drops them silently.
     /// </summary>
-    private static void CheckFields(HttpContext http, ResourceType type, string version, JsonObject body, string validation, bool ssa)
+    private void CheckFields(HttpContext http, ResourceType type, string version, JsonObject body, string validation, bool ssa)
     {
         if (validation.Length > 0 && validation is not ("Strict" or "Warn" or "Ignore"))
             throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"fieldValidation: Unsupported value: \"{validation}\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
-        var schema = ApiSchemas.For(type, version);
+        var schema = Store.SchemaFor(type, version);
         if (schema is null) return;
         foreach (var (k, _) in body.ToList()) if (k.StartsWith('$')) body.Remove(k);
         var unknown = schema.UnknownFields(body).Where(p => p[^1].Field?.StartsWith('$') != true).ToList();

@@ -58,6 +58,21 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
     /// <summary>How many writes changed something (creates, updates, deletes).</summary>
     public int Writes { get; private set; }
 
+    /// <summary>
+    /// Fields this cluster's schemas lack, as "group/Kind:dotted.path" ("maistra.io/ServiceMeshControlPlane:spec.techPreview"):
+    /// a cluster running an older CRD than shared/crds holds. Strict validation rejects them; other writes drop them.
+    /// </summary>
+    public HashSet<string> UnservedFields { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The schema this cluster validates a kind with (shared/crds, less <see cref="UnservedFields"/>).</summary>
+    public ApiSchemas.Schema? SchemaFor(ResourceType t, string version)
+    {
+        var schema = ApiSchemas.For(t, version);
+        if (schema is null || UnservedFields.Count == 0) return schema;
+        var prefix = $"{t.Group}/{t.Kind}:";
+        return schema.Without(UnservedFields.Where(f => f.StartsWith(prefix, StringComparison.Ordinal)).Select(f => f[prefix.Length..]).ToList());
+    }
+
     /// <summary>How long the namespace controller waits before it removes a deleted namespace's content.</summary>
     public TimeSpan NamespaceDeletionDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 

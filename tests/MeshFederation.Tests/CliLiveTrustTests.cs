@@ -160,8 +160,20 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
             var (code, output, error) = Meshfed(command, typo);
             Assert.True(code == MeshfedApp.ExitBadInput, output + error);
             Assert.Contains("ServiceMeshControlPlane blue-mesh-system/blue-mesh", error, StringComparison.Ordinal);
-            Assert.Contains(".spec.runtime.defaults.container.imagePullPolicyy", error, StringComparison.Ordinal);
+            Assert.Contains("spec.runtime.defaults.container.imagePullPolicyy", error, StringComparison.Ordinal);
         }
+        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+    }
+
+    [Fact]
+    public void Item7_apply_fails_before_any_write_when_a_cluster_runs_an_older_CRD_without_a_field()
+    {
+        _clusters["blue"].Store.UnservedFields.Add("maistra.io/ServiceMeshControlPlane:spec.runtime.defaults.container.imagePullPolicy");
+        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var (code, output, error) = Meshfed("apply", _topology);
+        Assert.True(code == MeshfedApp.ExitBadInput, output + error);
+        Assert.Contains("cluster 'blue' ServiceMeshControlPlane blue-mesh-system/blue-mesh = '.spec.runtime.defaults.container.imagePullPolicy'", error, StringComparison.Ordinal);
+        Assert.Contains("field not declared in schema", error, StringComparison.Ordinal);
         Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
     }
 

@@ -253,16 +253,33 @@ public sealed class LiveTrustTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Item7_an_unknown_field_in_overrides_fails_the_plan_naming_object_and_path_before_anything_is_written()
+    public async Task Item7_an_unknown_field_in_overrides_fails_before_anything_is_written_naming_object_and_field()
     {
         var (live, conns) = Live();
         using var _ = conns;
         var writes = _clusters.Servers.Sum(s => s.Store.Writes);
-        var typo = Seed001(LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicyy: Always", StringComparison.Ordinal));
-        var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(typo, CancellationToken.None));
+        var text = LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicyy: Always", StringComparison.Ordinal);
+        // The offline schema check (loading) or the server's strict dry run (planning) refuses it; nothing is written.
+        var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Seed001(text), CancellationToken.None));
         Assert.Contains("ServiceMeshControlPlane blue-mesh-system/blue-mesh", ex.Message, StringComparison.Ordinal);
-        Assert.Contains(".spec.runtime.defaults.container.imagePullPolicyy", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("field not declared in schema", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.runtime.defaults.container.imagePullPolicyy", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+    }
+
+    [Fact]
+    public async Task Item7_a_field_the_clusters_older_CRD_lacks_fails_the_plan_by_server_dry_run_before_anything_is_written()
+    {
+        // The topology is valid for the schemas meshfed ships, but blue runs an older CRD without that field.
+        _clusters["blue"].Store.UnservedFields.Add("maistra.io/ServiceMeshControlPlane:spec.runtime.defaults.container.imagePullPolicy");
+        var (live, conns) = Live();
+        using var _ = conns;
+        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Seed001(), CancellationToken.None));
+        var problem = Assert.Single(ex.Problems);
+        Assert.Equal("cluster 'blue' ServiceMeshControlPlane blue-mesh-system/blue-mesh", problem.Field);
+        Assert.Equal(".spec.runtime.defaults.container.imagePullPolicy", problem.Value);
+        Assert.Contains("field not declared in schema", problem.Problem, StringComparison.Ordinal);
+        Assert.Contains("overrides", problem.Fix, StringComparison.Ordinal);
         Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
     }
 

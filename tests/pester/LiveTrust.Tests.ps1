@@ -157,11 +157,11 @@ Describe 'Plans by server-side dry run, waits that mean ready (items 4-7)' {
         $before = kc blue get smcp -n blue-mesh-system blue-mesh -o 'jsonpath={.metadata.resourceVersion}'
         $typo = Write-Topology 'typo.yaml' ($seed001 -replace 'imagePullPolicy: Always', 'imagePullPolicyy: Always')
         Get-MeshFederationPlan -Path $typo -KubeConfig $kube.Kubeconfig -ErrorVariable planProblems -ErrorAction SilentlyContinue | Out-Null
-        (($planProblems | ForEach-Object ToString) -join "`n") | Should -Match 'imagePullPolicyy: field not declared in schema'
+        (($planProblems | ForEach-Object ToString) -join "`n") | Should -Match 'spec\.runtime\.defaults\.container\.imagePullPolicyy'
         Sync-MeshFederation -Path $typo -KubeConfig $kube.Kubeconfig -Confirm:$false -ErrorVariable problems -ErrorAction SilentlyContinue
         $text = ($problems | ForEach-Object ToString) -join "`n"
         $text | Should -Match 'ServiceMeshControlPlane blue-mesh-system/blue-mesh'
-        $text | Should -Match '\.spec\.runtime\.defaults\.container\.imagePullPolicyy'
+        $text | Should -Match 'spec\.runtime\.defaults\.container\.imagePullPolicyy'
         kc blue get smcp -n blue-mesh-system blue-mesh -o 'jsonpath={.metadata.resourceVersion}' | Should -Be $before
     }
 

@@ -357,9 +357,9 @@ public sealed class LiveFederation
     }
 
     private static string FixFor(RenderedManifest m, string? field) =>
-        m.Kind is "ServiceMeshControlPlane" or "Istio" && field?.StartsWith(".spec", StringComparison.Ordinal) == true
-            ? $"fix {field} in the mesh's overrides (topology) or drop it; the schema of {m.ApiVersion} {m.Kind} has no such field"
-            : $"fix {field ?? "the object"} in the topology; nothing was written";
+        m.Kind is "ServiceMeshControlPlane" or "Istio" or "IstioCNI" && field?.StartsWith(".spec", StringComparison.Ordinal) == true
+            ? $"fix or drop {field} in the mesh's overrides (topology); if the field is right, the cluster runs an older {m.ApiVersion} {m.Kind} CRD than the schemas meshfederation checks with: upgrade its operator. Nothing was written"
+            : $"fix {field ?? "the object"} in the topology, or upgrade the operator whose CRD the cluster runs. Nothing was written";
 
     /// <summary>What the namespace's status says still holds it.</summary>
     private static string TerminatingDetail(JsonObject ns)
