@@ -109,6 +109,9 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>API groups this cluster pretends not to serve (an operator that is not installed).</summary>
     public HashSet<string> HiddenGroups { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Users that may only read (RBAC view): every write, dry runs included, is forbidden to them.</summary>
+    public HashSet<string> ReadOnlyUsers { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Bearer tokens accepted, token to user name.</summary>
     public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
 
@@ -312,6 +315,9 @@ public sealed class FakeApiServer : IAsyncDisposable
         var agent = http.Request.Headers.UserAgent.ToString();
         var manager = query["fieldManager"].ToString() is { Length: > 0 } fm ? fm : agent.Length > 0 ? agent.Split('/')[0] : user;
         var dryRun = query["dryRun"].ToString() == "All";
+        if (method != "GET" && ReadOnlyUsers.Contains(user))
+            throw new ApiError(HttpStatusCode.Forbidden, "Forbidden",
+                $"{type.Plural}{(type.Group.Length == 0 ? "" : "." + type.Group)} \"{name}\" is forbidden: User \"{user}\" cannot {(method switch { "POST" => "create", "PUT" => "update", "DELETE" => "delete", _ => "patch" })} resource \"{type.Plural}\" in API group \"{type.Group}\"{(ns is null ? "" : $" in the namespace \"{ns}\"")}");
         var validation = query["fieldValidation"].ToString();
 
         switch (method)

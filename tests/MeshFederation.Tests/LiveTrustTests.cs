@@ -284,6 +284,23 @@ public sealed class LiveTrustTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_only_user_still_gets_a_plan_compared_client_side_with_a_warning()
+    {
+        var (live, conns) = Live();
+        using var _ = conns;
+        var set = Seed001();
+        await Apply(live, set);
+        foreach (var s in _clusters.Servers) s.ReadOnlyUsers.Add("admin");
+        var log = new RecordingLog();
+        var (viewer, conns2) = Live(log);
+        using var __ = conns2;
+        var plan = await viewer.PlanAsync(set, CancellationToken.None);
+        Assert.False(plan.HasChanges, plan.ToString());
+        Assert.Contains("no permission to dry-run", log.Text, StringComparison.Ordinal);
+        Assert.Contains("cannot patch resource", log.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Item8_an_oidc_user_sends_its_id_token_and_an_expired_one_points_to_kubelogin()
     {
         var valid = Jwt(DateTimeOffset.UtcNow.AddHours(1));

@@ -402,6 +402,12 @@ public sealed class LiveFederation
         {
             return new DryRun(null, null, null, e.ApiMessage ?? e.Message);
         }
+        catch (KubeApiException e) when (!substitute && e.StatusCode == System.Net.HttpStatusCode.Forbidden)
+        {
+            // A dry run needs the right to write (patch); a read-only user still gets a plan, compared client-side.
+            _log.Warning($"{cp.ClusterName}: no permission to dry-run {desired["kind"]} {(ns is null ? "" : ns + "/")}{desired["metadata"]!["name"]} ({e.ApiMessage ?? e.Reason}); it is compared client-side, so server defaults may show as changes");
+            return default;
+        }
         catch (KubeApiException e) when (substitute && e.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Forbidden)
         {
             // No "default" namespace to validate in (or no right to write there): the apply itself validates.
