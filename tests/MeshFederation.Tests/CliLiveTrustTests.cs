@@ -6,42 +6,20 @@ using MeshFederation.TestKube;
 namespace MeshFederation.Tests;
 
 /// <summary>Issue 11, items 1-8, through meshfed (the CLI face) against test API servers, judged by kubectl.</summary>
-public sealed class CliLiveTrustTests : IAsyncLifetime
+public sealed class CliLiveTrustTests : Ossm2ClustersTest
 {
-    private TestClusters _clusters = null!;
-    private readonly Dictionary<string, FakeOssm2Operator> _operators = new();
-    private string _kubeconfig = "";
-    private string _topology = "";
-
-    public async Task InitializeAsync()
-    {
-        _clusters = await TestClusters.StartAsync("blue", "green");
-        var i = 3;
-        foreach (var s in _clusters.Servers)
-        {
-            _operators[s.Name] = new FakeOssm2Operator(s, $"10.19.{i++}.");
-            s.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
-        }
-        _kubeconfig = _clusters.WriteKubeconfig();
-        _topology = Topology(LiveFederationTests.Seed001Live());
-    }
-
-    public async Task DisposeAsync() => await _clusters.DisposeAsync();
-
     private string Topology(string text, string name = "seed-001.yaml")
     {
-        var path = Path.Combine(_clusters.Directory, name);
+        var path = Path.Combine(Clusters.Directory, name);
         File.WriteAllText(path, text);
         return path;
     }
 
-    private (int Code, string Stdout, string Stderr) Meshfed(params string[] args) => BadInputTests.Cli(args.Concat(new[] { "--kubeconfig", _kubeconfig }).ToArray());
-
-    private (int Code, string Output) Kubectl(string context, string args) => ExternalTools.Run("kubectl", $"--kubeconfig {_kubeconfig} --context {context} {args}");
+    private (int Code, string Stdout, string Stderr) Meshfed(params string[] args) => BadInputTests.Cli(args.Concat(new[] { "--kubeconfig", KubeconfigPath }).ToArray());
 
     private void KubectlApply(string context, string yaml, string manager)
     {
-        var file = Path.Combine(_clusters.Directory, $"{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(Clusters.Directory, $"{Guid.NewGuid():N}.yaml");
         File.WriteAllText(file, yaml);
         var (code, output) = Kubectl(context, $"apply --server-side --field-manager={manager} -f {file}");
         Assert.True(code == 0, output);
@@ -49,7 +27,7 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
 
     private void ApplyOk(string? topology = null)
     {
-        var (code, output, error) = Meshfed("apply", topology ?? _topology, "--timeout", "30");
+        var (code, output, error) = Meshfed("apply", topology ?? TopologyPath, "--timeout", "30");
         Assert.True(code == 0, output + error);
     }
 
@@ -58,7 +36,7 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     {
         ApplyOk();
         KubectlApply("blue", LiveTrustTests.ForeignLookalikes(), "gitops");
-        var (code, output, error) = Meshfed("delete", _topology);
+        var (code, output, error) = Meshfed("delete", TopologyPath);
         Assert.True(code == 0, output + error);
         foreach (var (_, resource, ns, name) in LiveTrustTests.Lookalikes)
         {
@@ -73,7 +51,7 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     {
         Assert.Equal(0, Kubectl("green", "create namespace green-mesh-system").Code);
         ApplyOk();
-        var (code, output, error) = Meshfed("delete", _topology);
+        var (code, output, error) = Meshfed("delete", TopologyPath);
         Assert.True(code == 0, output + error);
         var (exists, labels) = Kubectl("green", "get namespace green-mesh-system -o jsonpath={.metadata.labels}");
         Assert.True(exists == 0, "the admin's namespace was deleted: " + output);
@@ -84,16 +62,16 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     [Fact]
     public void Item3_delete_counts_only_what_is_gone_and_a_rerun_deletes_nothing()
     {
-        foreach (var o in _operators.Values) o.CleanupDelay = TimeSpan.FromMilliseconds(200);
-        foreach (var s in _clusters.Servers) s.Store.GarbageCollectionDelay = TimeSpan.FromMilliseconds(300);
+        foreach (var o in Clusters.Operators.Values) o.CleanupDelay = TimeSpan.FromMilliseconds(200);
+        foreach (var s in Clusters.Servers) s.Store.GarbageCollectionDelay = TimeSpan.FromMilliseconds(300);
         ApplyOk();
-        var ours = _clusters.Servers.Sum(s => s.Store.All().Count(o => o["metadata"]?["labels"]?["app.kubernetes.io/managed-by"] is not null));
-        var (code, output, error) = Meshfed("delete", _topology);
+        var ours = Clusters.Servers.Sum(s => s.Store.All().Count(o => o["metadata"]?["labels"]?["app.kubernetes.io/managed-by"] is not null));
+        var (code, output, error) = Meshfed("delete", TopologyPath);
         Assert.True(code == 0, output + error);
         // The operator's leftovers (gateway Services, istiod's root certificate) did not keep the namespaces, and are not counted.
         Assert.Contains($"deleted {ours} object(s), 0 still terminating, 0 kept", output, StringComparison.Ordinal);
-        foreach (var s in _clusters.Servers) Assert.Null(s.Store.Get(ResourceTypes.Namespace, null, $"{s.Name}-mesh-system", "v1"));
-        (code, output, _) = Meshfed("delete", _topology);
+        foreach (var s in Clusters.Servers) Assert.Null(s.Store.Get(ResourceTypes.Namespace, null, $"{s.Name}-mesh-system", "v1"));
+        (code, output, _) = Meshfed("delete", TopologyPath);
         Assert.Equal(0, code);
         Assert.Contains("plan: 0 to create, 0 to update, 0 to delete, 0 unchanged", output, StringComparison.Ordinal);
         Assert.DoesNotContain("deleted", output, StringComparison.Ordinal);
@@ -103,7 +81,7 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     public void Item4_apply_returns_once_the_operator_has_seen_the_control_plane_change()
     {
         ApplyOk();
-        foreach (var o in _operators.Values) o.ReadyDelay = TimeSpan.FromMilliseconds(1200);
+        foreach (var o in Clusters.Operators.Values) o.ReadyDelay = TimeSpan.FromMilliseconds(1200);
         ApplyOk(Topology(LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicy: IfNotPresent", StringComparison.Ordinal), "changed.yaml"));
         var (_, generations) = Kubectl("blue", "get smcp -n blue-mesh-system blue-mesh -o jsonpath={.metadata.generation}/{.status.observedGeneration}");
         Assert.Equal("2/2", generations.Trim());
@@ -134,18 +112,18 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     public void Item6_plan_and_apply_refuse_a_terminating_namespace_and_the_check_fails()
     {
         ApplyOk();
-        _clusters["green"].Store.NamespaceDeletionDelay = TimeSpan.FromHours(1);
+        Clusters["green"].Store.NamespaceDeletionDelay = TimeSpan.FromHours(1);
         Assert.Equal(0, Kubectl("green", "delete namespace green-mesh-system --wait=false").Code);
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
         foreach (var command in new[] { "plan", "apply" })
         {
-            var (code, output, error) = Meshfed(command, _topology);
+            var (code, output, error) = Meshfed(command, TopologyPath);
             Assert.True(code == MeshfedApp.ExitBadInput, output + error);
             Assert.Contains("namespace = 'green-mesh-system'", error, StringComparison.Ordinal);
             Assert.Contains("Terminating", error, StringComparison.Ordinal);
         }
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
-        var check = BadInputTests.Cli("check", _topology, "--live", "--kubeconfig", _kubeconfig);
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
+        var check = BadInputTests.Cli("check", TopologyPath, "--live", "--kubeconfig", KubeconfigPath);
         Assert.Equal(MeshfedApp.ExitCheckFailed, check.Code);
         Assert.Matches("FAIL +OSSM2.ControlPlaneReady +green-mesh .*Terminating", check.Stdout);
     }
@@ -154,7 +132,7 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     public void Item7_plan_and_apply_fail_on_a_typo_in_overrides_before_anything_is_written()
     {
         var typo = Topology(LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicyy: Always", StringComparison.Ordinal), "typo.yaml");
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
         foreach (var command in new[] { "plan", "apply" })
         {
             var (code, output, error) = Meshfed(command, typo);
@@ -162,19 +140,19 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
             Assert.Contains("ServiceMeshControlPlane blue-mesh-system/blue-mesh", error, StringComparison.Ordinal);
             Assert.Contains("spec.runtime.defaults.container.imagePullPolicyy", error, StringComparison.Ordinal);
         }
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
     }
 
     [Fact]
     public void Item7_apply_fails_before_any_write_when_a_cluster_runs_an_older_CRD_without_a_field()
     {
-        _clusters["blue"].Store.UnservedFields.Add("maistra.io/ServiceMeshControlPlane:spec.runtime.defaults.container.imagePullPolicy");
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
-        var (code, output, error) = Meshfed("apply", _topology);
+        Clusters["blue"].Store.UnservedFields.Add("maistra.io/ServiceMeshControlPlane:spec.runtime.defaults.container.imagePullPolicy");
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
+        var (code, output, error) = Meshfed("apply", TopologyPath);
         Assert.True(code == MeshfedApp.ExitBadInput, output + error);
         Assert.Contains("cluster 'blue' ServiceMeshControlPlane blue-mesh-system/blue-mesh = '.spec.runtime.defaults.container.imagePullPolicy'", error, StringComparison.Ordinal);
         Assert.Contains("field not declared in schema", error, StringComparison.Ordinal);
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
     }
 
     [Fact]
@@ -182,12 +160,12 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     {
         var valid = LiveTrustTests.Jwt(DateTimeOffset.UtcNow.AddHours(1));
         var expired = LiveTrustTests.Jwt(DateTimeOffset.UtcNow.AddMinutes(-1));
-        _clusters["blue"].Tokens[valid] = "alice";
+        Clusters["blue"].Tokens[valid] = "alice";
         var one = Topology("apiVersion: meshfederation.io/v1alpha1\nkind: FederationTopology\nmeshes:\n  - {name: blue-mesh, cluster: blue}\n", "one.yaml");
-        var file = Path.Combine(_clusters.Directory, "oidc");
+        var file = Path.Combine(Clusters.Directory, "oidc");
         foreach (var (token, ok) in new[] { (valid, true), (expired, false) })
         {
-            File.WriteAllText(file, _clusters["blue"].Kubeconfig("blue", token: "none").Replace("    token: none\n",
+            File.WriteAllText(file, Clusters["blue"].Kubeconfig("blue", token: "none").Replace("    token: none\n",
                 $"    auth-provider:\n      name: oidc\n      config:\n        idp-issuer-url: https://idp.example.test\n        id-token: {token}\n", StringComparison.Ordinal));
             var (code, output, error) = BadInputTests.Cli("plan", one, "--kubeconfig", file);
             if (ok) Assert.True(code == 0, output + error);
@@ -202,9 +180,9 @@ public sealed class CliLiveTrustTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Item8_in_a_pod_meshfed_uses_the_service_account_with_in_cluster_and_without_a_kubeconfig()
+    public async Task Item8_in_a_pod_meshfed_uses_the_service_account_with_in_cluster_and_without_aKubeconfigPath()
     {
-        var server = _clusters["blue"];
+        var server = Clusters["blue"];
         var account = Paths.TempDir();
         File.WriteAllText(Path.Combine(account, "token"), "projected-token");
         File.WriteAllText(Path.Combine(account, "ca.crt"), server.CaPem);

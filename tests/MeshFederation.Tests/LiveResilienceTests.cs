@@ -9,14 +9,8 @@ public sealed class LiveResilienceTests
 {
     private static async Task<TestClusters> Start(Action<FakeApiServer>? configure = null)
     {
-        var clusters = await TestClusters.StartAsync("blue", "green");
-        var i = 3;
-        foreach (var s in clusters.Servers)
-        {
-            _ = new FakeOssm2Operator(s, $"10.19.{i++}.");
-            s.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
-            configure?.Invoke(s);
-        }
+        var clusters = await TestClusters.StartOssm2Async("blue", "green");
+        foreach (var s in clusters.Servers) configure?.Invoke(s);
         return clusters;
     }
 

@@ -13,26 +13,8 @@ namespace MeshFederation.Tests;
 /// Issue 11, items 1-8, against test API servers that behave like kube-apiserver (defaults, managedFields per manager,
 /// operators that reconcile late and clean up after a delay, finalizers, Terminating namespaces), judged by kubectl.
 /// </summary>
-public sealed class LiveTrustTests : IAsyncLifetime
+public sealed class LiveTrustTests : Ossm2ClustersTest
 {
-    private TestClusters _clusters = null!;
-    private readonly Dictionary<string, FakeOssm2Operator> _operators = new();
-    private string _kubeconfig = "";
-
-    public async Task InitializeAsync()
-    {
-        _clusters = await TestClusters.StartAsync("blue", "green");
-        var i = 3;
-        foreach (var s in _clusters.Servers)
-        {
-            _operators[s.Name] = new FakeOssm2Operator(s, $"10.19.{i++}.");
-            s.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
-        }
-        _kubeconfig = _clusters.WriteKubeconfig();
-    }
-
-    public async Task DisposeAsync() => await _clusters.DisposeAsync();
-
     internal static LiveOptions Options(TimeSpan? wait = null, TimeSpan? delete = null) =>
         new() { PollInterval = TimeSpan.FromMilliseconds(25), WaitTimeout = wait ?? TimeSpan.FromSeconds(20), DeleteTimeout = delete ?? TimeSpan.FromSeconds(10) };
 
@@ -40,7 +22,7 @@ public sealed class LiveTrustTests : IAsyncLifetime
 
     private (LiveFederation Live, ClusterConnections Connections) Live(RecordingLog? log = null, LiveOptions? options = null)
     {
-        var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast, log);
+        var conns = new ClusterConnections(TestSupport.Yaml, KubeconfigPath, TestClusters.Fast, log);
         return (new LiveFederation(conns, options ?? Quick, log), conns);
     }
 
@@ -49,12 +31,10 @@ public sealed class LiveTrustTests : IAsyncLifetime
     private static async Task<IReadOnlyList<ApplyOutcome>> Apply(LiveFederation live, FederationSet set) =>
         await live.ApplyAsync(set, await live.PlanAsync(set, CancellationToken.None), _ => true, CancellationToken.None);
 
-    private (int Code, string Output) Kubectl(string context, string args) => ExternalTools.Run("kubectl", $"--kubeconfig {_kubeconfig} --context {context} {args}");
-
     /// <summary>kubectl apply --server-side of a manifest under another field manager (a GitOps tool, an admin).</summary>
     private void KubectlApply(string context, string yaml, string manager = "gitops")
     {
-        var file = Path.Combine(_clusters.Directory, $"{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(Clusters.Directory, $"{Guid.NewGuid():N}.yaml");
         File.WriteAllText(file, yaml);
         var (code, output) = Kubectl(context, $"apply --server-side --field-manager={manager} -f {file}");
         Assert.True(code == 0, output);
@@ -154,8 +134,8 @@ public sealed class LiveTrustTests : IAsyncLifetime
     [Fact]
     public async Task Item3_removal_counts_only_what_is_gone_and_reports_kept_and_terminating_objects()
     {
-        foreach (var o in _operators.Values) o.CleanupDelay = TimeSpan.FromMilliseconds(200);
-        foreach (var s in _clusters.Servers) s.Store.GarbageCollectionDelay = TimeSpan.FromMilliseconds(300);
+        foreach (var o in Clusters.Operators.Values) o.CleanupDelay = TimeSpan.FromMilliseconds(200);
+        foreach (var s in Clusters.Servers) s.Store.GarbageCollectionDelay = TimeSpan.FromMilliseconds(300);
         var log = new RecordingLog();
         var (live, conns) = Live(log, Options(delete: TimeSpan.FromSeconds(3)));
         using var _ = conns;
@@ -163,7 +143,7 @@ public sealed class LiveTrustTests : IAsyncLifetime
         await Apply(live, set);
         // green: a foreign ConfigMap in the control-plane namespace, and a finalizer someone else holds on one of ours.
         KubectlApply("green", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team-settings\n  namespace: green-mesh-system\ndata:\n  a: b\n", "admin");
-        var patch = Path.Combine(_clusters.Directory, "finalizer.json");
+        var patch = Path.Combine(Clusters.Directory, "finalizer.json");
         File.WriteAllText(patch, "{\"metadata\":{\"finalizers\":[\"example.com/audit\"]}}");
         var (patched, patchOutput) = Kubectl("green", $"patch importedservicesets.federation.maistra.io -n green-mesh-system blue-mesh --type merge --patch-file {patch}");
         Assert.True(patched == 0, patchOutput);
@@ -177,7 +157,7 @@ public sealed class LiveTrustTests : IAsyncLifetime
         foreach (var o in deleted)
         {
             var type = ResourceTypes.ByKind(o.Item.ApiVersion, o.Item.Kind)!;
-            Assert.Null(_clusters[o.Item.Cluster].Store.Get(type, o.Item.Namespace, o.Item.Name, o.Item.ApiVersion.Split('/').Last()));
+            Assert.Null(Clusters[o.Item.Cluster].Store.Get(type, o.Item.Namespace, o.Item.Name, o.Item.ApiVersion.Split('/').Last()));
         }
         Assert.Contains(deleted, o => o.Item.Kind == "Namespace" && o.Item.Cluster == "blue");
         // The operator's leftovers (gateway Services, istiod's root certificate) are neither deleted by us nor counted.
@@ -194,7 +174,7 @@ public sealed class LiveTrustTests : IAsyncLifetime
         // After a complete removal (blue), a rerun finds nothing to delete there.
         var again = await live.PlanRemovalAsync(set, CancellationToken.None);
         Assert.DoesNotContain(again.Items, i => i.Cluster == "blue");
-        Assert.Null(_clusters["blue"].Store.Get(ResourceTypes.Namespace, null, "blue-mesh-system", "v1"));
+        Assert.Null(Clusters["blue"].Store.Get(ResourceTypes.Namespace, null, "blue-mesh-system", "v1"));
     }
 
     [Fact]
@@ -204,13 +184,13 @@ public sealed class LiveTrustTests : IAsyncLifetime
         var (live, conns) = Live(log);
         using var _ = conns;
         await Apply(live, Seed001());
-        foreach (var o in _operators.Values) o.ReadyDelay = TimeSpan.FromMilliseconds(1200);
+        foreach (var o in Clusters.Operators.Values) o.ReadyDelay = TimeSpan.FromMilliseconds(1200);
         var changed = Seed001(LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicy: IfNotPresent", StringComparison.Ordinal));
         var plan = await live.PlanAsync(changed, CancellationToken.None);
         Assert.Contains(plan.Items, i => i.Kind == "ServiceMeshControlPlane" && i.Action == PlanAction.Update);
         await live.ApplyAsync(changed, plan, _ => true, CancellationToken.None);
 
-        var smcp = _clusters["blue"].Store.Get(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, "blue-mesh-system", "blue-mesh", "v2")!;
+        var smcp = Clusters["blue"].Store.Get(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, "blue-mesh-system", "blue-mesh", "v2")!;
         Assert.Equal(2, smcp["metadata"]!["generation"]!.GetValue<long>());
         Assert.Equal(2, ObjectStore.Number(smcp["status"]!["observedGeneration"]));
         Assert.Contains(log.ProgressUpdates, p => p.Status.Contains("generation 2, observed 1", StringComparison.Ordinal));
@@ -222,7 +202,7 @@ public sealed class LiveTrustTests : IAsyncLifetime
         var (live, conns) = Live(options: Options(wait: TimeSpan.FromMilliseconds(600)));
         using var _ = conns;
         await Apply(live, Seed001());
-        foreach (var o in _operators.Values) o.ReadyDelay = TimeSpan.FromHours(1);
+        foreach (var o in Clusters.Operators.Values) o.ReadyDelay = TimeSpan.FromHours(1);
         var changed = Seed001(LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicy: IfNotPresent", StringComparison.Ordinal));
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => Apply(live, changed));
         Assert.Contains("generation 2, observed 1", ex.Message, StringComparison.Ordinal);
@@ -237,14 +217,14 @@ public sealed class LiveTrustTests : IAsyncLifetime
         var set = Seed001();
         await Apply(live, set);
         // The namespace controller has not emptied it yet: everything in it still looks fine.
-        _clusters["green"].Store.NamespaceDeletionDelay = TimeSpan.FromHours(1);
+        Clusters["green"].Store.NamespaceDeletionDelay = TimeSpan.FromHours(1);
         Assert.Equal(0, Kubectl("green", "delete namespace green-mesh-system --wait=false").Code);
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
 
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(set, CancellationToken.None));
         Assert.Contains("namespace = 'green-mesh-system'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Terminating", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
 
         var results = await MeshChecks.RunLiveAsync(set, set.ControlPlanes.Select(c => c.Cluster), conns, new CheckOptions(), false, null, CancellationToken.None);
         var ready = Assert.Single(results, r => r.Mesh == "green-mesh" && r.CheckId == "OSSM2.ControlPlaneReady");
@@ -257,30 +237,30 @@ public sealed class LiveTrustTests : IAsyncLifetime
     {
         var (live, conns) = Live();
         using var _ = conns;
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
         var text = LiveFederationTests.Seed001Live().Replace("imagePullPolicy: Always", "imagePullPolicyy: Always", StringComparison.Ordinal);
         // The offline schema check (loading) or the server's strict dry run (planning) refuses it; nothing is written.
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Seed001(text), CancellationToken.None));
         Assert.Contains("ServiceMeshControlPlane blue-mesh-system/blue-mesh", ex.Message, StringComparison.Ordinal);
         Assert.Contains("spec.runtime.defaults.container.imagePullPolicyy", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
     }
 
     [Fact]
-    public async Task Item7_a_field_the_clusters_older_CRD_lacks_fails_the_plan_by_server_dry_run_before_anything_is_written()
+    public async Task Item7_a_field_theClusters_older_CRD_lacks_fails_the_plan_by_server_dry_run_before_anything_is_written()
     {
         // The topology is valid for the schemas meshfed ships, but blue runs an older CRD without that field.
-        _clusters["blue"].Store.UnservedFields.Add("maistra.io/ServiceMeshControlPlane:spec.runtime.defaults.container.imagePullPolicy");
+        Clusters["blue"].Store.UnservedFields.Add("maistra.io/ServiceMeshControlPlane:spec.runtime.defaults.container.imagePullPolicy");
         var (live, conns) = Live();
         using var _ = conns;
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Seed001(), CancellationToken.None));
         var problem = Assert.Single(ex.Problems);
         Assert.Equal("cluster 'blue' ServiceMeshControlPlane blue-mesh-system/blue-mesh", problem.Field);
         Assert.Equal(".spec.runtime.defaults.container.imagePullPolicy", problem.Value);
         Assert.Contains("field not declared in schema", problem.Problem, StringComparison.Ordinal);
         Assert.Contains("overrides", problem.Fix, StringComparison.Ordinal);
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
     }
 
     [Fact]
@@ -290,7 +270,7 @@ public sealed class LiveTrustTests : IAsyncLifetime
         using var _ = conns;
         var set = Seed001();
         await Apply(live, set);
-        foreach (var s in _clusters.Servers) s.ReadOnlyUsers.Add("admin");
+        foreach (var s in Clusters.Servers) s.ReadOnlyUsers.Add("admin");
         var log = new RecordingLog();
         var (viewer, conns2) = Live(log);
         using var __ = conns2;
@@ -305,14 +285,14 @@ public sealed class LiveTrustTests : IAsyncLifetime
     {
         var valid = Jwt(DateTimeOffset.UtcNow.AddHours(1));
         var expired = Jwt(DateTimeOffset.UtcNow.AddMinutes(-5));
-        _clusters["blue"].Tokens[valid] = "alice";
-        string Config(string token) => _clusters["blue"].Kubeconfig("blue", token: "none").Replace("    token: none\n",
+        Clusters["blue"].Tokens[valid] = "alice";
+        string Config(string token) => Clusters["blue"].Kubeconfig("blue", token: "none").Replace("    token: none\n",
             $"    auth-provider:\n      name: oidc\n      config:\n        client-id: kubernetes\n        idp-issuer-url: https://idp.example.test\n        id-token: {token}\n", StringComparison.Ordinal);
-        var file = Path.Combine(_clusters.Directory, "oidc-kubeconfig");
+        var file = Path.Combine(Clusters.Directory, "oidc-kubeconfig");
         File.WriteAllText(file, Config(valid));
         using (var client = new KubeClient(KubeConfig.Load(file, TestSupport.Yaml).Resolve("blue"), TestClusters.Fast))
             Assert.NotNull(await client.GetAsync("v1", "Namespace", null, "nfs-app-istio", CancellationToken.None));
-        Assert.Contains("bearer", _clusters["blue"].AuthLog);
+        Assert.Contains("bearer", Clusters["blue"].AuthLog);
 
         File.WriteAllText(file, Config(expired));
         var log = new RecordingLog();
@@ -331,9 +311,9 @@ public sealed class LiveTrustTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Item8_in_cluster_configuration_serves_when_asked_and_when_no_kubeconfig_exists_and_rotated_tokens_keep_working()
+    public async Task Item8_in_cluster_configuration_serves_when_asked_and_when_noKubeconfigPath_exists_and_rotated_tokens_keep_working()
     {
-        var server = _clusters["blue"];
+        var server = Clusters["blue"];
         var account = Paths.TempDir();
         File.WriteAllText(Path.Combine(account, "token"), "projected-token-1");
         File.WriteAllText(Path.Combine(account, "ca.crt"), server.CaPem);
