@@ -184,7 +184,7 @@ public sealed class LiveFederationTests : Ossm2ClustersTest
     [Fact]
     public async Task A_missing_application_namespace_is_reported_before_anything_changes()
     {
-        Clusters["green"].Store.Delete(ResourceTypes.ByKind("v1", "Namespace")!, null, "nfs-app-istio");
+        Clusters["green"].Store.Purge(ResourceTypes.ByKind("v1", "Namespace")!, null, "nfs-app-istio");
         var (live, conns) = Live();
         using var _ = conns;
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Load(Seed001Live()), CancellationToken.None));
