@@ -76,6 +76,9 @@ public sealed class LiveFederation
 
     private KubeClient Client(MeshControlPlane cp) => _connections.For(cp.Cluster);
 
+    /// <summary>Server-side apply takes over fields other managers own (dry runs and applies alike).</summary>
+    private bool ForceConflicts => _options.Force;
+
     // ------------------------------------------------------------------ resolve
 
     /// <summary>
@@ -388,7 +391,7 @@ public sealed class LiveFederation
         }
         try
         {
-            var (obj, _) = await Client(cp).ApplyAsync(body, _options.Force, dryRun: true, cancellationToken).ConfigureAwait(false);
+            var (obj, _) = await Client(cp).ApplyAsync(body, ForceConflicts, dryRun: true, cancellationToken).ConfigureAwait(false);
             return new DryRun(substitute ? null : obj, null, null, null);
         }
         catch (KubeApiException e) when (e.StatusCode is System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.UnprocessableEntity)
@@ -686,11 +689,11 @@ public sealed class LiveFederation
 
     private async Task<ApplyOutcome> ApplyOneAsync(KubeClient client, PlanItem item, CancellationToken cancellationToken)
     {
-        var (_, created) = await client.ApplyAsync(item.Desired!, _options.Force, dryRun: false, cancellationToken).ConfigureAwait(false);
+        var (_, created) = await client.ApplyAsync(item.Desired!, ForceConflicts, dryRun: false, cancellationToken).ConfigureAwait(false);
         if (item.Action == PlanAction.Create && !created && item.CreationRecord is not null)
         {
             // It appeared between the plan and now: someone else created it, so it is not recorded as ours.
-            await client.ApplyAsync(Ownership.Unclaim(item.Desired!), _options.Force, dryRun: false, cancellationToken).ConfigureAwait(false);
+            await client.ApplyAsync(Ownership.Unclaim(item.Desired!), ForceConflicts, dryRun: false, cancellationToken).ConfigureAwait(false);
             _log.Warning($"{item.Target} was created by someone else after the plan: it was updated, but it is not meshfederation's and will not be deleted by it");
         }
         return new ApplyOutcome(item, true, null);
