@@ -16,7 +16,7 @@ namespace MeshFederation.Tests;
 public sealed class LiveTrustTests : Ossm2ClustersTest
 {
     internal static LiveOptions Options(TimeSpan? wait = null, TimeSpan? delete = null) =>
-        new() { PollInterval = TimeSpan.FromMilliseconds(25), WaitTimeout = wait ?? TimeSpan.FromSeconds(20), DeleteTimeout = delete ?? TimeSpan.FromSeconds(10) };
+        new() { PollInterval = TimeSpan.FromMilliseconds(25), WaitTimeout = wait ?? TimeSpan.FromSeconds(20), DeleteTimeout = delete ?? TimeSpan.FromSeconds(10), Prune = true };
 
     internal static LiveOptions Quick => Options();
 
