@@ -172,8 +172,7 @@ public sealed partial class MeshControlPlane
                     "is not an IP address or DNS name", "list the cluster nodes' addresses", at);
     }
 
-    internal static bool IsHostOrIp(string value) =>
-        System.Net.IPAddress.TryParse(value, out _) || Names.IsDns1123Subdomain(value.ToLowerInvariant());
+    internal static bool IsHostOrIp(string value) => Names.IsHostOrIp(value);
 
     [System.Text.RegularExpressions.GeneratedRegex("^v2\\.([1-9]|[1-9][0-9])$")]
     private static partial System.Text.RegularExpressions.Regex VersionPattern();

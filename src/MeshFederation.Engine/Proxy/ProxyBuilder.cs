@@ -76,6 +76,9 @@ public static class ProxyBuilder
                         problems.Add(MeshErrorKind.InvalidArgument, $"proxy.addresses[{cp.Name}]", a, "is not an IP address or DNS name", "give an IP address or host name", options.Source);
                 break;
         }
+        if (!Names.IsFirewalldZone(options.FirewallZone))
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.firewallZone", options.FirewallZone,
+                "is not a firewalld zone name (letters, digits, '_' and '-', at most 17 characters)", "use the zone of the proxy host's interface, e.g. libvirt or public (firewall-cmd --get-zones)", options.Source);
         if (options.IdleTimeoutSeconds is < 1 or > 86400)
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.idleTimeoutSeconds", options.IdleTimeoutSeconds.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 86400 seconds", options.Source);
         if (options.MaxConnections is < 1 or > 1000000)
@@ -167,10 +170,14 @@ public static class ProxyBuilder
     private static string FormatAddress(string a) =>
         System.Net.IPAddress.TryParse(a, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a}]" : a;
 
+    /// <summary>The firewall-cmd lines (text, never run). The zone is validated by <see cref="Build"/> and shell-quoted here as well.</summary>
     public static IReadOnlyList<string> FirewallCommands(IReadOnlyList<ProxyPortMapping> map, string zone)
     {
+        if (!Names.IsFirewalldZone(zone))
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "proxy.firewallZone", zone,
+                "is not a firewalld zone name (letters, digits, '_' and '-', at most 17 characters)", "use the zone of the proxy host's interface, e.g. libvirt"));
         var cmds = map.Select(m => m.FrontendPort).Distinct().Order()
-            .Select(p => string.Create(CultureInfo.InvariantCulture, $"firewall-cmd --zone={zone} --add-port={p}/tcp --permanent"))
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"firewall-cmd {Shell.Quote("--zone=" + zone)} --add-port={p}/tcp --permanent"))
             .ToList();
         cmds.Add("firewall-cmd --reload");
         return cmds;

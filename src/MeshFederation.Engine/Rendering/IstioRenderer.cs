@@ -259,7 +259,7 @@ internal static class IstioRenderer
         if (p.RemoteApi is not { } api)
         {
             pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"Secret {cp.Namespace}/{name} (kubeconfig for {remoteCluster}'s API server)",
-                $"apply live (meshfed apply, Sync-MeshFederation), which reads the server and the {ReaderTokenSecret} token from {remoteCluster}; or istioctl create-remote-secret --context={p.Remote.Cluster.Context ?? remoteCluster} --name={remoteCluster}"));
+                $"apply live (meshfed apply, Sync-MeshFederation), which reads the server and the {ReaderTokenSecret} token from {remoteCluster}; or istioctl create-remote-secret {Shell.Quote("--context=" + (p.Remote.Cluster.Context ?? remoteCluster))} --name={remoteCluster}"));
             return;
         }
         var cluster = Obj(("certificate-authority-data", api.CertificateAuthorityData), ("server", api.Server));
@@ -304,7 +304,7 @@ internal static class IstioRenderer
                 var remote = set.FindControlPlane(i.Peer);
                 pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ServiceEntry {i.LocalNamespace}/{ServiceEntryName(i)} spec.endpoints",
                     remote is null ? $"add {i.Peer}'s control plane with ingressAddresses"
-                    : $"kubectl --context {remote.Cluster.Context ?? remote.ClusterName} -n {remote.Namespace} get svc {MeshControlPlane.EastWestGatewayName} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
+                    : $"kubectl --context {Shell.Quote(remote.Cluster.Context ?? remote.ClusterName)} -n {remote.Namespace} get svc {MeshControlPlane.EastWestGatewayName} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
             }
             docs.Add(new RenderedManifest
             {

@@ -24,16 +24,8 @@ public static class TopologyLoader
 
     public static FederationSet LoadFile(string path, IYamlBridge yaml)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "topology", path, $"cannot be read ({ex.Message})",
-                "check the path and permissions"));
-        }
+        // Only a regular text file of sane size: a FIFO, device or folder is refused before anything blocks on it.
+        var text = IO.InputFile.ReadText(path, "topology", IO.InputFile.MaxTopologyBytes, "give the path of a topology file (YAML, docs/topology.md)");
         return Load(text, path, yaml);
     }
 
@@ -69,17 +61,50 @@ public static class TopologyLoader
         var meshes = new List<MeshControlPlane>();
         var meshEntries = 0;
         var declared = new HashSet<string>(StringComparer.Ordinal);
+        var meshNodes = new List<NodeReader>();
+        var declaredAt = new Dictionary<string, (string Path, SourceLocation At)>(StringComparer.Ordinal);
         foreach (var m in root.Objects("meshes"))
         {
             meshEntries++;
+            meshNodes.Add(m);
             if (m.Str("name") is { } declaredName) declared.Add(declaredName);
-            meshes.AddRange(ReadMesh(m, defaults, problems));
+            foreach (var cp in ReadMesh(m, defaults, problems))
+            {
+                // A second mesh of the same name is reported once, here, and left out: everything that refers to the
+                // name would otherwise fail again (peered with itself, declared twice, ...).
+                if (declaredAt.TryGetValue(cp.Name, out var first))
+                {
+                    problems.Add(MeshErrorKind.Conflict, $"{m.Path}.name", cp.Name, $"is already the name of {first.Path} (line {first.At.Line})",
+                        "give every mesh a unique name", m.At("name"));
+                    continue;
+                }
+                declaredAt[cp.Name] = (m.Path, m.At("name"));
+                meshes.Add(cp);
+            }
         }
         defaults?.RejectUnknown();
         if (meshEntries == 0)
             problems.Add(MeshErrorKind.InvalidData, "meshes", null, "no meshes are declared", "add at least one entry under 'meshes:'", root.Location);
         foreach (var cp in meshes) set.Add(cp);
         var byName = meshes.GroupBy(m => m.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+
+        var meshNames = string.Join(", ", byName.Keys);
+        foreach (var m in meshNodes)
+        {
+            if (m.Node("ingressAddresses") is not { Kind: YNodeKind.Mapping } addr) continue;
+            var own = m.Str("name");
+            foreach (var (k, _) in addr.Entries)
+            {
+                var key = k.Value ?? "";
+                if (key == "*") continue;
+                if (!byName.ContainsKey(key) && !declared.Contains(key))
+                    problems.Add(MeshErrorKind.NotFound, $"{m.Path}.ingressAddresses.{key}", key, "is not a mesh declared under 'meshes:'; addresses are keyed by the peer that uses them",
+                        $"use one of: {meshNames}, or '*' for every peer", k.Location);
+                else if (key == own && byName.ContainsKey(own))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"{m.Path}.ingressAddresses.{key}", key, "is this mesh itself; a mesh is not its own peer",
+                        "key the addresses by the peer mesh that uses them", k.Location);
+            }
+        }
 
         MeshControlPlane? Mesh(string? name, string field, SourceLocation at)
         {
@@ -128,6 +153,7 @@ public static class TopologyLoader
         {
             var from = Mesh(e.Str("from", required: true), $"{e.Path}.from", e.At("from"));
             var to = e.Str("to", required: true);
+            Mesh(to, $"{e.Path}.to", e.At("to"));
             foreach (var s in e.Objects("services"))
             {
                 var (aliasNs, aliasName) = Alias(s);
@@ -153,6 +179,7 @@ public static class TopologyLoader
         {
             var into = Mesh(i.Str("into", required: true), $"{i.Path}.into", i.At("into"));
             var from = i.Str("from", required: true);
+            Mesh(from, $"{i.Path}.from", i.At("from"));
             MeshLocality? locality = null;
             if (i.Object("locality") is { } l)
             {
@@ -276,7 +303,13 @@ public static class TopologyLoader
             {
                 var baseDir = File.Exists(sourceName) ? Path.GetDirectoryName(Path.GetFullPath(sourceName))! : Directory.GetCurrentDirectory();
                 var full = Path.GetFullPath(Path.Combine(baseDir, dir));
-                foreach (var cp in meshes.Where(c => c.Style != MeshStyle.Ossm2))
+                if (!Directory.Exists(full))
+                    problems.Add(MeshErrorKind.NotFound, $"{caNode.Path}.dir", dir, $"does not exist (resolved to {full}, relative to the topology file)",
+                        "create it with meshfed ca --cluster <cluster> ... --out <dir>, or fix the path", caNode.At("dir"));
+                else if (meshes.Count > 0 && meshes.All(c => c.Style == MeshStyle.Ossm2))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"{caNode.Path}", dir, "is set but no mesh uses it: cacerts are for the Istio styles (multi-primary, multi-mesh); OSSM 2 meshes exchange roots instead",
+                        "remove certificateAuthority, or set style: multi-primary / multi-mesh", caNode.Location);
+                else foreach (var cp in meshes.Where(c => c.Style != MeshStyle.Ossm2))
                 {
                     try
                     {
@@ -324,6 +357,19 @@ public static class TopologyLoader
             }
         }
 
+        // A VIP range too small for the imports fails here, at the mesh's line, not later in render.
+        foreach (var cp in meshes.Where(c => c.Style == MeshStyle.MultiMesh))
+        {
+            if (!Rendering.VipAllocator.TryParse(cp.VipRange, out var network, out var prefix)) continue; // reported with the mesh
+            var (_, usable) = Rendering.VipAllocator.Usable(network, prefix);
+            var hosts = set.Imports.Where(i => i.ControlPlane == cp && i.LocalHost is not null).Select(i => i.LocalHost!).Distinct(StringComparer.Ordinal).Count();
+            if (hosts <= usable) continue;
+            var node = meshNodes.FirstOrDefault(n => n.Location == cp.Source);
+            var at = node is not null && node.Has("vipRange") ? node.At("vipRange") : defaults is not null && defaults.Has("vipRange") ? defaults.At("vipRange") : cp.Source;
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.vipRange", cp.VipRange,
+                $"has {usable} usable address(es) but {hosts} imported hosts need a VIP", "use a larger range (a shorter prefix, e.g. /16), or import fewer services into this mesh", at);
+        }
+
         root.RejectUnknown();
         problems.ThrowIfAny();
         set.EnsureValid();
@@ -355,6 +401,13 @@ public static class TopologyLoader
         ClusterBinding Binding(NodeReader c)
         {
             var b = new ClusterBinding(c.Str("name", required: true) ?? "") { Context = c.Str("context"), KubeConfig = c.Str("kubeconfig"), Network = c.Str("network"), ApiServer = c.Str("apiServer") };
+            if (b.ApiServer is not null && !Names.IsHttpsUrl(b.ApiServer))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{c.Path}.apiServer", b.ApiServer, "is not an https URL",
+                    "give the API server as istiod in the other clusters reaches it, e.g. https://api.cluster1.example:6443", c.At("apiServer"));
+            foreach (var (key, value) in new[] { ("context", b.Context), ("kubeconfig", b.KubeConfig) })
+                if (value is not null && !Names.IsPrintableName(value, key == "context" ? 253 : 4096))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"{c.Path}.{key}", value, "is empty, too long, or holds control characters",
+                        key == "context" ? "give the context's name as kubectl config get-contexts lists it" : "give the kubeconfig file's path", c.At(key));
             c.RejectUnknown();
             return b;
         }
@@ -375,6 +428,9 @@ public static class TopologyLoader
             problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.clusters", null, "'cluster' and 'clusters' cannot both be set", "use 'cluster' for one mesh or 'clusters' for one mesh per cluster", m.At("clusters"));
 
         var style = m.Enum("style", Styles) ?? defaults?.Enum("style", Styles) ?? MeshStyle.Ossm2;
+        if (style != MeshStyle.MultiMesh && m.Str("vipRange") is { } vip)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{m.Path}.vipRange", vip, $"only applies to the multi-mesh style (.global ServiceEntry VIPs); this mesh is {style}",
+                "remove vipRange, or set style: multi-mesh", m.At("vipRange"));
         var exposure = m.Enum<GatewayExposure>("exposure") ?? defaults?.Enum<GatewayExposure>("exposure") ?? GatewayExposure.LoadBalancer;
         var gw = m.Object("gateways");
         var dgw = defaults?.Object("gateways");
@@ -386,7 +442,15 @@ public static class TopologyLoader
             addresses["*"] = m.StrList("ingressAddresses");
         else if (addrNode is { Kind: YNodeKind.Mapping })
             foreach (var (k, v) in addrNode.Entries)
-                addresses[k.Value ?? ""] = v.Kind == YNodeKind.Sequence ? v.Items.Select(i => i.Value ?? "").ToList() : new List<string> { v.Value ?? "" };
+            {
+                var list = new List<string>();
+                foreach (var item in v.Kind == YNodeKind.Sequence ? v.Items : new[] { v })
+                    if (item.Kind != YNodeKind.Scalar || item.IsNull)
+                        problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.ingressAddresses.{k.Value}", item.ToString(), "must be an address or a list of addresses",
+                            $"write '{k.Value}: [10.0.0.1]'", item.Location);
+                    else list.Add(item.Value ?? "");
+                addresses[k.Value ?? ""] = list;
+            }
 
         JsonObject? overrides = null;
         if (m.Node("overrides") is { } o)
@@ -416,7 +480,7 @@ public static class TopologyLoader
             SpecOverrides = overrides,
             MeshId = m.Str("meshId"),
             SailApiVersion = Str("sailApiVersion"),
-            VipRange = Str("vipRange"),
+            VipRange = style == MeshStyle.MultiMesh ? Str("vipRange") : null,
             Source = m.Location,
         };
         gw?.RejectUnknown();

@@ -49,6 +49,13 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
         var cp = Peering?.Local ?? ControlPlane!;
         var peer = Peering?.Remote.Name ?? Peer;
         var labels = ToStringMap(LabelSelector);
+        if (LabelSelector is { Count: 0 })
+        {
+            // An empty selector would select every service of the namespace: say so rather than export them all.
+            WriteError(ErrorIds.Record(new Engine.Validation.MeshProblem(Engine.Validation.MeshErrorKind.InvalidArgument, "LabelSelector", "@{}",
+                "is empty: it would select every service in the namespace", "give at least one label (-LabelSelector @{ app = 'ratings' }), or -Name '*' to export all services on purpose"), LabelSelector));
+            return;
+        }
         MeshServiceExport? export = null;
         if (!Try(() => export = Factory.Export(new MeshServiceExport
         {
