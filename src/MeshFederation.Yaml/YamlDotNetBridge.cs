@@ -155,14 +155,16 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
             Count(state, node, 1, scalar.Anchor);
             return node;
         }
+        // A flow collection is marked open before it is consumed: the scanner reads ahead, and an unclosed '[' fails there.
+        var flow = current is SequenceStart { Style: SequenceStyle.Flow } or MappingStart { Style: MappingStyle.Flow };
+        if (flow) state.OpenFlow.Push(at);
         if (parser.TryConsume<SequenceStart>(out var seqStart))
         {
             CheckCollectionTag(seqStart.Tag, "tag:yaml.org,2002:seq", at);
             var items = new List<YNode>();
             var before = state.Expanded;
-            if (seqStart.Style == SequenceStyle.Flow) state.OpenFlow.Push(at);
             while (!parser.TryConsume<SequenceEnd>(out _)) items.Add(ReadNode(parser, state, depth + 1));
-            if (seqStart.Style == SequenceStyle.Flow) state.OpenFlow.Pop();
+            if (flow) state.OpenFlow.Pop();
             var node = new YNode { Kind = YNodeKind.Sequence, Items = items, Location = at };
             Count(state, node, 1 + (state.Expanded - before), seqStart.Anchor);
             return node;
@@ -171,9 +173,8 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
         {
             CheckCollectionTag(mapStart.Tag, "tag:yaml.org,2002:map", at);
             var before = state.Expanded;
-            if (mapStart.Style == MappingStyle.Flow) state.OpenFlow.Push(at);
             var entries = ReadMapping(parser, state, depth, at);
-            if (mapStart.Style == MappingStyle.Flow) state.OpenFlow.Pop();
+            if (flow) state.OpenFlow.Pop();
             var node = new YNode { Kind = YNodeKind.Mapping, Entries = entries, Location = at };
             Count(state, node, 1 + (state.Expanded - before), mapStart.Anchor);
             return node;

@@ -331,8 +331,8 @@ public static partial class OutputFolder
         foreach (var t in targets)
         {
             var full = Path.Combine(root, t.Relative.Replace('/', Path.DirectorySeparatorChar));
-            if (existing.Entries.TryGetValue(t.Relative, out var same) && same.Kind == EntryKind.File && (!same.Ours || same.Changed)
-                && new FileInfo(same.Full).Length == Encoding.UTF8.GetByteCount(t.Content) && HashFile(same.Full) == Hash(t.Content))
+            if (existing.Entries.TryGetValue(t.Relative, out var same) && same.Kind == EntryKind.File
+                && new FileInfo(same.Full).Length == Encoding.UTF8.GetByteCount(t.Content) && (same.Hash ?? HashFile(same.Full)) == Hash(t.Content))
             {
                 // Already holds exactly what would be written (an input root-cert.pem, say): nothing to overwrite.
                 unchanged.Add(t.Relative);
