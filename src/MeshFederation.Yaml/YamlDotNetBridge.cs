@@ -55,6 +55,12 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
         {
             throw;
         }
+        catch (YamlException ex) when ((ex.InnerException ?? ex).Message.Contains("flow", StringComparison.Ordinal) && (UnclosedFlow(text, sourceName) ?? (state.OpenFlow.Count > 0 ? state.OpenFlow.Peek() : null)) is { } open)
+        {
+            // YamlDotNet notices an unclosed '[' or '{' on a later line: name the line where it was opened.
+            throw Problem("yaml", null, $"is not valid YAML: the '[' or '{{' opened here is not closed ({Clean((ex.InnerException ?? ex).Message).TrimEnd('.')})",
+                "close it (']' or '}'), or write the list in block style ('- item' lines)", open);
+        }
         catch (YamlException ex)
         {
             var inner = ex.InnerException is YamlException ie ? ie : ex;
@@ -66,13 +72,69 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
         {
             // YamlDotNet's scanner throws InvalidOperationException (and has thrown others) on some malformed texts, such
             // as an unclosed '[' followed by more lines: report it as what it is, at the last position read.
-            if (state.OpenFlow.Count > 0)
+            if ((UnclosedFlow(text, sourceName) ?? (state.OpenFlow.Count > 0 ? state.OpenFlow.Peek() : null)) is { } open)
                 throw Problem("yaml", null, "is not valid YAML: the '[' or '{' opened here is not closed",
-                    "close it on the same line (']' or '}'), or write the list in block style ('- item' lines)", state.OpenFlow.Peek());
+                    "close it (']' or '}'), or write the list in block style ('- item' lines)", open);
             throw Problem("yaml", null, "is not valid YAML: the parser stopped after this point (an unclosed quote or bracket is the usual cause)",
                 "close every '[', '{' and quote that is opened", state.Last);
         }
         return docs;
+    }
+
+    /// <summary>
+    /// Where the first '[' or '{' that starts a flow collection and is never closed was opened: a lexical scan that knows
+    /// quotes, comments and where a node may start, used only to point at the cause of a parse error.
+    /// </summary>
+    internal static SourceLocation? UnclosedFlow(string text, string source)
+    {
+        var open = new List<(char Close, int Line, int Column)>();
+        int line = 1, column = 0;
+        var nodeStart = true; // at a place where a node may begin (start of line, after ': ', '- ', '[', '{', ',')
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            column++;
+            if (c == '\n') { line++; column = 0; nodeStart = true; continue; }
+            if (c == '#' && (i == 0 || char.IsWhiteSpace(text[i - 1])))
+            {
+                while (i + 1 < text.Length && text[i + 1] != '\n') i++;
+                continue;
+            }
+            if ((c == '"' || c == '\'') && nodeStart)
+            {
+                // A quoted scalar: skip it (a backslash escapes in double quotes, '' in single quotes).
+                for (i++; i < text.Length; i++)
+                {
+                    column++;
+                    if (text[i] == '\n') { line++; column = 0; }
+                    else if (c == '"' && text[i] == '\\') { i++; column++; }
+                    else if (text[i] == c)
+                    {
+                        if (c == '\'' && i + 1 < text.Length && text[i + 1] == '\'') { i++; column++; continue; }
+                        break;
+                    }
+                }
+                nodeStart = false;
+                continue;
+            }
+            if ((c == '[' || c == '{') && (nodeStart || open.Count > 0))
+            {
+                open.Add((c == '[' ? ']' : '}', line, column));
+                nodeStart = true;
+                continue;
+            }
+            if ((c == ']' || c == '}') && open.Count > 0)
+            {
+                if (open[^1].Close == c) open.RemoveAt(open.Count - 1);
+                nodeStart = false;
+                continue;
+            }
+            if (char.IsWhiteSpace(c)) continue;
+            if (c == ',' && open.Count > 0) { nodeStart = true; continue; }
+            if ((c == ':' || c == '-' || c == '?') && (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]) || (open.Count > 0 && c == ':'))) { nodeStart = true; continue; }
+            nodeStart = false;
+        }
+        return open.Count == 0 ? null : new SourceLocation(source, open[0].Line, open[0].Column);
     }
 
     private static MeshFederationException Problem(string field, string? value, string problem, string fix, SourceLocation at) =>
@@ -226,7 +288,7 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
                     YNodeKind.Mapping => new List<YNode> { value },
                     YNodeKind.Sequence when value.Items.All(i => i.Kind == YNodeKind.Mapping) => value.Items.ToList(),
                     _ => throw Problem("yaml", "<<", "the merge key takes a mapping or a list of mappings",
-                        "merge an anchored mapping ('<<: *defaults') or a list of them ('<<: [*a, *b]')", value.Location),
+                        "merge an anchored mapping ('<<: *defaults') or a list of them ('<<: [*a, *b]')", key.Location),
                 };
                 explicitEntries.Add((new KeyValuePair<YNode, YNode>(key, value), sources));
                 continue;

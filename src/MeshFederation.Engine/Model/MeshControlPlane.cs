@@ -98,7 +98,8 @@ public sealed partial class MeshControlPlane
         : IngressAddresses.TryGetValue("*", out var any) ? any
         : Array.Empty<string>();
 
-    public override string ToString() => $"{Name} ({Namespace} in {Cluster.Name})";
+    // Null-safe: PowerShell builds instances from hashtables without the required members, then prints them.
+    public override string ToString() => $"{Name} ({Namespace} in {Cluster?.Name})";
 
     /// <summary>A copy with node addresses read from the cluster.</summary>
     public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()

@@ -85,8 +85,10 @@ public static class ProxyBuilder
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.maxConnections", options.MaxConnections.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 1000000 (haproxy needs about twice as many file descriptors)", options.Source);
         if (options.HealthCheckIntervalMs is < 100 or > 600000)
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckIntervalMs", options.HealthCheckIntervalMs.ToString(CultureInfo.InvariantCulture), "is out of range", "use 100 to 600000 milliseconds", options.Source);
-        if (options.HealthCheckFall is < 1 or > 100 || options.HealthCheckRise is < 1 or > 100)
-            problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckFall/Rise", $"{options.HealthCheckFall}/{options.HealthCheckRise}", "is out of range", "use 1 to 100 checks", options.Source);
+        if (options.HealthCheckFall is < 1 or > 100)
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckFall", options.HealthCheckFall.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 100 failed checks", options.Source);
+        if (options.HealthCheckRise is < 1 or > 100)
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckRise", options.HealthCheckRise.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 100 successful checks", options.Source);
         problems.ThrowIfAny();
 
         var nodePorts = NodePortAllocator.Allocate(cps, list, problems).ToDictionary(kv => kv.Key, kv => kv.Value);

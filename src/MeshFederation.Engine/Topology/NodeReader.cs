@@ -42,7 +42,8 @@ internal sealed class NodeReader
         var v = Node(key);
         if (v is null)
         {
-            if (required) _problems.Add(MeshErrorKind.InvalidData, $"{_path}.{key}", null, "is required", fix ?? $"add '{key}:'", _node.Location);
+            // Not a mapping at all: that is reported once, not again for each required key.
+            if (required && _node.Kind == YNodeKind.Mapping) _problems.Add(MeshErrorKind.InvalidData, $"{_path}.{key}", null, "is required", fix ?? $"add '{key}:'", _node.Location);
             return null;
         }
         if (v.Kind != YNodeKind.Scalar)

@@ -61,13 +61,24 @@ public static class TopologyLoader
         var meshes = new List<MeshControlPlane>();
         var meshEntries = 0;
         var declared = new HashSet<string>(StringComparer.Ordinal);
+        var perCluster = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var meshNodes = new List<NodeReader>();
         var declaredAt = new Dictionary<string, (string Path, SourceLocation At)>(StringComparer.Ordinal);
         foreach (var m in root.Objects("meshes"))
         {
             meshEntries++;
             meshNodes.Add(m);
-            if (m.Str("name") is { } declaredName) declared.Add(declaredName);
+            if (m.Str("name") is { } declaredName)
+            {
+                declared.Add(declaredName);
+                // A mesh over several clusters becomes one mesh per cluster, <cluster>-<name>: those are the names to use.
+                if (m.Node("clusters") is { Kind: YNodeKind.Sequence, Items.Count: > 1 } cl)
+                {
+                    var expanded = cl.Items.Select(i => (i.Kind == YNodeKind.Scalar ? i.Value : i["name"]?.Value) ?? "").Select(c => $"{c}-{declaredName}").ToList();
+                    perCluster[declaredName] = expanded;
+                    foreach (var e in expanded) declared.Add(e);
+                }
+            }
             foreach (var cp in ReadMesh(m, defaults, problems))
             {
                 // A second mesh of the same name is reported once, here, and left out: everything that refers to the
@@ -110,6 +121,12 @@ public static class TopologyLoader
         {
             if (name is null) return null;
             if (byName.TryGetValue(name, out var cp)) return cp;
+            if (perCluster.TryGetValue(name, out var expanded))
+            {
+                problems.Add(MeshErrorKind.NotFound, field, name, "names a mesh declared over several clusters; it becomes one mesh per cluster",
+                    $"use one of: {string.Join(", ", expanded)}", at);
+                return null;
+            }
             if (declared.Contains(name)) return null; // declared but invalid: already reported
             problems.Add(MeshErrorKind.NotFound, field, name, "is not a mesh declared under 'meshes:'",
                 $"use one of: {string.Join(", ", byName.Keys)}", at);
@@ -153,7 +170,7 @@ public static class TopologyLoader
         {
             var from = Mesh(e.Str("from", required: true), $"{e.Path}.from", e.At("from"));
             var to = e.Str("to", required: true);
-            Mesh(to, $"{e.Path}.to", e.At("to"));
+            var toKnown = to is null || Mesh(to, $"{e.Path}.to", e.At("to")) is not null || problems.Items.All(x => x.Field != $"{e.Path}.to");
             foreach (var s in e.Objects("services"))
             {
                 var (aliasNs, aliasName) = Alias(s);
@@ -170,7 +187,7 @@ public static class TopologyLoader
                     Source = s.Location,
                 };
                 s.RejectUnknown();
-                if (from is not null) set.Add(export);
+                if (from is not null && toKnown) set.Add(export);
             }
             e.RejectUnknown();
         }
@@ -179,7 +196,7 @@ public static class TopologyLoader
         {
             var into = Mesh(i.Str("into", required: true), $"{i.Path}.into", i.At("into"));
             var from = i.Str("from", required: true);
-            Mesh(from, $"{i.Path}.from", i.At("from"));
+            var fromKnown = from is null || Mesh(from, $"{i.Path}.from", i.At("from")) is not null || problems.Items.All(x => x.Field != $"{i.Path}.from");
             MeshLocality? locality = null;
             if (i.Object("locality") is { } l)
             {
@@ -210,7 +227,7 @@ public static class TopologyLoader
                     Source = s.Location,
                 };
                 s.RejectUnknown();
-                if (into is not null) set.Add(import);
+                if (into is not null && fromKnown) set.Add(import);
             }
             i.RejectUnknown();
         }
@@ -371,9 +388,121 @@ public static class TopologyLoader
         }
 
         root.RejectUnknown();
-        problems.ThrowIfAny();
-        set.EnsureValid();
+        // Every problem at once: the loader's and the model's (an invalid import is reported with the split that needs it).
+        var locator = new FieldLocator(docs[0]);
+        var all = problems.Items.Concat(set.Validate()).Select(locator.Relocate).Distinct().ToArray();
+        if (all.Length > 0) throw new MeshFederationException(all);
         return set;
+    }
+
+    /// <summary>
+    /// Points a problem the model found (at the line of the object: a mesh, a service entry, a split) at the line of the
+    /// field it names, e.g. "mesh 'a'.trustDomain" at the trustDomain line; a mesh's field set under defaults, there.
+    /// </summary>
+    private sealed class FieldLocator
+    {
+        private readonly YNode _root;
+        private Dictionary<SourceLocation, YNode>? _objects;
+        private Dictionary<YNode, YNode>? _parents;
+
+        public FieldLocator(YNode root) => _root = root;
+
+        private static readonly Dictionary<string, string> Keys = new(StringComparer.Ordinal)
+        {
+            ["ingressGateway"] = "ingress", ["egressGateway"] = "egress", ["weights"] = "remote", ["from/to"] = "from",
+            ["labelSelector"] = "labels", ["peers"] = "between", ["remoteAddresses"] = "ingressAddresses",
+        };
+
+        public MeshProblem Relocate(MeshProblem p)
+        {
+            if (p.Location is null || p.Location.File != _root.Location.File) return p;
+            _objects ??= Index();
+            if (!_objects.TryGetValue(p.Location, out var node)) return p;
+            // The part after the object's quoted name: "mesh 'a'.gateways.nodePortBase" -> gateways.nodePortBase.
+            var field = p.Field;
+            var quote = field.LastIndexOf("'.", StringComparison.Ordinal);
+            var tail = quote >= 0 ? field[(quote + 2)..] : field.StartsWith("mesh.", StringComparison.Ordinal) ? field[5..] : field[(field.LastIndexOf('.') + 1)..];
+            var first = Key(tail.Split('.')[0]);
+            // In the object itself; then in the mapping that holds it (an export's 'to' sits above its services); then
+            // anywhere inside it (a cluster's network, a match's regex); a mesh's field may come from defaults.
+            var at = Walk(node, tail, p.Value);
+            var parents = _parents!;
+            for (var up = parents.GetValueOrDefault(node); at is null && up is not null; up = parents.GetValueOrDefault(up))
+                if (up[first] is not null) at = Walk(up, tail, p.Value);
+            at ??= Deep(node, Key(tail.Split('.')[^1]), p.Value);
+            if (at is null && node[first] is null && _root["defaults"] is { Kind: YNodeKind.Mapping } d) at = Walk(d, tail, p.Value);
+            return at is null ? p : p with { Location = at };
+        }
+
+        private static string Key(string segment)
+        {
+            var bracket = segment.IndexOf('[', StringComparison.Ordinal);
+            var key = bracket >= 0 ? segment[..bracket] : segment;
+            return Keys.GetValueOrDefault(key, key);
+        }
+
+        private static SourceLocation? Walk(YNode node, string tail, string? value)
+        {
+            SourceLocation? found = null;
+            foreach (var raw in tail.Split('.'))
+            {
+                var key = Key(raw);
+                if (node.Kind == YNodeKind.Sequence)
+                {
+                    // A list of mappings: the item that holds the key, preferably with the value in question.
+                    var items = node.Items.Where(i => i.Kind == YNodeKind.Mapping && i[key] is not null).ToList();
+                    var item = items.FirstOrDefault(i => i[key]!.Kind == YNodeKind.Scalar && i[key]!.Value == value) ?? items.FirstOrDefault();
+                    if (item is null) break;
+                    node = item;
+                }
+                if (node.Kind != YNodeKind.Mapping || node[key] is not { } child) break;
+                node = child;
+                found = child.Location;
+            }
+            return found;
+        }
+
+        /// <summary>The first mapping entry below <paramref name="node"/> with this key (and this scalar value, when given).</summary>
+        private static SourceLocation? Deep(YNode node, string key, string? value)
+        {
+            var queue = new Queue<YNode>();
+            queue.Enqueue(node);
+            var seen = new HashSet<YNode>(ReferenceEqualityComparer.Instance);
+            while (queue.Count > 0 && seen.Count < 10_000)
+            {
+                var n = queue.Dequeue();
+                if (!seen.Add(n)) continue;
+                foreach (var (k, v) in n.Entries)
+                {
+                    if (k.Value == key && (value is null || v.Kind != YNodeKind.Scalar || v.Value == value)) return v.Location;
+                    queue.Enqueue(v);
+                }
+                foreach (var i in n.Items) queue.Enqueue(i);
+            }
+            return null;
+        }
+
+        private Dictionary<SourceLocation, YNode> Index()
+        {
+            var result = new Dictionary<SourceLocation, YNode>();
+            _parents = new Dictionary<YNode, YNode>(ReferenceEqualityComparer.Instance);
+            var seen = new HashSet<YNode>(ReferenceEqualityComparer.Instance);
+            var stack = new Stack<(YNode Node, YNode? Mapping)>();
+            stack.Push((_root, null));
+            while (stack.Count > 0)
+            {
+                var (n, owner) = stack.Pop();
+                if (!seen.Add(n)) continue;
+                if (n.Kind == YNodeKind.Mapping)
+                {
+                    result.TryAdd(n.Location, n);
+                    if (owner is not null) _parents.TryAdd(n, owner);
+                    foreach (var (_, v) in n.Entries) stack.Push((v, n));
+                }
+                else foreach (var i in n.Items) stack.Push((i, owner));
+            }
+            return result;
+        }
     }
 
     private static readonly MeshControlPlane Placeholder = new()

@@ -23,19 +23,23 @@ public class ShellInjectionTests
     private static MeshControlPlane Mesh(string name) =>
         Factory.ControlPlanes(new ControlPlaneRequest { Name = name, GatewayExposure = GatewayExposure.NodePort, NodeAddresses = new[] { "10.0.0.1" } }).Single();
 
-    /// <summary>Runs <paramref name="line"/> with the command replaced by a stub that records its words; returns them.</summary>
-    private static (List<string> Words, bool Injected) RunStubbed(string line, string mark)
+    /// <summary>
+    /// Runs each line with its command replaced by a stub that records its words (one bash for all lines, after bash -n
+    /// accepted them); returns the words of each line and whether the mark file (what an injection creates) exists.
+    /// </summary>
+    private static (List<List<string>> Words, bool Injected) RunStubbed(IReadOnlyList<string> lines, string mark)
     {
         var dir = Paths.TempDir();
-        var words = Path.Combine(dir, "words");
-        var script = Path.Combine(dir, "run.sh");
-        File.WriteAllText(script,
-            $"set -u\nrecord() {{ printf '%s\\0' \"$@\" > '{words}'; }}\nkubectl() {{ record \"$@\"; }}\nistioctl() {{ record \"$@\"; }}\nfirewall-cmd() {{ record \"$@\"; }}\n{line}\n");
-        var (code, output) = ExternalTools.Run("bash", $"-n {script}");
-        Assert.True(code == 0, $"bash -n rejects: {line}\n{output}");
-        ExternalTools.Run("bash", script);
-        var recorded = File.Exists(words) ? File.ReadAllText(words).Split('\0', StringSplitOptions.None).SkipLast(1).ToList() : new List<string>();
-        return (recorded, File.Exists(mark));
+        var script = new System.Text.StringBuilder("set -u\nrecord() { printf '%s\\0' \"$@\" > \"$WORDS\"; }\nkubectl() { record \"$@\"; }\nistioctl() { record \"$@\"; }\nfirewall-cmd() { record \"$@\"; }\n");
+        for (var i = 0; i < lines.Count; i++) script.Append("WORDS=").Append(Path.Combine(dir, $"w{i}")).Append('\n').Append(lines[i]).Append('\n');
+        var file = Path.Combine(dir, "run.sh");
+        File.WriteAllText(file, script.ToString());
+        var (code, output) = ExternalTools.Run("bash", $"-n {file}");
+        Assert.True(code == 0, $"bash -n rejects the lines:\n{string.Join("\n", lines)}\n{output}");
+        ExternalTools.Run("bash", file);
+        var words = Enumerable.Range(0, lines.Count).Select(i => Path.Combine(dir, $"w{i}"))
+            .Select(w => File.Exists(w) ? File.ReadAllText(w).Split('\0').SkipLast(1).ToList() : new List<string>()).ToList();
+        return (words, File.Exists(mark));
     }
 
     [Fact]
@@ -54,11 +58,12 @@ public class ShellInjectionTests
         foreach (var zone in new[] { "libvirt", "public", "trusted", "my_zone-1", "ZONE17CHARACTERS_", "-rf" })
         {
             var proxy = ProxyBuilder.Build(peers, new ProxyOptions { ProxyHost = "10.0.0.9", FirewallZone = zone });
-            foreach (var line in proxy.FirewallCommands)
+            var (all, injected) = RunStubbed(proxy.FirewallCommands, mark);
+            Assert.False(injected);
+            for (var i = 0; i < all.Count; i++)
             {
-                var (words, injected) = RunStubbed(line, mark);
-                Assert.False(injected);
-                if (line.EndsWith("--reload", StringComparison.Ordinal)) { Assert.Equal(new[] { "--reload" }, words); continue; }
+                var words = all[i];
+                if (proxy.FirewallCommands[i].EndsWith("--reload", StringComparison.Ordinal)) { Assert.Equal(new[] { "--reload" }, words); continue; }
                 Assert.Equal("--zone=" + zone, words[0]);
                 Assert.Matches("^--add-port=[0-9]+/tcp$", words[1]);
                 Assert.Equal("--permanent", words[2]);
@@ -70,7 +75,7 @@ public class ShellInjectionTests
     public void Contexts_in_printed_kubectl_and_istioctl_commands_are_quoted()
     {
         var mark = Path.Combine(Paths.TempDir(), "pwned");
-        var checkedLines = 0;
+        var lines = new List<(string Context, string Command)>();
         foreach (var raw in Injections)
         {
             var context = raw.Replace("MARK", mark, StringComparison.Ordinal);
@@ -95,15 +100,19 @@ public class ShellInjectionTests
             {
                 // Pending items may be prose with a command after "or "; judge the command part.
                 var command = line[Math.Max(0, Math.Max(line.IndexOf("kubectl ", StringComparison.Ordinal), line.IndexOf("istioctl ", StringComparison.Ordinal)))..];
-                if (!command.StartsWith("kubectl ", StringComparison.Ordinal) && !command.StartsWith("istioctl ", StringComparison.Ordinal)) continue;
-                var (words, injected) = RunStubbed(command, mark);
-                Assert.False(injected, $"context '{context}' ran an injected command: {command}");
-                var i = words.IndexOf("--context");
-                Assert.True(i >= 0 ? words[i + 1] == context : words.Contains("--context=" + context), $"context '{context}' did not arrive as one word: {command} -> [{string.Join("|", words)}]");
-                checkedLines++;
+                if (command.StartsWith("kubectl ", StringComparison.Ordinal) || command.StartsWith("istioctl ", StringComparison.Ordinal)) lines.Add((context, command));
             }
         }
-        Assert.True(checkedLines >= Injections.Length * 3, $"only {checkedLines} command lines were judged");
+        Assert.True(lines.Count >= Injections.Length * 3, $"only {lines.Count} command lines were judged");
+        var (all, injected) = RunStubbed(lines.Select(l => l.Command).ToList(), mark);
+        Assert.False(injected, "a context ran an injected command");
+        for (var n = 0; n < lines.Count; n++)
+        {
+            var (context, command) = lines[n];
+            var words = all[n];
+            var i = words.IndexOf("--context");
+            Assert.True(i >= 0 ? words[i + 1] == context : words.Contains("--context=" + context), $"context '{context}' did not arrive as one word: {command} -> [{string.Join("|", words)}]");
+        }
     }
 
     [Fact]
