@@ -31,10 +31,14 @@ BeforeAll {
         }
     }
 
+    function Get-Hash([string] $Path) {
+        [Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.IO.File]::ReadAllBytes($Path)))
+    }
+
     function Get-Snapshot([string] $Dir) {
         if (-not (Test-Path -LiteralPath $Dir)) { return @{} }
         $h = @{}
-        foreach ($f in Get-ChildItem -LiteralPath $Dir -Recurse -File -Force) { $h[$f.FullName] = (Get-FileHash -LiteralPath $f.FullName).Hash }
+        foreach ($f in Get-ChildItem -LiteralPath $Dir -Recurse -File -Force) { $h[$f.FullName] = Get-Hash $f.FullName }
         $h
     }
 }
@@ -86,7 +90,7 @@ Describe 'The malformed-input corpus through the cmdlets' {
 
     It 'refuses a FIFO, a folder and a binary file as topologies without blocking the session' {
         $fifo = Join-Path $TestDrive 'topology.yaml'
-        & mkfifo $fifo
+        bash -c "mkfifo '$fifo'"
         $err = $null
         Import-MeshTopology -Path $fifo -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
@@ -111,8 +115,8 @@ Describe 'Writers on bad or missing input' {
         $err = $null
         Import-MeshTopology -Path $bad -ErrorAction SilentlyContinue | Export-MeshManifest -Path $out -ErrorVariable err -ErrorAction SilentlyContinue
         $err.FullyQualifiedErrorId | Should -Contain 'MeshFederation.UpstreamError,MeshFederation.Commands.ExportMeshManifestCommand'
-        (Compare-Object @($before.Keys) @((Get-Snapshot $out).Keys)) | Should -BeNullOrEmpty
-        foreach ($k in $before.Keys) { (Get-FileHash -LiteralPath $k).Hash | Should -Be $before[$k] }
+        @((Get-Snapshot $out).Keys).Count | Should -Be $before.Count
+        foreach ($k in $before.Keys) { Get-Hash $k | Should -Be $before[$k] }
     }
 
     It 'writes nothing, with an error, when nothing is piped' {
@@ -123,7 +127,7 @@ Describe 'Writers on bad or missing input' {
         @() | Export-MeshManifest -Path $out -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'MeshFederation.NoInput*'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-        foreach ($k in $before.Keys) { (Get-FileHash -LiteralPath $k).Hash | Should -Be $before[$k] }
+        foreach ($k in $before.Keys) { Get-Hash $k | Should -Be $before[$k] }
         @((Get-Snapshot $out).Keys).Count | Should -Be $before.Count
     }
 
@@ -151,11 +155,11 @@ Describe 'Writers on bad or missing input' {
         New-Item -ItemType Directory $dir | Out-Null
         $topology = Join-Path $dir 'blue.yaml'
         Copy-Item $good $topology
-        $hash = (Get-FileHash $topology).Hash
+        $hash = Get-Hash $topology
         $err = $null
         Import-MeshTopology -Path $topology | Export-MeshManifest -Path $dir -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
         ($err | ForEach-Object { $_.ErrorDetails.Message }) -join "`n" | Should -Match 'is an input of this run'
-        (Get-FileHash $topology).Hash | Should -Be $hash
+        Get-Hash $topology | Should -Be $hash
     }
 
     It 'New-MeshCertificateAuthority reports an expired root as an error, not a crash' {

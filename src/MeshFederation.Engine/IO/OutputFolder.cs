@@ -186,6 +186,7 @@ public static partial class OutputFolder
             throw Fail(options, full, $"cannot be written ({Reason(e)})", "check the path and its permissions");
         }
         CleanLegacyTemps(dir, name, options);
+        CleanLegacyTemps(dir, RecordFileName, options);
         var record = ReadRecord(dir);
         var hash = File.Exists(full) || IsLink(full) ? (InputFile.IsRegularFile(full) && !IsLink(full) ? HashFile(full) : null) : null;
         if ((File.Exists(full) || IsLink(full)) && !(record.TryGetValue(name, out var h) && h == hash))
