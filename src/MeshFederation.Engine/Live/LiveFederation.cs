@@ -43,6 +43,7 @@ public sealed class LiveFederation
         ("v1", "ConfigMap"), ("v1", "Service"), ("maistra.io/v1", "ServiceMeshMemberRoll"), ("federation.maistra.io/v1", "ServiceMeshPeer"),
         ("federation.maistra.io/v1", "ExportedServiceSet"), ("federation.maistra.io/v1", "ImportedServiceSet"),
         ("networking.istio.io/v1beta1", "VirtualService"), ("maistra.io/v2", "ServiceMeshControlPlane"),
+        ("networking.istio.io/v1beta1", "DestinationRule"), // OSSM 2 locality failover
     };
 
     /// <summary>What the Istio styles create besides the kinds above (pruned and removed the same way).</summary>
@@ -51,7 +52,7 @@ public sealed class LiveFederation
         ("v1", "Secret"), ("v1", "ServiceAccount"), ("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
         ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("sailoperator.io/v1", "Istio"), ("sailoperator.io/v1", "IstioCNI"),
-        ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"), ("networking.istio.io/v1", "DestinationRule"),
+        ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"),
     };
 
     private static IEnumerable<(string ApiVersion, string Kind)> KindsFor(FederationSet set) =>
@@ -589,11 +590,11 @@ public sealed class LiveFederation
     {
         if (cp.Style != MeshStyle.Ossm2)
         {
-            var istio = await Client(cp).GetAsync(cp.SailApiVersion, "Istio", null, "default", cancellationToken).ConfigureAwait(false);
+            var istio = await Client(cp).GetAsync(cp.SailApiVersion, "Istio", null, cp.ControlPlaneName, cancellationToken).ConfigureAwait(false);
             return (istio?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
                 .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;
         }
-        var smcp = await Client(cp).GetAsync("maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, cancellationToken).ConfigureAwait(false);
+        var smcp = await Client(cp).GetAsync("maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, cancellationToken).ConfigureAwait(false);
         return (smcp?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
             .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;
     }

@@ -38,11 +38,12 @@ public static class MeshDiscovery
                 result.Add(new MeshControlPlane
                 {
                     Name = s["metadata"]!["name"]!.GetValue<string>(),
+                    ControlPlaneName = s["metadata"]!["name"]!.GetValue<string>(),
                     Namespace = ns,
                     Style = MeshStyle.Ossm2,
                     Provider = MeshProvider.OpenShiftServiceMesh2,
                     Discovered = true,
-                    Version = s["spec"]?["version"]?.GetValue<string>() ?? MeshControlPlane.DefaultVersion,
+                    Version = s["spec"]?["version"]?.GetValue<string>() ?? "", // none set: the operator's default, left out when rendered
                     TrustDomain = s["spec"]?["security"]?["trust"]?["domain"]?.GetValue<string>() ?? "cluster.local",
                     Cluster = cluster,
                     MemberNamespaces = (rolls[i]?["spec"]?["members"] as JsonArray)?.Select(m => m!.GetValue<string>()).ToList() ?? new List<string>(),
@@ -65,6 +66,7 @@ public static class MeshDiscovery
                 result.Add(new MeshControlPlane
                 {
                     Name = $"{cluster.Name}-{ns}-{name}",
+                    ControlPlaneName = name,
                     Namespace = ns,
                     Style = MeshStyle.MultiPrimary,
                     Provider = MeshProvider.SailOperator,

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using MeshFederation.Engine.Model;
 using MeshFederation.Infrastructure;
@@ -28,9 +29,10 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string Namespace { get; set; } = "";
 
+    /// <summary>Exported service name; '*' for all. Omitted: the rule names no service (all match), as the maistra sample writes it.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "*";
+    public string Name { get; set; } = "";
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -64,6 +66,38 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Port { get; set; }
 
+    /// <summary>Multi-mesh: name of the ServiceEntry (default &lt;name&gt;-global).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceEntryName { get; set; }
+
+    /// <summary>Multi-mesh: namespace of the ServiceEntry, where the clients are (default the local namespace).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceEntryNamespace { get; set; }
+
+    /// <summary>Multi-mesh: the host clients call (default &lt;name&gt;.&lt;namespace&gt;.global), e.g. OCM's reviews.bookinfo.svc.cluster2.global.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceEntryHost { get; set; }
+
+    /// <summary>Multi-mesh: the VIP the host resolves to, pinned instead of allocated.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Vip { get; set; }
+
+    [Parameter]
+    [ValidateSet("DNS", "STATIC", "NONE", "DNS_ROUND_ROBIN")]
+    public string? Resolution { get; set; }
+
+    /// <summary>Multi-mesh: labels of the ServiceEntry's endpoints (version-aware routing, the OCM demo's app/version).</summary>
+    [Parameter]
+    public Hashtable? EndpointLabel { get; set; }
+
+    [Parameter]
+    [ValidateSet("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")]
+    public string? ServiceEntryApiVersion { get; set; }
+
     protected override void ProcessRecord()
     {
         var cp = Peering?.Local ?? ControlPlane!;
@@ -83,6 +117,11 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
             DomainSuffix = DomainSuffix,
             Locality = Region is null && Zone is null && Subzone is null ? null : new MeshLocality(Region ?? "", Zone, Subzone),
             Ports = ports,
+            ServiceEntry = new ServiceEntryOptions
+            {
+                Name = ServiceEntryName, Namespace = ServiceEntryNamespace, Host = ServiceEntryHost, Address = Vip, Resolution = Resolution,
+                EndpointLabels = ToStringMap(EndpointLabel), ApiVersion = ServiceEntryApiVersion,
+            },
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Import {import}{(import!.LocalHost is { } h ? $", reached in {cp.Name} as {h}" : "")}.");
         WriteObject(import);

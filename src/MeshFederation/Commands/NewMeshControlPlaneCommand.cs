@@ -21,6 +21,11 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string? Namespace { get; set; }
 
+    /// <summary>Name of the ServiceMeshControlPlane (OSSM 2) or Sail Istio resource; the mesh name / <c>default</c> when omitted.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ControlPlaneName { get; set; }
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[]? Cluster { get; set; }
@@ -37,8 +42,9 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [Parameter]
     public MeshStyle Style { get; set; } = MeshStyle.Ossm2;
 
+    /// <summary>SMCP / Sail spec.version; an empty string leaves it out (the operator installs its default).</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
+    [AllowEmptyString]
     public string? Version { get; set; }
 
     [Parameter]
@@ -80,6 +86,14 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [Parameter]
     public Hashtable? SpecOverride { get; set; }
 
+    /// <summary>OSSM 2: fields merged into every per-peer federation gateway (merge-patch; $null removes a rendered field).</summary>
+    [Parameter]
+    public Hashtable? GatewayOverride { get; set; }
+
+    /// <summary>OSSM 2: value of the ingress-for / egress-for labels, the peer name (default) or the gateway name.</summary>
+    [Parameter]
+    public GatewayForLabel GatewayForLabel { get; set; } = GatewayForLabel.Peer;
+
     /// <summary>Istio styles: each cluster's network, in the order of -Cluster.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -111,6 +125,7 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
         {
             Name = Name,
             Namespace = Namespace,
+            ControlPlaneName = ControlPlaneName,
             Clusters = clusters,
             Style = Style,
             Version = Version,
@@ -125,6 +140,8 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
             IngressServiceAnnotations = ToStringMap(IngressServiceAnnotation),
             RootCertificate = RootCertificate,
             SpecOverrides = PSConvert.ToJsonObject(SpecOverride),
+            GatewayOverrides = PSConvert.ToJsonObject(GatewayOverride),
+            GatewayForLabel = GatewayForLabel,
             MeshId = MeshId,
             SailApiVersion = SailApiVersion,
             VipRange = VipRange,

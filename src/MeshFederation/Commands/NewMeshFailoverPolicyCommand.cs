@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using MeshFederation.Engine.Model;
 using MeshFederation.Infrastructure;
@@ -48,9 +49,19 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string BaseEjectionTime { get; set; } = "1m";
 
+    /// <summary>trafficPolicy.connectionPool, e.g. @{ http = @{ maxRequestsPerConnection = 1 } } (istio.io's failover task).</summary>
+    [Parameter]
+    public Hashtable? ConnectionPool { get; set; }
+
+    /// <summary>trafficPolicy.loadBalancer.simple.</summary>
+    [Parameter]
+    [ValidateSet("UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST")]
+    public string? LoadBalancer { get; set; }
+
+    /// <summary>Default: networking.istio.io/v1 for the Istio styles, v1beta1 for OSSM 2.</summary>
     [Parameter]
     [ValidateSet("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")]
-    public string ApiVersion { get; set; } = "networking.istio.io/v1";
+    public string? ApiVersion { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -66,7 +77,9 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
             Consecutive5xxErrors = Consecutive5xxErrors,
             Interval = Interval,
             BaseEjectionTime = BaseEjectionTime,
-            ApiVersion = ApiVersion,
+            ConnectionPool = PSConvert.ToJsonObject(ConnectionPool)?.ToJsonString(),
+            LoadBalancer = LoadBalancer,
+            ApiVersion = ApiVersion!,
         }), ControlPlane)) return;
         WriteVerbose($"Failover in {ControlPlane.Name}: {policy}.");
         WriteObject(policy);
