@@ -83,7 +83,7 @@ Describe 'The malformed-input corpus through the cmdlets' {
             }
         }
         $process.Refresh()
-        $grown = ($process.PeakWorkingSet64 - $startPeak) / 1MB
+        $grown = ($process.PeakWorkingSet64 - $startPeak) / 1048576
         $grown | Should -BeLessThan 500 -Because 'the corpus must not take the session past 500 MB more than it started with'
         ($failures | Select-Object -First 15) -join "`n" | Should -BeNullOrEmpty -Because "$($failures.Count) of $($cases.Count) cases failed"
     }
@@ -165,7 +165,7 @@ Describe 'Writers on bad or missing input' {
     It 'New-MeshCertificateAuthority reports an expired root as an error, not a crash' {
         $dir = Join-Path $TestDrive 'expired'
         New-Item -ItemType Directory $dir | Out-Null
-        $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
+        $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve]::CreateFromFriendlyName('nistP256'))
         $req = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=Root CA, O=Istio', $key, 'SHA256')
         $req.CertificateExtensions.Add([System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension]::new($true, $false, 0, $true))
         $cert = $req.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-20), [DateTimeOffset]::UtcNow.AddDays(-1))
