@@ -225,7 +225,10 @@ Describe 'Cmdlet cases of issue 14' {
         $err = $null
         Import-MeshTopology -Path $bad -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
-        $err[0].ErrorDetails.Message | Should -Match ([regex]::Escape("${bad}:20:"))
+        $n = 0
+        $line = 0
+        foreach ($l in Get-Content -LiteralPath $bad) { $n++; if ($line -eq 0 -and $l.TrimEnd().EndsWith('members: [nfs-app-istio')) { $line = $n } }
+        $err[0].ErrorDetails.Message | Should -Match ([regex]::Escape("${bad}:${line}:"))
         (New-MeshControlPlane -Name still-alive).Name | Should -Be 'still-alive'
     }
 }
