@@ -18,6 +18,12 @@ public sealed record OutputFolderOptions
     /// </summary>
     public bool KeepExisting { get; init; }
 
+    /// <summary>
+    /// Allow overwriting files meshfed did not write, or changed since (an explicit -Force / --force of the caller).
+    /// Inputs are never overwritten, whatever this says.
+    /// </summary>
+    public bool ReplaceForeign { get; init; }
+
     /// <summary>Files this run reads (the topology, PEM files): never overwritten and never removed.</summary>
     public IReadOnlyCollection<string> Inputs { get; init; } = Array.Empty<string>();
 
@@ -355,9 +361,9 @@ public static partial class OutputFolder
             if (!existing.Entries.TryGetValue(t.Relative, out var e)) continue;
             if (e.Kind == EntryKind.Directory) Add(e.Full, "is a folder where meshfed writes a file", "remove the folder, or choose another output folder");
             else if (e.Kind == EntryKind.Special) Add(e.Full, "is a FIFO, socket or device where meshfed writes a file", "remove it, or choose another output folder");
-            else if (!e.Ours) Add(e.Full, "exists and was not written by meshfed; it is never overwritten",
+            else if (!e.Ours && !options.ReplaceForeign) Add(e.Full, "exists and was not written by meshfed; it is never overwritten",
                 "move it away, or choose another (new or empty) output folder");
-            else if (e.Changed) Add(e.Full, "was changed since meshfed wrote it; it is never overwritten",
+            else if (e.Changed && !options.ReplaceForeign) Add(e.Full, "was changed since meshfed wrote it; it is never overwritten",
                 "move your changes into the topology (or the pipeline) and delete the file, or choose another output folder");
         }
         foreach (var e in existing.Entries.Values.Where(e => e.Kind == EntryKind.Special))

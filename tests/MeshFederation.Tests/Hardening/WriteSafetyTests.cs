@@ -264,5 +264,16 @@ public class WriteSafetyTests
         OutputFolder.Write(dir, new Dictionary<string, string> { ["b/two.pem"] = "2" }, new OutputFolderOptions { KeepExisting = true });
         Assert.Equal("1", File.ReadAllText(Path.Combine(dir, "a", "one.pem")));
         Assert.Equal("2", File.ReadAllText(Path.Combine(dir, "b", "two.pem")));
+
+        // A foreign file is replaced only when the caller says so (-Force), and an input never.
+        File.WriteAllText(Path.Combine(dir, "mine.txt"), "user");
+        Assert.Throws<MeshFederationException>(() => OutputFolder.Write(dir, new Dictionary<string, string> { ["mine.txt"] = "x" }, new OutputFolderOptions { KeepExisting = true }));
+        Assert.Equal("user", File.ReadAllText(Path.Combine(dir, "mine.txt")));
+        var input = Path.Combine(dir, "mine.txt");
+        Assert.Throws<MeshFederationException>(() => OutputFolder.Write(dir, new Dictionary<string, string> { ["mine.txt"] = "x" },
+            new OutputFolderOptions { KeepExisting = true, ReplaceForeign = true, Inputs = new[] { input } }));
+        OutputFolder.Write(dir, new Dictionary<string, string> { ["mine.txt"] = "x" }, new OutputFolderOptions { KeepExisting = true, ReplaceForeign = true });
+        Assert.Equal("x", File.ReadAllText(Path.Combine(dir, "mine.txt")));
+        Assert.Equal("1", File.ReadAllText(Path.Combine(dir, "a", "one.pem")));
     }
 }
