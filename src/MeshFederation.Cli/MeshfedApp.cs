@@ -26,8 +26,12 @@ public static class MeshfedApp
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, Interrupts.None);
+
+    /// <summary>Runs meshfed; <paramref name="interrupts"/> turns SIGINT/SIGTERM during a write into a clean stop.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Interrupts interrupts)
     {
+        ArgumentNullException.ThrowIfNull(interrupts);
         IYamlBridge yaml = new YamlDotNetBridge();
         var topologyArg = new Argument<FileInfo>("topology") { Description = "Topology file (YAML, docs/topology.md)." };
 
@@ -39,21 +43,27 @@ public static class MeshfedApp
         };
         render.SetAction(r => Guard(stderr, () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            var topology = r.GetValue(topologyArg)!.FullName;
+            var set = TopologyLoader.LoadFile(topology, yaml);
             var result = Ossm2Renderer.Render(set);
             var files = ManifestEmitter.Files(result, yaml);
             var dir = r.GetValue(outOption)!.FullName;
+            var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology)) with { PrivateFiles = ManifestEmitter.PrivateFiles(result) };
             if (r.GetValue(dryRun))
             {
+                OutputFolder.Check(dir, files, options);
                 foreach (var (path, content) in files)
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
                 return ExitOk;
             }
-            foreach (var written in AtomicFileWriter.WriteAll(dir, files, privateFiles: ManifestEmitter.PrivateFiles(result))) stdout.WriteLine($"wrote {written}");
+            OutputFolderResult written;
+            using (interrupts.Writing()) written = OutputFolder.Write(dir, files, options);
+            foreach (var f in written.Written) stdout.WriteLine($"wrote {f}");
+            foreach (var f in written.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
             foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
             foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
             return ExitOk;
-        }));
+        }, interrupts));
 
         var validate = new Command("validate", "Validate a topology; print every problem with file and line.") { topologyArg };
         validate.SetAction(r => Guard(stderr, () =>
@@ -239,7 +249,7 @@ public static class MeshfedApp
             else results = FederationChecks.Run(set);
             var format = Enum.Parse<GraphFormat>(r.GetValue(graphFormat)!, ignoreCase: true);
             var text = FederationGraph.Render(FederationGraph.From(set, results), format);
-            if (r.GetValue(graphOut) is { } file) AtomicFileWriter.Write(file.FullName, text);
+            if (r.GetValue(graphOut) is { } file) OutputFolder.WriteFile(file.FullName, text, WriteOptions("--out", interrupts, stderr, Inputs(set, r.GetValue(topologyArg)!.FullName)));
             else stdout.Write(text);
             return ExitOk;
         }));
@@ -260,22 +270,41 @@ public static class MeshfedApp
         {
             var rootCert = r.GetValue(caRootCert);
             var rootKey = r.GetValue(caRootKey);
+            var days = r.GetValue(caDays);
+            if (days is < 1 or > 36500)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--days", days.ToString(CultureInfo.InvariantCulture),
+                    "is out of range", "use 1 to 36500 days (default 3650, as seed 003)"));
             if ((rootCert is null) != (rootKey is null))
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, rootCert is null ? "--root-cert" : "--root-key", null,
                     "is missing: an existing root needs both its certificate and its key", "give both --root-cert and --root-key, or neither for a new root"));
             var authority = rootCert is not null
-                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, r.GetValue(caDays))
-                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, r.GetValue(caDays));
+                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key")
+                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days);
             foreach (var c in r.GetValue(caClusters) ?? Array.Empty<string>()) authority.Issue(c);
-            foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>()) authority.TrustAlso(File.ReadAllText(f.FullName));
-            var dir = r.GetValue(caOut)!.FullName;
-            foreach (var (path, (content, isPrivate)) in authority.Files(includeRootKey: rootCert is null))
+            var inputs = new List<string>();
+            if (rootCert is not null) inputs.AddRange(new[] { rootCert.FullName, rootKey!.FullName });
+            foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>())
             {
-                AtomicFileWriter.Write(Path.Combine(dir, path), content, isPrivate);
-                stdout.WriteLine($"wrote {Path.Combine(dir, path)}{(isPrivate ? " (0600)" : "")}");
+                authority.TrustAlso(PemMaterial.ReadFile(f.FullName, "--trust-also"), "--trust-also", f.FullName);
+                inputs.Add(f.FullName);
+            }
+            var dir = r.GetValue(caOut)!.FullName;
+            var files = authority.Files(includeRootKey: rootCert is null);
+            // A CA folder gains intermediates: what meshfed wrote there before stays unless replaced (KeepExisting).
+            var options = WriteOptions("--out", interrupts, stderr, inputs) with
+            {
+                KeepExisting = true,
+                PrivateFiles = files.Where(f => f.Value.Private).Select(f => f.Key).ToHashSet(StringComparer.Ordinal),
+            };
+            OutputFolderResult written;
+            using (interrupts.Writing()) written = OutputFolder.Write(dir, files.ToDictionary(f => f.Key, f => f.Value.Content, StringComparer.Ordinal), options);
+            foreach (var path in written.Written)
+            {
+                var rel = Path.GetRelativePath(dir, path).Replace(Path.DirectorySeparatorChar, '/');
+                stdout.WriteLine($"wrote {path}{(files.TryGetValue(rel, out var f) && f.Private ? " (0600)" : "")}");
             }
             return ExitOk;
-        }));
+        }, interrupts));
 
         var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
@@ -316,8 +345,12 @@ public static class MeshfedApp
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            stderr.WriteLine($"meshfed: error: {Echo.Text(ex.Message)}");
             return ExitBadInput;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Unexpected(stderr, ex);
         }
     }
 
@@ -369,11 +402,16 @@ public static class MeshfedApp
         }
     }
 
-    private static int Guard(TextWriter stderr, Func<int> action)
+    private static int Guard(TextWriter stderr, Func<int> action, Interrupts? interrupts = null)
     {
         try
         {
             return action();
+        }
+        catch (OperationCanceledException) when (interrupts?.Signal is not null)
+        {
+            stderr.WriteLine($"meshfed: interrupted ({interrupts.Signal}); nothing was changed: the output folder keeps its previous files");
+            return interrupts.ExitCode;
         }
         catch (MeshFederationException ex)
         {
@@ -382,10 +420,44 @@ public static class MeshfedApp
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            stderr.WriteLine($"meshfed: error: {Echo.Text(ex.Message)}");
             return ExitBadInput;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Unexpected(stderr, ex);
+        }
     }
+
+    /// <summary>A bug, reported in one line (no stack trace unless MESHFED_VERBOSE=1), exit 1.</summary>
+    private static int Unexpected(TextWriter stderr, Exception ex)
+    {
+        stderr.WriteLine($"meshfed: error: unexpected {ex.GetType().Name}: {Echo.Text(ex.Message)}. This is a bug in meshfed; please report it with the command line (MESHFED_VERBOSE=1 shows details).");
+        if (Environment.GetEnvironmentVariable("MESHFED_VERBOSE") is "1" or "true") stderr.WriteLine(ex.ToString());
+        return ExitFailed;
+    }
+
+    private static OutputFolderOptions WriteOptions(string field, Interrupts interrupts, TextWriter stderr, IEnumerable<string> inputs) => new()
+    {
+        Field = field,
+        Inputs = inputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList(),
+        CurrentDirectory = Environment.CurrentDirectory,
+        CancellationToken = interrupts.Token,
+        Log = Environment.GetEnvironmentVariable("MESHFED_VERBOSE") is "1" or "true" ? m => stderr.WriteLine("meshfed: " + m) : null,
+    };
+
+    /// <summary>The files a render reads: the topology and every file its objects came from. They are never overwritten.</summary>
+    private static IEnumerable<string> Inputs(FederationSet set, string topology) =>
+        new[] { topology }.Concat(set.AllObjects().Select(o => o switch
+        {
+            MeshControlPlane c => c.Source?.File,
+            MeshPeering p => p.Source?.File,
+            MeshServiceExport e => e.Source?.File,
+            MeshServiceImport i => i.Source?.File,
+            MeshTrafficSplit t => t.Source?.File,
+            MeshFailoverPolicy f => f.Source?.File,
+            _ => null,
+        }).OfType<string>()).Where(File.Exists);
 
     private static void WriteTable(TextWriter w, IReadOnlyList<MeshCheckResult> results)
     {

@@ -106,7 +106,7 @@ public class IstioStyleTests
         var key = TestSupport.Find(TestSupport.ReadBack(files["cluster1.yaml"]), "Secret", "cacerts")["data"]!["ca-key.pem"]!.GetValue<string>();
         Assert.Contains("PRIVATE KEY", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(key)), StringComparison.Ordinal);
         var dir = Paths.TempDir();
-        AtomicFileWriter.WriteAll(dir, files, privateFiles: ManifestEmitter.PrivateFiles(result));
+        OutputFolder.Write(dir, files, new OutputFolderOptions { PrivateFiles = ManifestEmitter.PrivateFiles(result) });
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "cluster1.yaml")));

@@ -89,7 +89,7 @@ public sealed class SnapshotClusterReader : IClusterReader
     {
         var result = new List<JsonObject>();
         foreach (var f in files.Order(StringComparer.Ordinal))
-            foreach (var doc in yaml.Parse(File.ReadAllText(f), f))
+            foreach (var doc in yaml.Parse(IO.InputFile.ReadText(f, "snapshot", IO.InputFile.MaxSnapshotBytes, "save the objects with kubectl get ... -o yaml"), f))
             {
                 if (doc.ToJson() is not JsonObject o) continue;
                 if (o["kind"]?.GetValue<string>() is { } k && k.EndsWith("List", StringComparison.Ordinal) && o["items"] is JsonArray items)

@@ -105,7 +105,13 @@ public sealed class KubeConfig
             JsonObject? doc;
             try
             {
-                doc = yaml.Parse(File.ReadAllText(file), file).FirstOrDefault()?.ToJson() as JsonObject;
+                // A regular text file of sane size only: a binary file or a FIFO is named as such, not misread.
+                var text = IO.InputFile.ReadText(file, "kubeconfig", IO.InputFile.MaxKubeConfigBytes, "give a kubeconfig file (kubectl config view --raw > file)");
+                var first = yaml.Parse(text, file).FirstOrDefault();
+                if (first is not null && first.Kind != Yaml.YNodeKind.Mapping)
+                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "kubeconfig", file,
+                        "is not a kubeconfig (a YAML mapping with clusters, users and contexts)", "give a kubeconfig file (kubectl config view --raw > file)") { Location = first.Location });
+                doc = first?.ToJson() as JsonObject;
             }
             catch (MeshFederationException ex)
             {
@@ -114,7 +120,7 @@ public sealed class KubeConfig
             }
             read++;
             if (doc is null) continue;
-            config.CurrentContext ??= doc["current-context"]?.GetValue<string>() is { Length: > 0 } cc ? cc : null;
+            config.CurrentContext ??= doc["current-context"] is JsonValue ccv && ccv.TryGetValue<string>(out var cc) && cc.Length > 0 ? cc : null;
             Merge(doc, "clusters", "cluster", config._clusters, file, problems);
             Merge(doc, "users", "user", config._users, file, problems);
             Merge(doc, "contexts", "context", config._contexts, file, problems);
@@ -131,7 +137,7 @@ public sealed class KubeConfig
         if (doc[listKey] is not JsonArray list) return;
         foreach (var entry in list)
         {
-            var name = entry?["name"]?.GetValue<string>();
+            var name = entry?["name"] is JsonValue nv && nv.TryGetValue<string>(out var n) ? n : null;
             if (string.IsNullOrEmpty(name) || entry![itemKey] is not JsonObject body)
             {
                 problems.Add(MeshErrorKind.InvalidData, $"{listKey}[]", name ?? "", $"has no name or no '{itemKey}' section", $"fix the entry in {file}");

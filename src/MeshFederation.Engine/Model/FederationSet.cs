@@ -143,7 +143,7 @@ public sealed class FederationSet
         // (an export piped alone into ConvertTo-MeshManifest) renders with a warning instead.
         var hasPeerings = _peerings.Select(p => p.Local.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var e in _exports)
-            if (!peered.Contains((e.ControlPlane.Name, e.Peer)) && hasPeerings.Contains(e.ControlPlane.Name))
+            if (!peered.Contains((e.ControlPlane.Name, e.Peer)) && hasPeerings.Contains(e.ControlPlane.Name) && e.Peer != e.ControlPlane.Name)
                 problems.Add(MeshErrorKind.NotFound, $"export '{e}'.to", e.Peer, $"{e.ControlPlane.Name} has no peering with {e.Peer}",
                     $"peer {e.ControlPlane.Name} with {e.Peer} (New-MeshPeer) or export to a mesh it is peered with", e.Source, e);
         foreach (var g in _exports.Where(e => e.ExportedHost is not null).GroupBy(e => (e.ControlPlane.Name, e.ExportedHost)).Where(g => g.Count() > 1))
@@ -151,7 +151,7 @@ public sealed class FederationSet
                 $"two exports to {g.Last().Peer} publish the same name", "give each exported service its own alias", g.Last().Source, g.Last());
 
         foreach (var i in _imports)
-            if (!peered.Contains((i.ControlPlane.Name, i.Peer)) && hasPeerings.Contains(i.ControlPlane.Name))
+            if (!peered.Contains((i.ControlPlane.Name, i.Peer)) && hasPeerings.Contains(i.ControlPlane.Name) && i.Peer != i.ControlPlane.Name)
                 problems.Add(MeshErrorKind.NotFound, $"import '{i}'.from", i.Peer, $"{i.ControlPlane.Name} has no peering with {i.Peer}",
                     $"peer {i.ControlPlane.Name} with {i.Peer} (New-MeshPeer) or import from a mesh it is peered with", i.Source, i);
         foreach (var g in _imports.Where(i => i.LocalHost is not null && !i.ImportAsLocal).GroupBy(i => (i.ControlPlane.Name, i.LocalHost)).Where(g => g.Count() > 1))

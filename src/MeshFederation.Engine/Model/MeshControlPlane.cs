@@ -149,7 +149,8 @@ public sealed partial class MeshControlPlane
         : IngressAddresses.TryGetValue("*", out var any) ? any
         : Array.Empty<string>();
 
-    public override string ToString() => $"{Name} ({Namespace} in {Cluster.Name})";
+    // Null-safe: PowerShell builds instances from hashtables without the required members, then prints them.
+    public override string ToString() => $"{Name} ({Namespace} in {Cluster?.Name})";
 
     /// <summary>A copy with node addresses read from the cluster.</summary>
     public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()
@@ -233,8 +234,7 @@ public sealed partial class MeshControlPlane
                     "is not an IP address or DNS name", "list the cluster nodes' addresses", at);
     }
 
-    internal static bool IsHostOrIp(string value) =>
-        System.Net.IPAddress.TryParse(value, out _) || Names.IsDns1123Subdomain(value.ToLowerInvariant());
+    internal static bool IsHostOrIp(string value) => Names.IsHostOrIp(value);
 
     [System.Text.RegularExpressions.GeneratedRegex("^v2\\.[1-6]$")]
     private static partial System.Text.RegularExpressions.Regex VersionPattern();

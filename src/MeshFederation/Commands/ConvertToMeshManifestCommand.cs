@@ -34,6 +34,10 @@ public sealed class ConvertToMeshManifestCommand : MeshCmdlet
         if (!Try(() => result = Ossm2Renderer.Render(FederationSet.From(_items)), _items)) return;
         foreach (var p in result!.Pending) WriteWarning($"Not known offline: {p}");
         foreach (var w in result.Warnings) WriteWarning(w);
+        var clusters = result.Clusters.Select(c => c.Cluster).ToHashSet(StringComparer.Ordinal);
+        foreach (var unknown in Cluster.Where(c => !clusters.Contains(c)).Distinct(StringComparer.Ordinal))
+            WriteError(ErrorIds.Record(new Engine.Validation.MeshProblem(Engine.Validation.MeshErrorKind.NotFound, "Cluster", unknown,
+                "is not a cluster of the piped objects", $"use one of: {string.Join(", ", clusters.Order(StringComparer.Ordinal))}"), unknown));
         foreach (var c in ManifestEmitter.WithYaml(result, Yaml))
             if (Cluster.Length == 0 || Cluster.Contains(c.Cluster, StringComparer.Ordinal)) WriteObject(c);
     }

@@ -82,6 +82,13 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
             }
         }
         var selected = labels.Count > 0 || expressions.Count > 0;
+        if (LabelSelector is { Count: 0 } && expressions.Count == 0)
+        {
+            // An empty selector would select every service of the namespace: say so rather than export them all.
+            WriteError(ErrorIds.Record(new Engine.Validation.MeshProblem(Engine.Validation.MeshErrorKind.InvalidArgument, "LabelSelector", "@{}",
+                "is empty: it would select every service in the namespace", "give at least one label (-LabelSelector @{ app = 'ratings' }), or -Name '*' to export all services on purpose"), LabelSelector));
+            return;
+        }
         MeshServiceExport? export = null;
         if (!Try(() => export = Factory.Export(new MeshServiceExport
         {

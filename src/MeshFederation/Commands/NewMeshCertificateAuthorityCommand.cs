@@ -59,7 +59,8 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet
     {
         MeshCertificateAuthority? ca = null;
         if (!Try(() => ca = ParameterSetName == ExistingRoot
-                ? MeshCertificateAuthority.Load(GetUnresolvedProviderPathFromPSPath(RootCertificatePath), GetUnresolvedProviderPathFromPSPath(RootKeyPath), ValidityDays)
+                ? MeshCertificateAuthority.Load(GetUnresolvedProviderPathFromPSPath(RootCertificatePath), GetUnresolvedProviderPathFromPSPath(RootKeyPath), ValidityDays,
+                    nameof(RootCertificatePath), nameof(RootKeyPath))
                 : MeshCertificateAuthority.Create(KeyAlgorithm, ValidityDays, Organization))) return;
         WriteVerbose($"Root: {ca!.Root}");
         foreach (var c in _clusters.Distinct(StringComparer.Ordinal))
@@ -72,12 +73,26 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet
         if (OutputPath is not null)
         {
             var dir = GetUnresolvedProviderPathFromPSPath(OutputPath);
-            foreach (var (path, (content, isPrivate)) in ca.Files(includeRootKey: ParameterSetName == NewRoot))
+            var files = ca.Files(includeRootKey: ParameterSetName == NewRoot);
+            var options = new OutputFolderOptions
             {
-                var target = System.IO.Path.Combine(dir, path);
-                if (!ShouldProcess(target, isPrivate ? "Write private key (mode 0600)" : "Write certificate")) continue;
-                if (!Try(() => AtomicFileWriter.Write(target, content, isPrivate), target)) return;
-                WriteVerbose($"Wrote {target}");
+                Field = nameof(OutputPath),
+                KeepExisting = true, // a CA folder gains intermediates; what was written there before stays unless replaced
+                PrivateFiles = files.Where(f => f.Value.Private).Select(f => f.Key).ToHashSet(StringComparer.Ordinal),
+                Inputs = ParameterSetName == ExistingRoot
+                    ? new[] { GetUnresolvedProviderPathFromPSPath(RootCertificatePath), GetUnresolvedProviderPathFromPSPath(RootKeyPath) }
+                    : Array.Empty<string>(),
+                CurrentDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+                Log = WriteVerbose,
+            };
+            var contents = files.ToDictionary(f => f.Key, f => f.Value.Content, StringComparer.Ordinal);
+            if (!Try(() => OutputFolder.Check(dir, contents, options), dir)) return;
+            var keys = files.Count(f => f.Value.Private);
+            if (ShouldProcess(dir, $"Write {files.Count} PEM files ({keys} private key(s), mode 0600) all at once"))
+            {
+                OutputFolderResult? written = null;
+                if (!Try(() => written = OutputFolder.Write(dir, contents, options), dir)) return;
+                foreach (var f in written!.Written) WriteVerbose($"Wrote {f}");
             }
         }
         WriteObject(ca);

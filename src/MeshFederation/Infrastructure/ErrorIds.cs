@@ -14,6 +14,9 @@ public static class ErrorIds
     public const string YamlBridgeUnavailable = "MeshFederation.YamlBridgeUnavailable";
     public const string ClusterError = "MeshFederation.ClusterError";
     public const string ApplyFailed = "MeshFederation.ApplyFailed";
+    public const string NoInput = "MeshFederation.NoInput";
+    public const string UpstreamError = "MeshFederation.UpstreamError";
+    public const string Unexpected = "MeshFederation.Unexpected";
 
     public static string For(MeshErrorKind kind) => kind switch
     {

@@ -33,6 +33,16 @@ public abstract class MeshCmdlet : PSCmdlet
             WriteError(new ErrorRecord(ex, ErrorIds.ClusterError, ErrorCategory.ConnectionError, ex.Cluster ?? target));
             return false;
         }
+        catch (Exception ex) when (ex is not (RuntimeException or OperationCanceledException or OutOfMemoryException))
+        {
+            // A bug: reported as an error of this command, never a crash of the session.
+            WriteError(new ErrorRecord(ex, ErrorIds.Unexpected, ErrorCategory.NotSpecified, target)
+            {
+                ErrorDetails = new ErrorDetails($"Unexpected {ex.GetType().Name}: {Echo.Text(ex.Message)}. This is a bug in MeshFederation; please report it.")
+                { RecommendedAction = "Report the command and its input; $Error[0].Exception.StackTrace shows where it failed." },
+            });
+            return false;
+        }
     }
 
     /// <summary>The YAML bridge, loaded from the module's Dependencies folder into its own load context.</summary>
