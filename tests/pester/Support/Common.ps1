@@ -1,0 +1,95 @@
+# Dot-sourced by every *.Tests.ps1 (in BeforeAll and BeforeDiscovery): the repository root, the module under test
+# ($env:MESHFED_MODULE_PATH, set by test.sh to the assembled module) and small helpers shared by the suite.
+$RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
+$ModulePath = if ($env:MESHFED_MODULE_PATH) { $env:MESHFED_MODULE_PATH } else {
+    Join-Path $RepoRoot "out/MeshFederation/$(([xml](Get-Content -Raw (Join-Path $RepoRoot 'Directory.Build.props'))).Project.PropertyGroup.VersionPrefix | Select-Object -First 1)/MeshFederation.psd1"
+}
+$ExamplesDir = Join-Path $RepoRoot 'examples'
+$DocsDir = Join-Path $RepoRoot 'docs'
+
+function Import-MeshFederationUnderTest {
+    if (-not (Get-Module MeshFederation)) { Import-Module $ModulePath -Force -ErrorAction Stop }
+}
+
+# The PowerShell sources of the repository: every .ps1/.psm1/.psd1, every powershell block of README.md and docs/*.md
+# (with the line it starts on), and every pwsh step of the GitHub workflows.
+function Get-PowerShellSource {
+    $skip = '[\\/](bin|obj|out|\.tools|node_modules|TestResults|rendered|\.git)[\\/]'
+    Get-ChildItem -Path $RepoRoot -Recurse -File -Include *.ps1, *.psm1, *.psd1 |
+        Where-Object { $_.FullName.Substring($RepoRoot.Length) -notmatch $skip } |
+        Sort-Object FullName |
+        ForEach-Object {
+            [pscustomobject]@{ Name = [IO.Path]::GetRelativePath($RepoRoot, $_.FullName); Path = $_.FullName; Line = 1; Text = Get-Content -Raw $_.FullName }
+        }
+    foreach ($md in @(Get-Item (Join-Path $RepoRoot 'README.md')) + @(Get-ChildItem $DocsDir -Filter *.md | Sort-Object Name)) {
+        foreach ($block in Get-MarkdownCodeBlock -Path $md.FullName -Language powershell) {
+            [pscustomobject]@{ Name = '{0}:{1}' -f [IO.Path]::GetRelativePath($RepoRoot, $md.FullName), $block.Line; Path = $md.FullName; Line = $block.Line; Text = $block.Code }
+        }
+    }
+    foreach ($wf in Get-ChildItem (Join-Path $RepoRoot '.github/workflows') -Filter *.yml -ErrorAction Ignore) {
+        $i = 0
+        foreach ($step in Get-WorkflowPwshStep -Path $wf.FullName) {
+            $i++
+            [pscustomobject]@{ Name = '{0}#pwsh-step{1}' -f [IO.Path]::GetRelativePath($RepoRoot, $wf.FullName), $i; Path = $wf.FullName; Line = 1; Text = $step }
+        }
+    }
+}
+
+# Fenced code blocks of a markdown file with their language and first code line, read with Markdig (ConvertFrom-Markdown).
+function Get-MarkdownCodeBlock {
+    param([Parameter(Mandatory)] [string] $Path, [string[]] $Language)
+    $text = Get-Content -Raw $Path
+    $md = ConvertFrom-Markdown -InputObject $text
+    foreach ($b in [Markdig.Syntax.MarkdownObjectExtensions]::Descendants[Markdig.Syntax.FencedCodeBlock]($md.Tokens)) {
+        $info = "$($b.Info)".Trim()
+        if ($Language -and $info -notin $Language) { continue }
+        [pscustomobject]@{ Language = $info; Line = $b.Line + 2; Code = (($b.Lines.Lines | Select-Object -First $b.Lines.Count | ForEach-Object { $_.ToString() }) -join "`n") + "`n"; Block = $b }
+    }
+}
+
+# The run scripts of steps whose shell is pwsh (the workflow's default shell counts); ${{ }} expressions become 'expr'.
+function Get-WorkflowPwshStep {
+    param([Parameter(Mandatory)] [string] $Path)
+    $json = [MeshFederation.Infrastructure.ModuleYaml]::Bridge.Parse((Get-Content -Raw $Path), $Path)[0].ToJson().ToJsonString()
+    $doc = $json | ConvertFrom-Json -AsHashtable
+    $default = if ($doc.defaults -and $doc.defaults.run) { $doc.defaults.run.shell }
+    foreach ($job in $doc.jobs.Values) {
+        $shell = if ($job.defaults -and $job.defaults.run -and $job.defaults.run.shell) { $job.defaults.run.shell } else { $default }
+        foreach ($step in $job.steps) {
+            $stepShell = if ($step.shell) { $step.shell } else { $shell }
+            if ($step.run -and $stepShell -eq 'pwsh') { $step.run -replace '\$\{\{[^}]*\}\}', 'expr' }
+        }
+    }
+}
+
+# Runs a script in a new pwsh process with the module imported, from $WorkingDirectory; returns what a user sees:
+# stdout and stderr (formatted output, What if lines, warnings, errors), plain text at the given width.
+function Invoke-PwshProcess {
+    param([Parameter(Mandatory)] [string] $Script, [string] $WorkingDirectory = (Get-Location).Path, [hashtable] $Environment = @{}, [int] $Width = 120)
+    $prelude = @"
+`$ErrorActionPreference = 'Continue'
+`$PSStyle.OutputRendering = 'PlainText'
+`$ProgressPreference = 'SilentlyContinue'
+Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop
+"@
+    $file = Join-Path ([IO.Path]::GetTempPath()) ("meshfed-pester-" + [guid]::NewGuid().ToString('n') + '.ps1')
+    Set-Content -LiteralPath $file -Value ($prelude + "`n" + $Script)
+    try {
+        $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+        foreach ($a in '-NoProfile', '-NonInteractive', '-File', $file) { $info.ArgumentList.Add($a) }
+        $info.WorkingDirectory = $WorkingDirectory
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $info.UseShellExecute = $false
+        $info.Environment['COLUMNS'] = "$Width"
+        $info.Environment['NO_COLOR'] = '1'
+        foreach ($k in $Environment.Keys) { $info.Environment[$k] = $Environment[$k] }
+        $p = [System.Diagnostics.Process]::Start($info)
+        $err = $p.StandardError.ReadToEndAsync()
+        $out = $p.StandardOutput.ReadToEnd()
+        $p.WaitForExit()
+        [pscustomobject]@{ ExitCode = $p.ExitCode; Output = $out; Error = $err.Result }
+    } finally {
+        Remove-Item -LiteralPath $file -ErrorAction Ignore
+    }
+}
