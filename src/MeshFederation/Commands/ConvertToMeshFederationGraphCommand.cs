@@ -10,7 +10,7 @@ namespace MeshFederation.Commands;
 /// grouped by cluster, each peering coloured by its check status, each export and import shown. Pipe federation objects
 /// and, optionally, check results (Test-MeshFederation); without results the offline checks colour the peerings.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "MeshFederationGraph")]
+[Cmdlet(VerbsData.ConvertTo, "MeshFederationGraph", HelpUri = HelpLinks.Docs + "ConvertTo-MeshFederationGraph.md")]
 [OutputType(typeof(string))]
 public sealed class ConvertToMeshFederationGraphCommand : MeshCmdlet
 {

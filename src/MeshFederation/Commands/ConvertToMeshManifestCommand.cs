@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// ConvertTo-MeshManifest: renders piped federation objects into one multi-document YAML per cluster, in apply order.
 /// Nothing is written; Export-MeshManifest writes the same to files.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "MeshManifest")]
+[Cmdlet(VerbsData.ConvertTo, "MeshManifest", HelpUri = HelpLinks.Docs + "ConvertTo-MeshManifest.md")]
 [OutputType(typeof(ClusterManifests))]
 public sealed class ConvertToMeshManifestCommand : MeshCmdlet
 {

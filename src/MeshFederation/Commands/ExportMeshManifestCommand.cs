@@ -10,7 +10,7 @@ namespace MeshFederation.Commands;
 /// Export-MeshManifest: renders piped federation objects and writes one &lt;cluster&gt;.yaml per cluster, SUMMARY.md and
 /// the proxy files into a folder. Everything is rendered before anything is written; each file is replaced atomically.
 /// </summary>
-[Cmdlet(VerbsData.Export, "MeshManifest", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Export, "MeshManifest", HelpUri = HelpLinks.Docs + "Export-MeshManifest.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FileInfo))]
 public sealed class ExportMeshManifestCommand : MeshCmdlet
 {

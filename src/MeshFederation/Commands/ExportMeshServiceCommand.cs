@@ -6,7 +6,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Export-MeshService: declares a service a mesh exports to a peer (one rule of the ExportedServiceSet named after the peer).</summary>
-[Cmdlet(VerbsData.Export, "MeshService", DefaultParameterSetName = ByPeering)]
+[Cmdlet(VerbsData.Export, "MeshService", HelpUri = HelpLinks.Docs + "Export-MeshService.md", DefaultParameterSetName = ByPeering)]
 [OutputType(typeof(MeshServiceExport))]
 public sealed class ExportMeshServiceCommand : MeshCmdlet
 {

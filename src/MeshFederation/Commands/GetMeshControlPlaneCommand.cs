@@ -10,7 +10,7 @@ namespace MeshFederation.Commands;
 /// Get-MeshControlPlane: discovers the control planes running in clusters (ServiceMeshControlPlanes, Sail Istio
 /// resources, plain istiod) and emits them as MeshControlPlane objects that join a pipeline like declared ones.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "MeshControlPlane")]
+[Cmdlet(VerbsCommon.Get, "MeshControlPlane", HelpUri = HelpLinks.Docs + "Get-MeshControlPlane.md")]
 [OutputType(typeof(MeshControlPlane))]
 public sealed class GetMeshControlPlaneCommand : MeshCmdlet, IDisposable
 {

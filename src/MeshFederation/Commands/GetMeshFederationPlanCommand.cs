@@ -5,7 +5,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Get-MeshFederationPlan: what Sync-MeshFederation would do, per object (Create, Update, Unchanged, Delete), without changing anything.</summary>
-[Cmdlet(VerbsCommon.Get, "MeshFederationPlan", DefaultParameterSetName = ByObject)]
+[Cmdlet(VerbsCommon.Get, "MeshFederationPlan", HelpUri = HelpLinks.Docs + "Get-MeshFederationPlan.md", DefaultParameterSetName = ByObject)]
 [OutputType(typeof(PlanItem))]
 public sealed class GetMeshFederationPlanCommand : LiveCmdlet
 {

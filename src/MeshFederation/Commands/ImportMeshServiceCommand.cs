@@ -5,7 +5,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Import-MeshService: declares a service a mesh imports from a peer (one rule of the ImportedServiceSet named after the peer).</summary>
-[Cmdlet(VerbsData.Import, "MeshService", DefaultParameterSetName = ByPeering)]
+[Cmdlet(VerbsData.Import, "MeshService", HelpUri = HelpLinks.Docs + "Import-MeshService.md", DefaultParameterSetName = ByPeering)]
 [OutputType(typeof(MeshServiceImport))]
 public sealed class ImportMeshServiceCommand : MeshCmdlet
 {

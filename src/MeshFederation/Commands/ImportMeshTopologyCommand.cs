@@ -7,7 +7,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Import-MeshTopology: reads a topology file and emits the same objects the cmdlets would create.</summary>
-[Cmdlet(VerbsData.Import, "MeshTopology")]
+[Cmdlet(VerbsData.Import, "MeshTopology", HelpUri = HelpLinks.Docs + "Import-MeshTopology.md")]
 [OutputType(typeof(MeshControlPlane), typeof(MeshPeering), typeof(MeshServiceExport), typeof(MeshServiceImport), typeof(MeshTrafficSplit), typeof(FederationProxyConfig))]
 public sealed class ImportMeshTopologyCommand : MeshCmdlet
 {

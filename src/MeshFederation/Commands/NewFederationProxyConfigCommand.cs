@@ -10,7 +10,7 @@ namespace MeshFederation.Commands;
 /// New-FederationProxyConfig: the bare-metal proxy of seed 000. Takes NodePort peerings (collected from the pipeline)
 /// and returns the port map the ServiceMeshPeers point at plus the haproxy configuration.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "FederationProxyConfig", DefaultParameterSetName = SharedHost)]
+[Cmdlet(VerbsCommon.New, "FederationProxyConfig", HelpUri = HelpLinks.Docs + "New-FederationProxyConfig.md", DefaultParameterSetName = SharedHost)]
 [OutputType(typeof(FederationProxyConfig))]
 public sealed class NewFederationProxyConfigCommand : MeshCmdlet
 {

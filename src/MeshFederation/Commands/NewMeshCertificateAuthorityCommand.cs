@@ -11,7 +11,7 @@ namespace MeshFederation.Commands;
 /// under it (issuing again for a cluster rotates its intermediate). -TrustAlso keeps old roots trusted during a
 /// rollover. -OutputPath writes the PEM files seed 003 leaves (keys 0600). Keys never appear in the object's views.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshCertificateAuthority", SupportsShouldProcess = true, DefaultParameterSetName = NewRoot)]
+[Cmdlet(VerbsCommon.New, "MeshCertificateAuthority", HelpUri = HelpLinks.Docs + "New-MeshCertificateAuthority.md", SupportsShouldProcess = true, DefaultParameterSetName = NewRoot)]
 [OutputType(typeof(MeshCertificateAuthority))]
 public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet
 {

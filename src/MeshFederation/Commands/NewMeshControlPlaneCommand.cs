@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// New-MeshControlPlane: declares a service-mesh control plane; naming several clusters gives one control plane per
 /// cluster, named &lt;cluster&gt;-&lt;name&gt; (the OCM MeshDeployment template).
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshControlPlane")]
+[Cmdlet(VerbsCommon.New, "MeshControlPlane", HelpUri = HelpLinks.Docs + "New-MeshControlPlane.md")]
 [OutputType(typeof(MeshControlPlane))]
 public sealed class NewMeshControlPlaneCommand : MeshCmdlet
 {

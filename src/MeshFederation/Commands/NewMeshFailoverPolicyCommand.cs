@@ -8,7 +8,7 @@ namespace MeshFederation.Commands;
 /// New-MeshFailoverPolicy: locality failover for a host in one control plane (seed 003): a DestinationRule with
 /// localityLbSetting.failover from one region to another and the outlierDetection that failover needs.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshFailoverPolicy")]
+[Cmdlet(VerbsCommon.New, "MeshFailoverPolicy", HelpUri = HelpLinks.Docs + "New-MeshFailoverPolicy.md")]
 [OutputType(typeof(MeshFailoverPolicy))]
 public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
 {

@@ -5,7 +5,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>New-MeshTrafficSplit: a weighted route between a local service and an imported one (a VirtualService).</summary>
-[Cmdlet(VerbsCommon.New, "MeshTrafficSplit")]
+[Cmdlet(VerbsCommon.New, "MeshTrafficSplit", HelpUri = HelpLinks.Docs + "New-MeshTrafficSplit.md")]
 [OutputType(typeof(MeshTrafficSplit))]
 public sealed class NewMeshTrafficSplitCommand : MeshCmdlet
 {

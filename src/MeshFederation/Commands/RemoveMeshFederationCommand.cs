@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// labelled app.kubernetes.io/managed-by=meshfederation) and nothing else; idempotent. A control-plane namespace it
 /// created is deleted only when nothing foreign lives in it.
 /// </summary>
-[Cmdlet(VerbsCommon.Remove, "MeshFederation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByObject)]
+[Cmdlet(VerbsCommon.Remove, "MeshFederation", HelpUri = HelpLinks.Docs + "Remove-MeshFederation.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ApplyOutcome))]
 public sealed class RemoveMeshFederationCommand : LiveCmdlet
 {

@@ -10,7 +10,7 @@ namespace MeshFederation.Commands;
 /// shows the plan and changes nothing), then applies with server-side apply in dependency order on all clusters in
 /// parallel, waiting for control planes to be ready where needed.
 /// </summary>
-[Cmdlet(VerbsData.Sync, "MeshFederation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
+[Cmdlet(VerbsData.Sync, "MeshFederation", HelpUri = HelpLinks.Docs + "Sync-MeshFederation.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ApplyOutcome))]
 public sealed class SyncMeshFederationCommand : LiveCmdlet
 {

@@ -13,7 +13,7 @@ namespace MeshFederation.Commands;
 /// the declared objects; with -Live it reads the clusters they are bound to; with -Context it checks whatever meshes
 /// run there; with -Snapshot it checks objects saved with kubectl get -o yaml. -Probe adds network probes.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "MeshFederation", DefaultParameterSetName = ByObject)]
+[Cmdlet(VerbsDiagnostic.Test, "MeshFederation", HelpUri = HelpLinks.Docs + "Test-MeshFederation.md", DefaultParameterSetName = ByObject)]
 [OutputType(typeof(MeshCheckResult))]
 public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
 {
