@@ -74,7 +74,11 @@ public sealed partial class MeshControlPlane
     public string? RootCertificate { get; init; }
 
     /// <summary>Extra SMCP spec fields deep-merged over what is rendered (e.g. runtime defaults).</summary>
-    public JsonObject? SpecOverrides { get; init; }
+    /// <remarks>Internal so hosts never show System.Text.Json nodes: <see cref="GetSpecOverrides"/> gives a copy.</remarks>
+    internal JsonObject? SpecOverrides { get; init; }
+
+    /// <summary>A copy of the extra SMCP spec fields, or null.</summary>
+    public JsonObject? GetSpecOverrides() => (JsonObject?)SpecOverrides?.DeepClone();
 
     /// <summary>Where the control plane was declared, when it came from a topology file.</summary>
     public SourceLocation? Source { get; init; }

@@ -31,7 +31,9 @@ public sealed class ConvertToMeshFederationGraphCommand : MeshCmdlet
     {
         var results = _items.OfType<MeshCheckResult>().ToList();
         var set = new FederationSet();
-        if (!Try(() => { foreach (var o in _items.Where(o => o is not MeshCheckResult)) set.Add(o); }, _items)) return;
+        var ok = true;
+        foreach (var o in _items.Where(o => o is not MeshCheckResult)) ok &= Try(() => set.Add(o), o);
+        if (!ok) return;
         if (results.Count == 0) results = FederationChecks.Run(set).ToList();
         string? text = null;
         if (!Try(() => text = FederationGraph.Render(FederationGraph.From(set, results), Format), Format)) return;

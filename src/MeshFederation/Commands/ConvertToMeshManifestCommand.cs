@@ -30,10 +30,13 @@ public sealed class ConvertToMeshManifestCommand : MeshCmdlet
 
     protected override void EndProcessing()
     {
+        var set = new FederationSet();
+        var ok = true;
+        foreach (var o in _items) ok &= Try(() => set.Add(o), o);
+        if (!ok) return;
         RenderResult? result = null;
-        if (!Try(() => result = Ossm2Renderer.Render(FederationSet.From(_items)), _items)) return;
-        foreach (var p in result!.Pending) WriteWarning($"Not known offline: {p}");
-        foreach (var w in result.Warnings) WriteWarning(w);
+        if (!Try(() => result = Ossm2Renderer.Render(set), _items)) return;
+        WritePending(result!.Pending, result.Warnings);
         foreach (var c in ManifestEmitter.WithYaml(result, Yaml))
             if (Cluster.Length == 0 || Cluster.Contains(c.Cluster, StringComparer.Ordinal)) WriteObject(c);
     }

@@ -19,6 +19,7 @@ public sealed class NewMeshTrafficSplitCommand : MeshCmdlet
     /// <summary>Namespace of the VirtualService; the import's local namespace by default.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string? Namespace { get; set; }
 
     [Parameter(Mandatory = true)]

@@ -93,3 +93,49 @@ Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop
         Remove-Item -LiteralPath $file -ErrorAction Ignore
     }
 }
+
+# Runs PowerShell code in a new runspace on a recording host (Support/RecordingHost.cs) with the module imported, from
+# $WorkingDirectory, as an interactive console user would see it at $Width columns. Returns the text shown (output
+# formatted by Out-Default, What if lines, warnings, errors), the objects output, the prompts (answered from $Answers,
+# then $DefaultAnswer), progress records, warnings and errors.
+function Invoke-InHost {
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [string] $WorkingDirectory = (Get-Location).Path,
+        [string[]] $Answers = @(),
+        [string] $DefaultAnswer = 'No',
+        [int] $Width = 120,
+        [hashtable] $Variables = @{}
+    )
+    if (-not ('MeshFederation.PesterSupport.RecordingHost' -as [type])) {
+        Add-Type -TypeDefinition (Get-Content -Raw (Join-Path $PSScriptRoot 'RecordingHost.cs'))
+    }
+    $h = [MeshFederation.PesterSupport.RecordingHost]::new($Width)
+    foreach ($a in $Answers) { $h.Recorder.Answers.Enqueue($a) }
+    $h.Recorder.DefaultAnswer = $DefaultAnswer
+    $rs = [runspacefactory]::CreateRunspace($h)
+    $rs.Open()
+    try {
+        foreach ($k in $Variables.Keys) { $rs.SessionStateProxy.SetVariable($k, $Variables[$k]) }
+        $ps = [powershell]::Create()
+        $ps.Runspace = $rs
+        $prelude = "`$PSStyle.OutputRendering = 'PlainText'; `$ProgressPreference = 'Continue'; Set-Location -LiteralPath '$($WorkingDirectory -replace "'", "''")'; Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop"
+        $null = $ps.AddScript($prelude).AddStatement()
+        $null = $ps.AddScript("& { $Script`n} *>&1 | Tee-Object -Variable __meshfedOutput | Out-Default")
+        $null = $ps.Invoke()
+        $terminating = if ($ps.HadErrors -and $ps.Streams.Error.Count) { $ps.Streams.Error | ForEach-Object { "$_" } }
+        $output = @($rs.SessionStateProxy.GetVariable('__meshfedOutput'))
+        [pscustomobject]@{
+            Text     = $h.Recorder.Text
+            Output   = @($output | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.WarningRecord] -and $_ -isnot [System.Management.Automation.VerboseRecord] -and $_ -isnot [System.Management.Automation.InformationRecord] -and $_ -isnot [System.Management.Automation.DebugRecord] })
+            Errors   = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) + @($ps.Streams.Error)
+            Warnings = @($output | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object Message)
+            Verbose  = @($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            Prompts  = @($h.Recorder.Prompts)
+            Progress = @($h.Recorder.Progress)
+            Failed   = $terminating
+        }
+    } finally {
+        $rs.Dispose()
+    }
+}
