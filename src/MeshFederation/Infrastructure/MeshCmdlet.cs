@@ -219,8 +219,7 @@ public abstract class MeshCmdlet : PSCmdlet
             WriteInformation(new InformationRecord(p, "MeshFederation") { Tags = { "MeshFederation.Pending" } });
         }
         if (pending.Count > 0)
-            WriteWarning($"{pending.Count} value(s) are not known offline ({string.Join(", ", pending.Select(p => p.What).Distinct().Take(3))}{(pending.Select(p => p.What).Distinct().Count() > 3 ? ", ..." : "")}): " +
-                "they are read from the clusters when applied (Sync-MeshFederation). -Verbose lists them.");
+            WriteWarning($"{pending.Count} {(pending.Count == 1 ? "value is" : "values are")} not known offline; Sync-MeshFederation reads them from the clusters when it applies. -Verbose lists them.");
         foreach (var w in warnings.Distinct()) WriteWarning(w);
     }
 

@@ -6,8 +6,9 @@ namespace MeshFederation.Infrastructure;
 
 /// <summary>
 /// Durations as PowerShell users write them: a [TimeSpan] (New-TimeSpan -Minutes 10), a string with a unit (500ms, 30s,
-/// 10m, 2h, 365d) or a TimeSpan string (00:10:00, 1.00:00:00). A bare number is refused with the forms to use, since
-/// PowerShell would otherwise read 600 as 600 ticks.
+/// 10m, 2h, 365d) or a TimeSpan string (00:10:00, 1.00:00:00). Unquoted, 30s and 365d are PowerShell number literals
+/// (30 as a [short], 365 as a [decimal]); those two types are read as the unit they spell. Any other bare number is
+/// refused with the forms to use, since PowerShell would otherwise read 600 as 600 ticks.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed partial class TimeSpanArgumentAttribute : ArgumentTransformationAttribute
@@ -19,6 +20,10 @@ public sealed partial class TimeSpanArgumentAttribute : ArgumentTransformationAt
         {
             case TimeSpan t:
                 return t;
+            case short seconds: // 30s: the s suffix of a PowerShell literal makes a [short]
+                return TimeSpan.FromSeconds(seconds);
+            case decimal days: // 365d: the d suffix makes a [decimal]
+                return TimeSpan.FromDays((double)days);
             case string s when Unit().Match(s) is { Success: true } m:
                 var n = double.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
                 return m.Groups["u"].Value.ToLowerInvariant() switch

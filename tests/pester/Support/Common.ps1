@@ -94,13 +94,11 @@ Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop
     }
 }
 
-# Runs PowerShell code in a new runspace on a recording host (Support/RecordingHost.cs) with the module imported, from
-# $WorkingDirectory, as an interactive console user would see it at $Width columns. Returns the text shown (output
-# formatted by Out-Default, What if lines, warnings, errors), the objects output, the prompts (answered from $Answers,
-# then $DefaultAnswer), progress records, warnings and errors.
-function Invoke-InHost {
+# A runspace on a recording host (Support/RecordingHost.cs) with the module imported, at $WorkingDirectory: what an
+# interactive console user would see at $Width columns is recorded, prompts are answered from $Answers, then
+# $DefaultAnswer. Invoke-RecordingSession runs code in it (dot-sourced: variables stay for the next call).
+function New-RecordingSession {
     param(
-        [Parameter(Mandatory)] [string] $Script,
         [string] $WorkingDirectory = (Get-Location).Path,
         [string[]] $Answers = @(),
         [string] $DefaultAnswer = 'No',
@@ -115,27 +113,71 @@ function Invoke-InHost {
     $h.Recorder.DefaultAnswer = $DefaultAnswer
     $rs = [runspacefactory]::CreateRunspace($h)
     $rs.Open()
+    foreach ($k in $Variables.Keys) { $rs.SessionStateProxy.SetVariable($k, $Variables[$k]) }
+    $session = [pscustomobject]@{ Host = $h; Runspace = $rs }
+    $prelude = "`$PSStyle.OutputRendering = 'PlainText'; `$ProgressPreference = 'Continue'; Set-Location -LiteralPath '$($WorkingDirectory -replace "'", "''")'; Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop"
+    $null = Invoke-RecordingSession $session $prelude
+    $session
+}
+
+function Invoke-RecordingSession {
+    param([Parameter(Mandatory, Position = 0)] $Session, [Parameter(Mandatory, Position = 1)] [string] $Script)
+    $recorder = $Session.Host.Recorder
+    $textStart = $recorder.Text.Length
+    $promptStart = $recorder.Prompts.Count
+    $progressStart = $recorder.Progress.Count
+    $ps = [powershell]::Create()
     try {
-        foreach ($k in $Variables.Keys) { $rs.SessionStateProxy.SetVariable($k, $Variables[$k]) }
-        $ps = [powershell]::Create()
-        $ps.Runspace = $rs
-        $prelude = "`$PSStyle.OutputRendering = 'PlainText'; `$ProgressPreference = 'Continue'; Set-Location -LiteralPath '$($WorkingDirectory -replace "'", "''")'; Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop"
-        $null = $ps.AddScript($prelude).AddStatement()
-        $null = $ps.AddScript("& { $Script`n} *>&1 | Tee-Object -Variable __meshfedOutput | Out-Default")
+        $ps.Runspace = $Session.Runspace
+        # As at a console prompt, each top-level statement runs and is formatted (Out-Default) before the next one.
+        # Errors, warnings, verbose and debug records are shown as a console shows them; information records (hidden by
+        # default in a console) are not merged in.
+        $ast = [System.Management.Automation.Language.Parser]::ParseInput($Script, [ref]$null, [ref]$null)
+        $statements = @($ast.EndBlock.Statements | ForEach-Object { $_.Extent.Text })
+        if ($ast.ParamBlock -or $ast.BeginBlock -or $ast.ProcessBlock -or $statements.Count -eq 0) { $statements = @($Script) }
+        $null = $ps.AddScript("`$PSStyle.OutputRendering = 'PlainText'; `$global:__meshfedOutput = [System.Collections.Generic.List[object]]::new()")
         $null = $ps.Invoke()
-        $terminating = if ($ps.HadErrors -and $ps.Streams.Error.Count) { $ps.Streams.Error | ForEach-Object { "$_" } }
-        $output = @($rs.SessionStateProxy.GetVariable('__meshfedOutput'))
+        foreach ($statement in $statements) {
+            $ps.Commands.Clear()
+            $null = $ps.AddScript(". {`n$statement`n} 2>&1 3>&1 4>&1 5>&1 | ForEach-Object { `$global:__meshfedOutput.Add(`$_); `$_ } | Out-Default")
+            $null = $ps.Invoke()
+        }
+        $output = @($Session.Runspace.SessionStateProxy.GetVariable('__meshfedOutput'))
+        $records = [System.Management.Automation.ErrorRecord], [System.Management.Automation.WarningRecord], [System.Management.Automation.VerboseRecord],
+            [System.Management.Automation.InformationRecord], [System.Management.Automation.DebugRecord]
         [pscustomobject]@{
-            Text     = $h.Recorder.Text
-            Output   = @($output | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.WarningRecord] -and $_ -isnot [System.Management.Automation.VerboseRecord] -and $_ -isnot [System.Management.Automation.InformationRecord] -and $_ -isnot [System.Management.Automation.DebugRecord] })
+            Text     = $recorder.Text.Substring($textStart)
+            Output   = @($output | Where-Object { $o = $_; $null -ne $o -and -not ($records | Where-Object { $o -is $_ }) })
             Errors   = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) + @($ps.Streams.Error)
             Warnings = @($output | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object Message)
             Verbose  = @($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
-            Prompts  = @($h.Recorder.Prompts)
-            Progress = @($h.Recorder.Progress)
-            Failed   = $terminating
+            Prompts  = @($recorder.Prompts | Select-Object -Skip $promptStart)
+            Progress = @($recorder.Progress | Select-Object -Skip $progressStart)
         }
     } finally {
-        $rs.Dispose()
+        $ps.Dispose()
+    }
+}
+
+function Close-RecordingSession {
+    param([Parameter(Position = 0)] $Session)
+    if ($Session) { $Session.Runspace.Dispose() }
+}
+
+# Runs code once in a new recording session (see New-RecordingSession) and returns what it showed and emitted.
+function Invoke-InHost {
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [string] $WorkingDirectory = (Get-Location).Path,
+        [string[]] $Answers = @(),
+        [string] $DefaultAnswer = 'No',
+        [int] $Width = 120,
+        [hashtable] $Variables = @{}
+    )
+    $session = New-RecordingSession -WorkingDirectory $WorkingDirectory -Answers $Answers -DefaultAnswer $DefaultAnswer -Width $Width -Variables $Variables
+    try {
+        Invoke-RecordingSession $session $Script
+    } finally {
+        Close-RecordingSession $session
     }
 }
