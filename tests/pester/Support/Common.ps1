@@ -65,17 +65,23 @@ function Get-WorkflowPwshStep {
 # Runs a script in a new pwsh process with the module imported, from $WorkingDirectory; returns what a user sees:
 # stdout and stderr (formatted output, What if lines, warnings, errors), plain text at the given width.
 function Invoke-PwshProcess {
-    param([Parameter(Mandatory)] [string] $Script, [string] $WorkingDirectory = (Get-Location).Path, [hashtable] $Environment = @{}, [int] $Width = 120)
+    param([Parameter(Mandatory)] [string] $Script, [string] $WorkingDirectory = (Get-Location).Path, [hashtable] $Environment = @{}, [int] $Width = 120, [switch] $NoImport)
     $prelude = @"
 `$ErrorActionPreference = 'Continue'
 `$PSStyle.OutputRendering = 'PlainText'
 `$ProgressPreference = 'SilentlyContinue'
-Import-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop
 "@
+    if (-not $NoImport) { $prelude += "`nImport-Module '$($ModulePath -replace "'", "''")' -ErrorAction Stop" }
     $file = Join-Path ([IO.Path]::GetTempPath()) ("meshfed-pester-" + [guid]::NewGuid().ToString('n') + '.ps1')
     Set-Content -LiteralPath $file -Value ($prelude + "`n" + $Script)
     try {
-        $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+        # This pwsh: its own executable, or (installed as a dotnet tool) pwsh.dll run by dotnet.
+        $exe = @('pwsh', 'pwsh.exe') | ForEach-Object { Join-Path $PSHOME $_ } | Where-Object { Test-Path $_ } | Select-Object -First 1
+        $info = if ($exe) { [System.Diagnostics.ProcessStartInfo]::new($exe) } else {
+            $i = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+            $i.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll'))
+            $i
+        }
         foreach ($a in '-NoProfile', '-NonInteractive', '-File', $file) { $info.ArgumentList.Add($a) }
         $info.WorkingDirectory = $WorkingDirectory
         $info.RedirectStandardOutput = $true
