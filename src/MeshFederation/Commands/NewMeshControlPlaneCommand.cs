@@ -20,6 +20,10 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Namespace { get; set; }
 
+    /// <summary>Name of the ServiceMeshControlPlane (OSSM 2) or Sail Istio resource; the mesh name / <c>default</c> when omitted.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? ControlPlaneName { get; set; }
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ClusterOrContextCompleter))]
@@ -108,6 +112,7 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
         {
             Name = Name,
             Namespace = Given(Namespace),
+            ControlPlaneName = Given(ControlPlaneName),
             Clusters = clusters,
             Style = Style,
             Version = Given(Version),
