@@ -47,6 +47,8 @@ Describe 'Static PowerShell check' {
         @{ Code = 'Get-ChildItem -Filt *.yaml | Where-Object Name -like x*'; Ok = $true }
         @{ Code = 'function Get-Local { } ; Get-Local -Anything 1'; Ok = $true } # functions defined in the source
         @{ Code = 'Get-ChildItem -Fil *.yaml'; Ok = $false }          # ambiguous: Filter, File
+        @{ Code = 'Get-ChildItem ./examples -Directory'; Ok = $true } # a FileSystem provider's dynamic parameter
+        @{ Code = 'Get-ChildItem ./examples -Directry'; Ok = $false } # and a misspelt one
         @{ Code = 'New-MeshPeer a b c'; Ok = $false }                 # too many positional arguments
         @{ Code = '$p | Export-MeshService -Namespace x'; Ok = $true } # the peering comes from the pipeline
         @{ Code = 'kubectl get pods --context blue'; Ok = $true }     # native tool on PATH

@@ -49,6 +49,13 @@ function Get-StaticProblem {
                 $problem = $binding.BindingExceptions[$key]
                 # A parameter set that needs the pipeline's objects: they come from the previous command.
                 if ($piped -and $problem.BindingException.ErrorId -eq 'MissingArgument' -and $problem.CommandElement -eq $command.CommandElements[0]) { continue }
+                # A provider's dynamic parameter (Get-ChildItem -Directory): bound when the path is a file-system path.
+                if ($problem.BindingException.ErrorId -eq 'NamedParameterNotFound' -and $info.ImplementingType -and
+                    [System.Management.Automation.IDynamicParameters].IsAssignableFrom($info.ImplementingType)) {
+                    $name = $problem.CommandElement.ParameterName
+                    $dynamic = @((Get-Command $commandName -ArgumentList $RepoRoot).Parameters.Values | ForEach-Object { @($_.Name) + @($_.Aliases) })
+                    if ($dynamic -contains $name -or @($dynamic | Where-Object { $_ -like "$name*" }).Count -eq 1) { continue }
+                }
                 "${at}: $commandName $($problem.CommandElement.Extent.Text): $($problem.BindingException.Message)"
             }
         }
