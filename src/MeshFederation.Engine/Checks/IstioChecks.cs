@@ -83,7 +83,7 @@ internal static class IstioChecks
             var cp = g.Key;
             try
             {
-                var vips = VipAllocator.Allocate(cp.VipRange, g.Where(i => i.LocalHost is not null).Select(i => i.LocalHost!), field: $"mesh '{cp.Name}'.vipRange");
+                var vips = IstioRenderer.Vips(cp, g); // pinned VIPs as given, the others from the range (as rendered)
                 results.Add(FederationChecks.Result(cp.Name, null, "ISTIO.VipUnique", CheckStatus.Pass,
                     $"{vips.Count} .global host(s) have distinct VIPs from {cp.VipRange}",
                     "Every .global host needs its own address in the importing cluster; sidecars capture traffic by that address.", "",
@@ -102,7 +102,7 @@ internal static class IstioChecks
                     addresses.Count > 0 ? $"{i.LocalHost} is reached at {string.Join(",", addresses)}:15443" : $"the gateway address of {i.Peer} is not known offline",
                     "The ServiceEntry's endpoints are the remote gateway's address on 15443; without them the host does not resolve to anything.",
                     $"give {i.Peer} ingressAddresses, or apply live so the east-west gateway's LoadBalancer address is read",
-                    $"ServiceEntry {i.LocalNamespace}/{IstioRenderer.ServiceEntryName(i)}"));
+                    $"ServiceEntry {i.ServiceEntryNamespace}/{i.ServiceEntryName}"));
                 var exported = set.Exports.Any(e => e.Mesh == i.Peer && e.Peer == i.Mesh && (Names.IsWildcard(e.Namespace) || e.Namespace == i.Namespace) && (e.IsLabelSelector || Names.IsWildcard(e.Name) || e.Name == i.Name));
                 results.Add(FederationChecks.Result(cp.Name, i.Peer, "ISTIO.ImportResolves", exported ? CheckStatus.Pass : CheckStatus.Fail,
                     exported ? $"{i.Peer} exposes {i.Namespace}/{i.Name}" : $"{i.Peer} exports nothing to {i.Mesh} that matches {i.Namespace}/{i.Name}",

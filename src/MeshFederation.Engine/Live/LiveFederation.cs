@@ -43,6 +43,7 @@ public sealed class LiveFederation
         ("v1", "ConfigMap"), ("v1", "Service"), ("maistra.io/v1", "ServiceMeshMemberRoll"), ("federation.maistra.io/v1", "ServiceMeshPeer"),
         ("federation.maistra.io/v1", "ExportedServiceSet"), ("federation.maistra.io/v1", "ImportedServiceSet"),
         ("networking.istio.io/v1beta1", "VirtualService"), ("maistra.io/v2", "ServiceMeshControlPlane"),
+        ("networking.istio.io/v1beta1", "DestinationRule"), // OSSM 2 locality failover
     };
 
     /// <summary>What the Istio styles create besides the kinds above (pruned and removed the same way).</summary>
@@ -51,7 +52,7 @@ public sealed class LiveFederation
         ("v1", "Secret"), ("v1", "ServiceAccount"), ("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
         ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("sailoperator.io/v1", "Istio"), ("sailoperator.io/v1", "IstioCNI"),
-        ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"), ("networking.istio.io/v1", "DestinationRule"),
+        ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"),
     };
 
     private static IEnumerable<(string ApiVersion, string Kind)> KindsFor(FederationSet set) =>

@@ -167,6 +167,14 @@ public sealed class FederationSet
                 problems.Add(MeshErrorKind.Conflict, $"import '{d.Last()}'", $"{d.Key.Namespace}/{d.Key.Name}",
                     "the same exported service is imported twice from one peer; only the first rule would ever match", "keep one import rule per exported service", d.Last().Source, d.Last());
         }
+        var serviceEntries = _imports.Where(i => i.ControlPlane.Style == MeshStyle.MultiMesh).ToList();
+        foreach (var g in serviceEntries.GroupBy(i => (i.Cluster, i.ServiceEntryNamespace, i.ServiceEntryName)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"import '{g.Last()}'.serviceEntry.name", $"{g.Key.ServiceEntryNamespace}/{g.Key.ServiceEntryName}",
+                $"is also the ServiceEntry of {g.First()} in cluster {g.Key.Cluster}", "give each import its own ServiceEntry name", g.Last().Source, g.Last());
+        foreach (var g in serviceEntries.Where(i => i.ServiceEntry.Address is not null && i.LocalHost is not null)
+                     .GroupBy(i => (i.Cluster, i.ServiceEntry.Address)).Where(g => g.Select(i => i.LocalHost).Distinct().Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"import '{g.Last()}'.serviceEntry.address", g.Key.Address,
+                $"is also the VIP of {g.First().LocalHost} in cluster {g.Key.Cluster}; each .global host needs its own address", "pin another address, or leave it out to allocate one", g.Last().Source, g.Last());
         foreach (var g in _splits.GroupBy(s => (s.Cluster, s.Namespace, s.Name)).Where(g => g.Count() > 1))
             problems.Add(MeshErrorKind.Conflict, $"trafficSplit '{g.Key.Namespace}/{g.Key.Name}'", g.Key.Cluster, "is declared twice in one cluster", "give each traffic split a unique name", g.Last().Source, g.Last());
         foreach (var x in _proxies)

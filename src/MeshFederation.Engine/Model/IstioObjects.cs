@@ -36,11 +36,39 @@ public sealed class MeshFailoverPolicy
 
     public string BaseEjectionTime { get; init; } = "1m";
 
-    public string ApiVersion { get; init; } = "networking.istio.io/v1";
+    /// <summary>
+    /// trafficPolicy.connectionPool as JSON text (e.g. <c>{"http":{"maxRequestsPerConnection":1}}</c>, istio.io's failover
+    /// task); judged by the DestinationRule schema when rendered.
+    /// </summary>
+    public string? ConnectionPool { get; init; }
+
+    /// <summary>trafficPolicy.loadBalancer.simple (ROUND_ROBIN, LEAST_REQUEST, ...); unset leaves Istio's default.</summary>
+    public string? LoadBalancer { get; init; }
+
+    private readonly string? _apiVersion;
+
+    /// <summary>networking.istio.io/v1 for the Istio styles; v1beta1 for OSSM 2 (Istio before 1.22 does not serve v1).</summary>
+    public string ApiVersion
+    {
+        get => _apiVersion ?? (ControlPlane.Style == MeshStyle.Ossm2 ? "networking.istio.io/v1beta1" : "networking.istio.io/v1");
+        init => _apiVersion = string.IsNullOrEmpty(value) ? null : value;
+    }
 
     public SourceLocation? Source { get; init; }
 
     public override string ToString() => $"{Namespace}/{Name}: {Host} {FromRegion} -> {ToRegion}";
+
+    private static bool IsJsonObject(string text)
+    {
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(text) is System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
 
     public void Validate(ProblemList problems)
     {
@@ -55,6 +83,9 @@ public sealed class MeshFailoverPolicy
         if (Consecutive5xxErrors < 1)
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.consecutive5xxErrors", Consecutive5xxErrors.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "must be at least 1: failover needs outlier detection", "use 1 as the seed does", Source, this);
+        if (ConnectionPool is not null && !IsJsonObject(ConnectionPool))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.connectionPool", ConnectionPool, "is not a mapping (JSON object)",
+                "give the DestinationRule connectionPool as a mapping, e.g. {http: {maxRequestsPerConnection: 1}}", Source, this);
         if (ControlPlane.Style == MeshStyle.Ossm2 && ApiVersion == "networking.istio.io/v1")
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.apiVersion", ApiVersion, "is not served by OSSM 2 (Istio before 1.22)", "use networking.istio.io/v1beta1", Source, this);
     }

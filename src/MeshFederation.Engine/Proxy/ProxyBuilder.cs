@@ -53,7 +53,11 @@ public static class ProxyBuilder
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.peerings", "", "no peerings were given", "pipe the output of New-MeshPeer, or list peerings in the topology", options.Source);
         foreach (var cp in cps)
         {
-            if (cp.GatewayExposure != GatewayExposure.NodePort)
+            if (cp.Style != MeshStyle.Ossm2)
+                problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.style", cp.Style.ToString(),
+                    "the federation proxy fronts the per-peer gateways of OSSM 2 meshes; an Istio-style mesh is reached at its east-west gateway's node port",
+                    "leave it out of the proxy: its peers' ServiceEntries point at its nodes and east-west node port", cp.Source ?? options.Source, cp);
+            else if (cp.GatewayExposure != GatewayExposure.NodePort)
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.gateways.exposure", cp.GatewayExposure.ToString(),
                     "a LoadBalancer gateway where the proxy needs NodePort", "set the mesh's gateway exposure to NodePort, or leave it out of the proxy", cp.Source ?? options.Source, cp);
             else if (cp.NodeAddresses.Count == 0)

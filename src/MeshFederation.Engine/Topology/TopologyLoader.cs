@@ -132,6 +132,12 @@ public static class TopologyLoader
             {
                 var (aliasNs, aliasName) = Alias(s);
                 var labels = s.StrMap("labels");
+                var expressions = s.Objects("matchExpressions").Select(x =>
+                {
+                    var requirement = new LabelSelectorRequirement(x.Str("key", required: true) ?? "", x.Str("operator", required: true) ?? "", x.StrList("values"));
+                    x.RejectUnknown();
+                    return requirement;
+                }).ToList();
                 var export = new MeshServiceExport
                 {
                     ControlPlane = from ?? Placeholder,
@@ -139,6 +145,8 @@ public static class TopologyLoader
                     Namespace = s.Str("namespace", required: true) ?? "",
                     Name = s.Str("name"),
                     LabelSelector = labels.Count > 0 ? labels : null,
+                    MatchExpressions = expressions,
+                    Aliases = Aliases(s, problems),
                     AliasNamespace = aliasNs,
                     AliasName = aliasName,
                     Source = s.Location,
@@ -168,7 +176,7 @@ public static class TopologyLoader
                     ControlPlane = into ?? Placeholder,
                     Peer = from ?? "",
                     Namespace = s.Str("namespace", required: true) ?? "",
-                    Name = s.Str("name") ?? "*",
+                    Name = s.Str("name") ?? "",
                     AliasNamespace = aliasNs,
                     AliasName = aliasName,
                     ImportAsLocal = s.Bool("importAsLocal") ?? false,
@@ -176,10 +184,11 @@ public static class TopologyLoader
                     Locality = locality,
                     Ports = s.Objects("ports").Select(p =>
                     {
-                        var port = new ServicePortSpec(p.Str("name", required: true) ?? "", p.Int("number") ?? 0, (p.Str("protocol") ?? "HTTP").ToUpperInvariant());
+                        var port = new ServicePortSpec(p.Str("name", required: true) ?? "", p.Int("number") ?? 0, p.Str("protocol") ?? "HTTP");
                         p.RejectUnknown();
                         return port;
                     }).ToList(),
+                    ServiceEntry = ServiceEntry(s.Object("serviceEntry")),
                     Source = s.Location,
                 };
                 s.RejectUnknown();
@@ -200,9 +209,13 @@ public static class TopologyLoader
             }
             var local = t.Object("local");
             var remote = t.Object("remote");
-            var localHost = local?.Str("host", required: true);
+            var localHost = local is null ? "" : local.Str("host", required: true);
             var remoteWeight = remote?.Int("weight") ?? 100;
             var localWeight = local?.Int("weight") ?? (100 - remoteWeight);
+            var rewrite = t.Object("rewrite");
+            var rewriteAuthority = rewrite?.Str("authority");
+            var rewriteUri = rewrite?.Str("uri");
+            rewrite?.RejectUnknown();
             string? remoteHost = remote?.Str("host");
             var remoteFrom = remote?.Str("from");
             var remoteService = remote?.Str("service");
@@ -237,10 +250,10 @@ public static class TopologyLoader
                 RemoteHost = remoteHost ?? "",
                 RemoteWeight = remoteWeight,
                 ApiVersion = t.Str("apiVersion") ?? MeshTrafficSplit.DefaultApiVersion,
+                RewriteAuthority = rewriteAuthority,
+                RewriteUri = rewriteUri,
                 Source = t.Location,
             };
-            if (local is null)
-                problems.Add(MeshErrorKind.InvalidData, $"{t.Path}.local", null, "is required", "add 'local: {host: <service>, weight: 0}'", t.Location);
             local?.RejectUnknown();
             remote?.RejectUnknown();
             t.RejectUnknown();
@@ -261,7 +274,9 @@ public static class TopologyLoader
                 Consecutive5xxErrors = f.Int("consecutive5xxErrors") ?? 1,
                 Interval = f.Str("interval") ?? "1s",
                 BaseEjectionTime = f.Str("baseEjectionTime") ?? "1m",
-                ApiVersion = f.Str("apiVersion") ?? "networking.istio.io/v1",
+                ConnectionPool = Mapping(f, "connectionPool", problems)?.ToJsonString(),
+                LoadBalancer = f.Str("loadBalancer"),
+                ApiVersion = f.Str("apiVersion")!, // null: the style's default
                 Source = f.Location,
             };
             f.RejectUnknown();
@@ -327,7 +342,84 @@ public static class TopologyLoader
         root.RejectUnknown();
         problems.ThrowIfAny();
         set.EnsureValid();
+        // Every object the topology would render, judged by the upstream schemas shipped with the engine (offline).
+        Rendering.Ossm2Renderer.Validate(set);
         return set;
+    }
+
+    /// <summary>A mapping value as JSON (connectionPool, overrides), or null.</summary>
+    private static JsonObject? Mapping(NodeReader r, string key, ProblemList problems)
+    {
+        if (r.Node(key) is not { } node) return null;
+        if (node.Kind == YNodeKind.Mapping) return node.ToJson()!.AsObject();
+        problems.Add(MeshErrorKind.InvalidData, $"{r.Path}.{key}", node.ToString(), "must be a mapping", $"write '{key}: {{field: value}}'", node.Location);
+        return null;
+    }
+
+    /// <summary>Where each key under a mapping was written, by dotted path (lists as [i]).</summary>
+    private static Dictionary<string, SourceLocation> Locations(YNode? node)
+    {
+        var map = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+        void Walk(YNode n, string path)
+        {
+            if (n.Kind == YNodeKind.Mapping)
+                foreach (var (k, v) in n.Entries)
+                {
+                    var p = path.Length == 0 ? k.Value ?? "" : $"{path}.{k.Value}";
+                    map[p] = k.Location;
+                    Walk(v, p);
+                }
+            else if (n.Kind == YNodeKind.Sequence)
+                for (var i = 0; i < n.Items.Count; i++)
+                {
+                    map[$"{path}[{i}]"] = n.Items[i].Location;
+                    Walk(n.Items[i], $"{path}[{i}]");
+                }
+        }
+        if (node is not null) Walk(node, "");
+        return map;
+    }
+
+    private static ServiceEntryOptions ServiceEntry(NodeReader? r)
+    {
+        if (r is null) return ServiceEntryOptions.Default;
+        var options = new ServiceEntryOptions
+        {
+            Name = r.Str("name"), Namespace = r.Str("namespace"), Host = r.Str("host"), Address = r.Str("address"),
+            Resolution = r.Str("resolution"), EndpointLabels = r.StrMap("endpointLabels"), ApiVersion = r.Str("apiVersion"),
+        };
+        r.RejectUnknown();
+        return options;
+    }
+
+    /// <summary>Label-selector aliases, each <c>ns/name-&gt;ns[/name]</c> or <c>{namespace, name, alias: {namespace, name}}</c>.</summary>
+    private static List<ServiceAlias> Aliases(NodeReader s, ProblemList problems)
+    {
+        var result = new List<ServiceAlias>();
+        if (s.Node("aliases") is not { } node) return result;
+        if (node.Kind != YNodeKind.Sequence)
+        {
+            problems.Add(MeshErrorKind.InvalidData, $"{s.Path}.aliases", node.ToString(), "must be a list", "write each alias as '- \"*/foo->*/bar\"' or '- {namespace, name, alias: {namespace, name}}'", node.Location);
+            return result;
+        }
+        for (var i = 0; i < node.Items.Count; i++)
+        {
+            var item = node.Items[i];
+            if (item.Kind == YNodeKind.Scalar)
+            {
+                if (ServiceAlias.Parse(item.Value ?? "") is { } parsed) result.Add(parsed);
+                else problems.Add(MeshErrorKind.InvalidData, $"{s.Path}.aliases[{i}]", item.Value, "is not an alias of the form namespace/name->namespace[/name]",
+                    "write e.g. '*/foo->*/bar' (name foo in any namespace exported as bar) or 'foo/*->bar' (namespace foo exported as bar)", item.Location);
+                continue;
+            }
+            var a = new NodeReader(item, $"{s.Path}.aliases[{i}]", problems);
+            var to = a.Object("alias");
+            result.Add(new ServiceAlias(a.Str("namespace"), a.Str("name"), to?.Str("namespace"), to?.Str("name")));
+            if (to is null) problems.Add(MeshErrorKind.InvalidData, $"{a.Path}.alias", null, "is required", "add 'alias: {namespace: ..., name: ...}'", item.Location);
+            to?.RejectUnknown();
+            a.RejectUnknown();
+        }
+        return result;
     }
 
     private static readonly MeshControlPlane Placeholder = new()
@@ -395,6 +487,10 @@ public static class TopologyLoader
                 problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.overrides", o.ToString(), "must be a mapping of SMCP spec fields", "write 'overrides: {runtime: ...}'", o.Location);
             else overrides = o.ToJson()!.AsObject();
         }
+        var gatewayOverridesNode = gw?.Node("overrides") ?? dgw?.Node("overrides");
+        var gatewayOverrides = gw?.Node("overrides") is not null ? Mapping(gw, "overrides", problems) : dgw is not null ? Mapping(dgw, "overrides", problems) : null;
+        var forLabels = new Dictionary<string, GatewayForLabel>(StringComparer.Ordinal) { ["peer"] = GatewayForLabel.Peer, ["gateway"] = GatewayForLabel.Gateway };
+        var forLabel = gw?.Enum("forLabel", forLabels) ?? dgw?.Enum("forLabel", forLabels) ?? GatewayForLabel.Peer;
 
         var request = new ControlPlaneRequest
         {
@@ -415,6 +511,10 @@ public static class TopologyLoader
             IngressServiceAnnotations = gw?.StrMap("annotations") ?? dgw?.StrMap("annotations") ?? new Dictionary<string, string>(StringComparer.Ordinal),
             RootCertificate = m.Str("rootCertificate"),
             SpecOverrides = overrides,
+            SpecOverrideSources = Locations(m.Node("overrides")),
+            GatewayOverrides = gatewayOverrides,
+            GatewayOverrideSources = Locations(gatewayOverridesNode),
+            GatewayForLabel = forLabel,
             MeshId = m.Str("meshId"),
             SailApiVersion = Str("sailApiVersion"),
             VipRange = Str("vipRange"),

@@ -43,6 +43,15 @@ public static partial class Names
     public static bool IsDns1123Subdomain(string? value) =>
         value is { Length: > 0 and <= 253 } && Dns1123SubdomainRegex().IsMatch(value);
 
+    /// <summary>A label key: an optional DNS-subdomain prefix and '/', then a name of up to 63 characters.</summary>
+    public static bool IsLabelKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key)) return false;
+        var slash = key.LastIndexOf('/');
+        var name = slash < 0 ? key : key[(slash + 1)..];
+        return (slash < 0 || IsDns1123Subdomain(key[..slash])) && name.Length is > 0 and <= 63 && LabelValueRegex().IsMatch(name);
+    }
+
     public static bool IsLabelValue(string? value) =>
         value is not null && (value.Length == 0 || (value.Length <= 63 && LabelValueRegex().IsMatch(value)));
 

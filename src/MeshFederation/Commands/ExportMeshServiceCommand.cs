@@ -36,6 +36,16 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [Parameter]
     public Hashtable? LabelSelector { get; set; }
 
+    /// <summary>Label selector requirements: hashtables with key, operator (In, NotIn, Exists, DoesNotExist) and values.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public Hashtable[]? MatchExpression { get; set; }
+
+    /// <summary>Aliases of a label-selector export, tried in order: 'namespace/name->namespace[/name]', '*' for any.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? LabelAlias { get; set; }
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string? AliasNamespace { get; set; }
@@ -58,14 +68,39 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
             WriteError(ServiceRows.MissingNamespace(Peering ?? (object?)ControlPlane));
             return;
         }
+        var expressions = (MatchExpression ?? Array.Empty<Hashtable>()).Select(h =>
+        {
+            var e = h.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => h[k], StringComparer.OrdinalIgnoreCase);
+            var values = e.TryGetValue("values", out var v) ? PSConvert.ToJson(v) switch
+            {
+                System.Text.Json.Nodes.JsonArray a => a.Select(x => x?.ToString() ?? "").ToList(),
+                { } one => new List<string> { one.ToString() },
+                null => new List<string>(),
+            } : new List<string>();
+            return new LabelSelectorRequirement(e.TryGetValue("key", out var k) ? k?.ToString() ?? "" : "", e.TryGetValue("operator", out var o) ? o?.ToString() ?? "" : "", values);
+        }).ToList();
+        var aliases = new List<ServiceAlias>();
+        foreach (var text in LabelAlias ?? Array.Empty<string>())
+        {
+            if (ServiceAlias.Parse(text) is { } alias) aliases.Add(alias);
+            else
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"LabelAlias '{text}' is not namespace/name->namespace[/name]"), ErrorIds.InvalidArgument, ErrorCategory.InvalidArgument, text)
+                { ErrorDetails = new ErrorDetails($"LabelAlias = '{text}': is not an alias of the form namespace/name->namespace[/name].") { RecommendedAction = "write e.g. '*/foo->*/bar' or 'foo/*->bar'" } });
+                return;
+            }
+        }
+        var selected = labels.Count > 0 || expressions.Count > 0;
         MeshServiceExport? export = null;
         if (!Try(() => export = Factory.Export(new MeshServiceExport
         {
             ControlPlane = cp,
             Peer = peer,
             Namespace = ns,
-            Name = labels.Count > 0 ? name : name ?? "*",
+            Name = selected ? name : name ?? "*",
             LabelSelector = labels.Count > 0 ? labels : null,
+            MatchExpressions = expressions,
+            Aliases = aliases,
             AliasNamespace = _rows.Value(nameof(AliasNamespace), AliasNamespace),
             AliasName = _rows.Value(nameof(AliasName), AliasName),
         }), Peering ?? (object?)ControlPlane)) return;

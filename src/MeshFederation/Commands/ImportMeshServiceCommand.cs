@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using MeshFederation.Engine.Model;
 using MeshFederation.Infrastructure;
@@ -29,9 +30,10 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = "";
 
+    /// <summary>Exported service name; '*' for all. Omitted: the rule names no service (all match), as the maistra sample writes it.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "*";
+    public string Name { get; set; } = "";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(NamespaceCompleter))]
@@ -59,6 +61,38 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string[]? Port { get; set; }
 
+    /// <summary>Multi-mesh: name of the ServiceEntry (default &lt;name&gt;-global).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceEntryName { get; set; }
+
+    /// <summary>Multi-mesh: namespace of the ServiceEntry, where the clients are (default the local namespace).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceEntryNamespace { get; set; }
+
+    /// <summary>Multi-mesh: the host clients call (default &lt;name&gt;.&lt;namespace&gt;.global), e.g. OCM's reviews.bookinfo.svc.cluster2.global.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceEntryHost { get; set; }
+
+    /// <summary>Multi-mesh: the VIP the host resolves to, pinned instead of allocated.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Vip { get; set; }
+
+    [Parameter]
+    [ValidateSet("DNS", "STATIC", "NONE", "DNS_ROUND_ROBIN")]
+    public string? Resolution { get; set; }
+
+    /// <summary>Multi-mesh: labels of the ServiceEntry's endpoints (version-aware routing, the OCM demo's app/version).</summary>
+    [Parameter]
+    public Hashtable? EndpointLabel { get; set; }
+
+    [Parameter]
+    [ValidateSet("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")]
+    public string? ServiceEntryApiVersion { get; set; }
+
     private ServiceRows _rows = null!;
 
     protected override void BeginProcessing() => _rows = new ServiceRows(this, nameof(Peering), nameof(ControlPlane));
@@ -82,13 +116,18 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
             ControlPlane = cp,
             Peer = peer,
             Namespace = ns,
-            Name = _rows.Value(nameof(Name), Name) ?? "*",
+            Name = _rows.Value(nameof(Name), Name) ?? "",
             AliasNamespace = _rows.Value(nameof(AliasNamespace), AliasNamespace),
             AliasName = _rows.Value(nameof(AliasName), AliasName),
             ImportAsLocal = _rows.Given(nameof(ImportAsLocal)) && ImportAsLocal.IsPresent,
             DomainSuffix = _rows.Value(nameof(DomainSuffix), DomainSuffix),
             Locality = region is null && zone is null && subzone is null ? null : new MeshLocality(region ?? "", zone, subzone),
             Ports = ports,
+            ServiceEntry = new ServiceEntryOptions
+            {
+                Name = ServiceEntryName, Namespace = ServiceEntryNamespace, Host = ServiceEntryHost, Address = Vip, Resolution = Resolution,
+                EndpointLabels = ToStringMap(EndpointLabel), ApiVersion = ServiceEntryApiVersion,
+            },
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Import {import}{(import!.LocalHost is { } h ? $", reached in {cp.Name} as {h}" : "")}.");
         WriteObject(import);

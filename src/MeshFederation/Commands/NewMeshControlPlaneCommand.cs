@@ -39,7 +39,9 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public MeshStyle Style { get; set; } = MeshStyle.Ossm2;
 
+    /// <summary>SMCP / Sail spec.version; an empty string leaves it out (the operator installs its default).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
     public string? Version { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -76,6 +78,14 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
 
     [Parameter]
     public Hashtable? SpecOverride { get; set; }
+
+    /// <summary>OSSM 2: fields merged into every per-peer federation gateway (merge-patch; $null removes a rendered field).</summary>
+    [Parameter]
+    public Hashtable? GatewayOverride { get; set; }
+
+    /// <summary>OSSM 2: value of the ingress-for / egress-for labels, the peer name (default) or the gateway name.</summary>
+    [Parameter]
+    public GatewayForLabel GatewayForLabel { get; set; } = GatewayForLabel.Peer;
 
     /// <summary>Istio styles: each cluster's network, in the order of -Cluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -115,7 +125,7 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
             ControlPlaneName = Given(ControlPlaneName),
             Clusters = clusters,
             Style = Style,
-            Version = Given(Version),
+            Version = Version,
             TrustDomain = Given(TrustDomain),
             MemberNamespaces = MemberNamespace,
             GatewayExposure = GatewayExposure,
@@ -127,6 +137,8 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
             IngressServiceAnnotations = ToStringMap(IngressServiceAnnotation),
             RootCertificate = Given(RootCertificate),
             SpecOverrides = PSConvert.ToJsonObject(SpecOverride),
+            GatewayOverrides = PSConvert.ToJsonObject(GatewayOverride),
+            GatewayForLabel = GatewayForLabel,
             MeshId = Given(MeshId),
             SailApiVersion = SailApiVersion,
             VipRange = Given(VipRange),

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using MeshFederation.Engine.Model;
 using MeshFederation.Infrastructure;
@@ -51,9 +52,19 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
     [TimeSpanArgument]
     public TimeSpan BaseEjectionTime { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>trafficPolicy.connectionPool, e.g. @{ http = @{ maxRequestsPerConnection = 1 } } (istio.io's failover task).</summary>
+    [Parameter]
+    public Hashtable? ConnectionPool { get; set; }
+
+    /// <summary>trafficPolicy.loadBalancer.simple.</summary>
+    [Parameter]
+    [ValidateSet("UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST")]
+    public string? LoadBalancer { get; set; }
+
+    /// <summary>Default: networking.istio.io/v1 for the Istio styles, v1beta1 for OSSM 2.</summary>
     [Parameter]
     [ValidateSet("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")]
-    public string ApiVersion { get; set; } = "networking.istio.io/v1";
+    public string? ApiVersion { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -75,7 +86,9 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
             Consecutive5xxErrors = Consecutive5xxErrors,
             Interval = TimeSpanArgumentAttribute.ToGoDuration(Interval),
             BaseEjectionTime = TimeSpanArgumentAttribute.ToGoDuration(BaseEjectionTime),
-            ApiVersion = ApiVersion,
+            ConnectionPool = PSConvert.ToJsonObject(ConnectionPool)?.ToJsonString(),
+            LoadBalancer = LoadBalancer,
+            ApiVersion = ApiVersion!,
         }), ControlPlane)) return;
         WriteVerbose($"Failover in {ControlPlane.Name}: {policy}.");
         WriteObject(policy);
