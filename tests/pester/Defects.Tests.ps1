@@ -337,7 +337,12 @@ Describe 'Defect 9: no System.Text.Json types on output objects' {
         $leaks = foreach ($o in $objects) {
             foreach ($p in $o.PSObject.Properties) {
                 $v = try { $p.Value } catch { $null }
-                foreach ($x in @($v)) { if ($null -ne $x -and $x.GetType().Namespace -like 'System.Text.Json*') { "$($o.GetType().Name).$($p.Name): $($x.GetType().FullName)" } }
+                if ($null -eq $v) { continue }
+                # The value itself (a JsonObject is enumerable: look at it, not at what @() would unroll), then a list's items.
+                if ($v.GetType().Namespace -like 'System.Text.Json*') { "$($o.GetType().Name).$($p.Name): $($v.GetType().FullName)"; continue }
+                if ($v -is [System.Collections.IList]) {
+                    foreach ($x in $v) { if ($null -ne $x -and $x.GetType().Namespace -like 'System.Text.Json*') { "$($o.GetType().Name).$($p.Name)[]: $($x.GetType().FullName)" } }
+                }
             }
         }
         $leaks | Should -BeNullOrEmpty

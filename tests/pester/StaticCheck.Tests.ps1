@@ -51,6 +51,8 @@ Describe 'Static PowerShell check' {
         @{ Code = 'Get-ChildItem ./examples -Directry'; Ok = $false } # and a misspelt one
         @{ Code = 'New-MeshPeer a b c'; Ok = $false }                 # too many positional arguments
         @{ Code = '$p | Export-MeshService -Namespace x'; Ok = $true } # the peering comes from the pipeline
+        @{ Code = '$p = @{ Name = "x" }; New-MeshControlPlane @p'; Ok = $true } # splatting
+        @{ Code = '$p = @{ Name = "x" }; New-MeshControlPlane @p -Bogus 1'; Ok = $false } # still checks the rest
         @{ Code = 'kubectl get pods --context blue'; Ok = $true }     # native tool on PATH
     ) {
         $problems = @(Get-StaticProblem -Name probe -Text $Code -KnownFunction @())

@@ -47,6 +47,8 @@ function Get-StaticProblem {
             $piped = $command.Parent -is [PipelineAst] -and $command.Parent.PipelineElements.IndexOf($command) -gt 0
             foreach ($key in $binding.BindingExceptions.Keys) {
                 $problem = $binding.BindingExceptions[$key]
+                # Splatted arguments (@params) bind to names the parser cannot see.
+                if ($problem.CommandElement -is [VariableExpressionAst] -and $problem.CommandElement.Splatted) { continue }
                 # A parameter set that needs the pipeline's objects: they come from the previous command.
                 if ($piped -and $problem.BindingException.ErrorId -eq 'MissingArgument' -and $problem.CommandElement -eq $command.CommandElements[0]) { continue }
                 # A provider's dynamic parameter (Get-ChildItem -Directory): bound when the path is a file-system path.
