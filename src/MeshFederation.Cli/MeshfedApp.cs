@@ -145,13 +145,13 @@ public static class MeshfedApp
 
         var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file to use instead of each mesh's own ($KUBECONFIG, ~/.kube/config)." };
         var inCluster = InClusterOption();
-        var force = new Option<bool>("--force") { Description = "Take over fields other field managers own (server-side apply force)." };
+        var forceConflicts = new Option<bool>("--force-conflicts") { Description = "Take over fields other field managers own (server-side apply --force-conflicts)." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for control planes and gateway addresses.", DefaultValueFactory = _ => 600 };
-        var noPrune = new Option<bool>("--no-prune") { Description = "Keep objects meshfederation created earlier that the topology no longer has." };
+        var prune = new Option<bool>("--prune") { Description = "Also delete objects meshfederation created earlier that the topology no longer has." };
         var applyDryRun = new Option<bool>("--dry-run") { Description = "Print the plan; change nothing." };
         var apply = new Command("apply", "Apply a topology to its clusters: read roots and addresses, plan, apply in dependency order, wait for control planes.")
         {
-            topologyArg, kubeconfig, inCluster, force, timeout, noPrune, applyDryRun,
+            topologyArg, kubeconfig, inCluster, forceConflicts, timeout, prune, applyDryRun,
         };
         apply.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
@@ -160,7 +160,7 @@ public static class MeshfedApp
             using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             var live = new LiveFederation(connections, new LiveOptions
             {
-                Force = r.GetValue(force), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = !r.GetValue(noPrune),
+                ForceConflicts = r.GetValue(forceConflicts), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = r.GetValue(prune),
             }, log);
             var plan = await live.PlanAsync(set, ct).ConfigureAwait(false);
             WritePlan(stdout, plan);
@@ -262,9 +262,10 @@ public static class MeshfedApp
         var caRootCert = new Option<FileInfo?>("--root-cert") { Description = "Existing root certificate (PEM) to issue under." };
         var caRootKey = new Option<FileInfo?>("--root-key") { Description = "Its private key (PEM)." };
         var caTrust = new Option<FileInfo[]>("--trust-also") { Description = "Older root certificates to keep trusted (rollover bundle)." };
+        var caForce = new Option<bool>("--force") { Description = "Replace key material that already exists in --out (certificates issued under the old keys stop verifying)." };
         var ca = new Command("ca", "Create a shared root CA and intermediates per cluster (seed 003), or issue/rotate intermediates under an existing root.")
         {
-            caClusters, caOut, caAlgorithm, caDays, caRootCert, caRootKey, caTrust,
+            caClusters, caOut, caAlgorithm, caDays, caRootCert, caRootKey, caTrust, caForce,
         };
         ca.SetAction(r => Guard(stderr, () =>
         {
@@ -277,6 +278,13 @@ public static class MeshfedApp
             if ((rootCert is null) != (rootKey is null))
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, rootCert is null ? "--root-cert" : "--root-key", null,
                     "is missing: an existing root needs both its certificate and its key", "give both --root-cert and --root-key, or neither for a new root"));
+            var dir = r.GetValue(caOut)!.FullName;
+            // Existing key material is never replaced silently (issue 10, defect 1): refuse before generating anything.
+            var clash = MeshCertificateAuthority.ExistingKeyFiles(dir, r.GetValue(caClusters) ?? Array.Empty<string>(), includeRootKey: rootCert is null);
+            if (clash.Count > 0 && !r.GetValue(caForce))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "--out", dir,
+                    $"already holds key material ({string.Join(", ", clash.Select(f => Path.GetRelativePath(dir, f)))}); replacing it makes every certificate issued under it stop verifying",
+                    "issue under the existing root with --root-cert root-cert.pem --root-key root-key.pem (and a cluster not issued yet), write to another --out, or pass --force to replace it"));
             var authority = rootCert is not null
                 ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key")
                 : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days);
@@ -288,12 +296,12 @@ public static class MeshfedApp
                 authority.TrustAlso(PemMaterial.ReadFile(f.FullName, "--trust-also"), "--trust-also", f.FullName);
                 inputs.Add(f.FullName);
             }
-            var dir = r.GetValue(caOut)!.FullName;
             var files = authority.Files(includeRootKey: rootCert is null);
             // A CA folder gains intermediates: what meshfed wrote there before stays unless replaced (KeepExisting).
             var options = WriteOptions("--out", interrupts, stderr, inputs) with
             {
                 KeepExisting = true,
+                ReplaceForeign = r.GetValue(caForce),
                 PrivateFiles = files.Where(f => f.Value.Private).Select(f => f.Key).ToHashSet(StringComparer.Ordinal),
             };
             OutputFolderResult written;

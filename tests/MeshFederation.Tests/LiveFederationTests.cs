@@ -154,11 +154,15 @@ public sealed class LiveFederationTests : Ossm2ClustersTest
     [Fact]
     public async Task Objects_dropped_from_theTopologyPath_are_pruned_on_the_next_apply()
     {
-        var (live, conns) = Live();
+        var (live, conns) = Live(options: new LiveOptions { Prune = true, PollInterval = TimeSpan.FromMilliseconds(50), WaitTimeout = TimeSpan.FromSeconds(20) });
         using var _ = conns;
         var text = Seed001Live();
         await Apply(live, Load(text));
         var withoutRoute = text[..text.IndexOf("trafficSplits:", StringComparison.Ordinal)];
+        // Pruning is asked for (-Prune, --prune): without it nothing is deleted.
+        var (keeping, conns2) = Live();
+        using var __ = conns2;
+        Assert.DoesNotContain((await keeping.PlanAsync(Load(withoutRoute), CancellationToken.None)).Items, i => i.Action == PlanAction.Delete);
         var plan = await live.PlanAsync(Load(withoutRoute), CancellationToken.None);
         var delete = Assert.Single(plan.Items, i => i.Action == PlanAction.Delete);
         Assert.Equal(("VirtualService", "dokuwiki"), (delete.Kind, delete.Name));
@@ -207,7 +211,7 @@ public sealed class LiveFederationTests : Ossm2ClustersTest
         Assert.Contains(plan.Items, i => i.Action == PlanAction.Update && i.Kind == "ServiceMeshControlPlane" && i.Reason.Contains(".spec.version", StringComparison.Ordinal));
         var ex = await Assert.ThrowsAsync<LiveFederationException>(() => live.ApplyAsync(set, plan, _ => true, CancellationToken.None));
         Assert.Contains("console-user", ex.Message, StringComparison.Ordinal);
-        var (forced, conns2) = Live(options: new LiveOptions { Force = true });
+        var (forced, conns2) = Live(options: new LiveOptions { ForceConflicts = true });
         using var __ = conns2;
         await Apply(forced, set);
         Assert.Equal("v2.1", Clusters["blue"].Store.Get(smcpType, "blue-mesh-system", "blue-mesh", "v2")!["spec"]!["version"]!.GetValue<string>());

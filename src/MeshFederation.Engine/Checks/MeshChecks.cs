@@ -14,16 +14,45 @@ public static class MeshChecks
     /// <paramref name="intended"/> (the topology or piped objects; null checks what is found).
     /// </summary>
     public static async Task<IReadOnlyList<MeshCheckResult>> RunLiveAsync(FederationSet? intended, IEnumerable<ClusterBinding> clusters, ClusterConnections connections,
-        CheckOptions options, bool probe, IMeshLog? log, CancellationToken cancellationToken)
+        CheckOptions options, bool probe, IMeshLog? log, CancellationToken cancellationToken, Action<ClusterBinding, Exception>? onClusterFailed = null)
     {
         log ??= NullMeshLog.Instance;
-        var readers = clusters.DistinctBy(c => c.Name).Select(c => (IClusterReader)new LiveClusterReader(c.Name, connections.For(c))).ToList();
-        log.Progress(new MeshProgress(3, null, "Checking federation", $"reading {readers.Count} cluster(s)", 0, false));
+        var bindings = clusters.DistinctBy(c => c.Name).ToList();
+        log.Progress(new MeshProgress(3, null, "Checking federation", $"reading {bindings.Count} cluster(s)", 0, false));
         try
         {
-            var observed = await ObservedChecks.ObserveAsync(readers, cancellationToken).ConfigureAwait(false);
-            log.Verbose($"Observed {observed.Count} control plane(s) in {readers.Count} cluster(s).");
-            var results = ObservedChecks.Run(observed, intended, options).ToList();
+            // Each cluster is read on its own: one that is missing, unreachable or refuses us is a Fail result (and
+            // reported to the caller); the others are still checked.
+            var reads = await Task.WhenAll(bindings.Select(async b =>
+            {
+                try
+                {
+                    return (Binding: b, Meshes: await ObservedChecks.ObserveAsync(new IClusterReader[] { new LiveClusterReader(b.Name, connections.For(b)) }, cancellationToken).ConfigureAwait(false), Error: (Exception?)null);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    return (Binding: b, Meshes: (IReadOnlyList<ObservedMesh>)Array.Empty<ObservedMesh>(), Error: ex);
+                }
+            })).ConfigureAwait(false);
+            var observed = reads.Where(r => r.Error is null).SelectMany(r => r.Meshes).ToList();
+            var failed = reads.Where(r => r.Error is not null).ToList();
+            log.Verbose($"Observed {observed.Count} control plane(s) in {bindings.Count - failed.Count} of {bindings.Count} cluster(s).");
+            var results = ObservedChecks.Run(observed, intended, options, failed.Select(f => f.Binding.Name).ToHashSet(StringComparer.Ordinal)).ToList();
+            foreach (var (binding, _, error) in failed)
+            {
+                onClusterFailed?.Invoke(binding, error!);
+                var meshes = intended?.ControlPlanes.Where(c => c.ClusterName == binding.Name).Select(c => c.Name).Distinct().ToList() ?? new List<string>();
+                results.Add(new MeshCheckResult
+                {
+                    Mesh = meshes.Count > 0 ? string.Join(",", meshes) : binding.Name,
+                    CheckId = "CLUSTER.Reachable",
+                    Status = CheckStatus.Fail,
+                    Message = $"cluster {binding.Name} could not be read: {error!.Message}",
+                    Why = "Nothing in this cluster was observed, so none of its checks ran; they are not passed.",
+                    Fix = "check the context (kubectl --context <context> get ns): the API server must be reachable from here and the credentials accepted",
+                    Evidence = new[] { $"cluster {binding.Name} (context {binding.Context ?? binding.Name})" },
+                });
+            }
             if (probe) results.AddRange(await ProbeAsync(observed, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false));
             return results;
         }

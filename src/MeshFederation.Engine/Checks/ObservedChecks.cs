@@ -107,8 +107,11 @@ public static class ObservedChecks
     private static MeshCheckResult R(string mesh, string? peer, string id, CheckStatus status, string message, string why, string fix, params string[] evidence) =>
         new() { Mesh = mesh, Peer = peer, CheckId = id, Status = status, Message = message, Why = why, Fix = status is CheckStatus.Pass or CheckStatus.Skip ? "" : fix, Evidence = evidence };
 
-    /// <summary>Runs every check over the observed meshes; <paramref name="intended"/> (optional) names what should be there.</summary>
-    public static IReadOnlyList<MeshCheckResult> Run(IReadOnlyList<ObservedMesh> observed, FederationSet? intended, CheckOptions? options = null)
+    /// <summary>
+    /// Runs every check over the observed meshes; <paramref name="intended"/> (optional) names what should be there.
+    /// Intended meshes in <paramref name="unobservedClusters"/> (clusters that could not be read) are not reported missing.
+    /// </summary>
+    public static IReadOnlyList<MeshCheckResult> Run(IReadOnlyList<ObservedMesh> observed, FederationSet? intended, CheckOptions? options = null, IReadOnlySet<string>? unobservedClusters = null)
     {
         options ??= new CheckOptions();
         var results = new List<MeshCheckResult>();
@@ -122,7 +125,7 @@ public static class ObservedChecks
                 results.Add(R(cp.Name, null, "ISTIO.LiveNotObserved", CheckStatus.Skip, $"{cp.Style} control plane {cp.Name}: live observation covers OSSM 2 federation only",
                     "The Istio styles' checks (ISTIO.*) ran on the intended federation; their live state is not compared yet.",
                     "", $"cluster {cp.ClusterName}"));
-            foreach (var cp in intended.ControlPlanes.Where(c => c.Style == MeshStyle.Ossm2 && !observed.Any(o => o.Name == c.Name && o.Cluster == c.ClusterName)))
+            foreach (var cp in intended.ControlPlanes.Where(c => c.Style == MeshStyle.Ossm2 && unobservedClusters?.Contains(c.ClusterName) != true && !observed.Any(o => o.Name == c.Name && o.Cluster == c.ClusterName)))
                 results.Add(R(cp.Name, null, "OSSM2.ControlPlaneReady", CheckStatus.Fail, $"no ServiceMeshControlPlane {cp.Namespace}/{cp.Name} in cluster {cp.ClusterName}",
                     "Federation is configured on the SMCP; without it there are no federation gateways and no istiod to discover peers.",
                     "apply the federation (Sync-MeshFederation) or create the control plane", $"cluster {cp.ClusterName}"));

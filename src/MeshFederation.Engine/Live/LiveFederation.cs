@@ -10,8 +10,8 @@ namespace MeshFederation.Engine.Live;
 /// <summary>Settings of live apply and removal.</summary>
 public sealed class LiveOptions
 {
-    /// <summary>Take over fields other managers own (server-side apply force).</summary>
-    public bool Force { get; init; }
+    /// <summary>Take over fields other field managers own (server-side apply force; -ForceConflicts, --force-conflicts).</summary>
+    public bool ForceConflicts { get; init; }
 
     /// <summary>Requests in flight per cluster.</summary>
     public int ConcurrencyPerCluster { get; init; } = 8;
@@ -24,8 +24,8 @@ public sealed class LiveOptions
 
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Delete objects this module created for these meshes that the topology no longer contains.</summary>
-    public bool Prune { get; init; } = true;
+    /// <summary>Delete objects this module created for these meshes that the topology no longer contains (-Prune, --prune).</summary>
+    public bool Prune { get; init; }
 
     /// <summary>On removal, keep the control-plane namespaces this module created.</summary>
     public bool KeepNamespaces { get; init; }
@@ -77,7 +77,7 @@ public sealed class LiveFederation
     private KubeClient Client(MeshControlPlane cp) => _connections.For(cp.Cluster);
 
     /// <summary>Server-side apply takes over fields other managers own (dry runs and applies alike).</summary>
-    private bool ForceConflicts => _options.Force;
+    private bool ForceConflicts => _options.ForceConflicts;
 
     // ------------------------------------------------------------------ resolve
 
@@ -579,7 +579,9 @@ public sealed class LiveFederation
         var deletes = plan.Items.Where(i => i.Action == PlanAction.Delete && approved(i)).ToList();
         var total = work.Count + deletes.Count;
         var done = 0;
-        var activity = new MeshProgress(1, null, $"Federating {set.ControlPlanes.Select(c => c.ClusterName).Distinct().Count()} clusters", "", 0, false);
+        var clusterCount = set.ControlPlanes.Select(c => c.ClusterName).Distinct().Count();
+        var removing = plan.Items.Where(approved).All(i => i.Action == PlanAction.Delete);
+        var activity = new MeshProgress(1, null, removing ? $"Removing the federation from {clusterCount} clusters" : $"Federating {clusterCount} clusters", "", 0, false);
         void Report(string status) => _log.Progress(activity with { Status = status, PercentComplete = total == 0 ? 100 : Math.Min(99, done * 100 / total) });
         using var waits = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var readiness = new List<Task>();

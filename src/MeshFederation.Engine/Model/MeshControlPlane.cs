@@ -97,7 +97,11 @@ public sealed partial class MeshControlPlane
     /// Extra SMCP (or Sail Istio) spec fields merged over what is rendered (e.g. runtime defaults), with JSON merge-patch
     /// semantics (RFC 7386): mappings merge, other values replace, <c>null</c> removes a rendered field.
     /// </summary>
-    public JsonObject? SpecOverrides { get; init; }
+    /// <remarks>Internal so hosts never show System.Text.Json nodes: <see cref="GetSpecOverrides"/> gives a copy.</remarks>
+    internal JsonObject? SpecOverrides { get; init; }
+
+    /// <summary>A copy of the extra SMCP spec fields, or null.</summary>
+    public JsonObject? GetSpecOverrides() => (JsonObject?)SpecOverrides?.DeepClone();
 
     /// <summary>Where each overridden field was written (dotted path under spec, e.g. <c>tracing.type</c>), for problems with file and line.</summary>
     public IReadOnlyDictionary<string, SourceLocation> SpecOverrideSources { get; init; } = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);

@@ -307,6 +307,19 @@ public sealed class MeshCertificateAuthority
         return files;
     }
 
+    /// <summary>
+    /// The files in <paramref name="directory"/> that writing an authority there would replace and that hold or anchor
+    /// key material: with a new root, root-key.pem and root-cert.pem; per cluster, its ca-key.pem. Replacing them makes
+    /// what was issued under them stop verifying, so callers refuse unless told to (-Force, --force).
+    /// </summary>
+    public static IReadOnlyList<string> ExistingKeyFiles(string directory, IEnumerable<string> clusters, bool includeRootKey)
+    {
+        var candidates = new List<string>();
+        if (includeRootKey) candidates.AddRange(new[] { "root-key.pem", "root-cert.pem" });
+        candidates.AddRange(clusters.Distinct(StringComparer.Ordinal).Select(c => Path.Combine(c, "ca-key.pem")));
+        return candidates.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
+    }
+
     private static X509KeyUsageExtension CaKeyUsage() => new(
         X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyCertSign, true);
 

@@ -13,10 +13,12 @@ namespace MeshFederation.Commands;
 /// write are never overwritten or removed. Nothing is written without input objects, or when an earlier command of the
 /// pipeline reported an error.
 /// </summary>
-[Cmdlet(VerbsData.Export, "MeshManifest", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Export, "MeshManifest", HelpUri = HelpLinks.Docs + "Export-MeshManifest.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByPath)]
 [OutputType(typeof(FileInfo))]
 public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
 {
+    private const string ByPath = "Path";
+    private const string ByLiteralPath = "LiteralPath";
     private readonly List<object> _items = new();
     private readonly CancellationTokenSource _stop = new();
     private object? _errorMark;
@@ -25,9 +27,16 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
     [AllowEmptyCollection]
     public object[] InputObject { get; set; } = Array.Empty<object>();
 
-    [Parameter(Mandatory = true, Position = 0)]
+    /// <summary>The folder to write into (created when missing).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByPath)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = ByLiteralPath)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string LiteralPath { get; set; } = "";
 
     /// <summary>Emit the written files.</summary>
     [Parameter]
@@ -45,7 +54,9 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
-        var dir = GetUnresolvedProviderPathFromPSPath(Path);
+        var literal = ParameterSetName == ByLiteralPath;
+        var dir = ResolveDestination(literal ? LiteralPath : Path, literal, ParameterSetName);
+        if (dir is null) return;
         if (UpstreamError() is { } upstream)
         {
             WriteError(new ErrorRecord(new InvalidOperationException(
@@ -67,14 +78,17 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
             });
             return;
         }
+        var set = new FederationSet();
+        var ok = true;
+        foreach (var o in _items) ok &= Try(() => set.Add(o), o);
+        if (!ok) return;
         RenderResult? result = null;
-        if (!Try(() => result = Ossm2Renderer.Render(FederationSet.From(_items)), _items)) return;
-        foreach (var p in result!.Pending) WriteWarning($"Not known offline: {p}");
-        foreach (var w in result.Warnings) WriteWarning(w);
+        if (!Try(() => result = Ossm2Renderer.Render(set), _items)) return;
+        WritePending(result!.Pending, result.Warnings);
         var files = ManifestEmitter.Files(result, Yaml);
         var options = new OutputFolderOptions
         {
-            Field = "Path",
+            Field = ParameterSetName,
             PrivateFiles = ManifestEmitter.PrivateFiles(result),
             Inputs = Inputs(_items),
             CurrentDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
@@ -96,7 +110,8 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
         foreach (var f in written!.Written)
         {
             WriteVerbose($"Wrote {f}");
-            if (PassThru.IsPresent) WriteObject(new FileInfo(f));
+            // The provider's item (PSPath, PSParentPath, the FileSystem views), as Get-Item returns it.
+            if (PassThru.IsPresent) WriteObject(InvokeProvider.Item.Get(WildcardPattern.Escape(f)), enumerateCollection: true);
         }
     }
 

@@ -6,7 +6,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Export-MeshService: declares a service a mesh exports to a peer (one rule of the ExportedServiceSet named after the peer).</summary>
-[Cmdlet(VerbsData.Export, "MeshService", DefaultParameterSetName = ByPeering)]
+[Cmdlet(VerbsData.Export, "MeshService", HelpUri = HelpLinks.Docs + "Export-MeshService.md", DefaultParameterSetName = ByPeering)]
 [OutputType(typeof(MeshServiceExport))]
 public sealed class ExportMeshServiceCommand : MeshCmdlet
 {
@@ -25,12 +25,12 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [ArgumentCompleter(typeof(MeshNameCompleter))]
     public string Peer { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = "";
 
-    [Parameter(Position = 1)]
-    [ValidateNotNullOrEmpty]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
 
     [Parameter]
@@ -46,19 +46,28 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? LabelAlias { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string? AliasNamespace { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? AliasName { get; set; }
+
+    private ServiceRows _rows = null!;
+
+    protected override void BeginProcessing() => _rows = new ServiceRows(this, nameof(Peering), nameof(ControlPlane));
 
     protected override void ProcessRecord()
     {
         var cp = Peering?.Local ?? ControlPlane!;
         var peer = Peering?.Remote.Name ?? Peer;
         var labels = ToStringMap(LabelSelector);
+        var name = _rows.Value(nameof(Name), Name);
+        if (_rows.Value(nameof(Namespace), Namespace) is not { } ns)
+        {
+            WriteError(ServiceRows.MissingNamespace(Peering ?? (object?)ControlPlane));
+            return;
+        }
         var expressions = (MatchExpression ?? Array.Empty<Hashtable>()).Select(h =>
         {
             var e = h.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => h[k], StringComparer.OrdinalIgnoreCase);
@@ -94,13 +103,13 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
         {
             ControlPlane = cp,
             Peer = peer,
-            Namespace = Namespace,
-            Name = selected ? Name : Name ?? "*",
+            Namespace = ns,
+            Name = selected ? name : name ?? "*",
             LabelSelector = labels.Count > 0 ? labels : null,
             MatchExpressions = expressions,
             Aliases = aliases,
-            AliasNamespace = AliasNamespace,
-            AliasName = AliasName,
+            AliasNamespace = _rows.Value(nameof(AliasNamespace), AliasNamespace),
+            AliasName = _rows.Value(nameof(AliasName), AliasName),
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Export {export}{(export!.ExportedHost is { } h ? $", seen by {peer} as {h}" : "")}.");
         WriteObject(export);

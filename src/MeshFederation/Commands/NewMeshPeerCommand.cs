@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// New-MeshPeer: peers control planes. Two give both directions of the pair; N give the full mesh, N·(N−1) peerings.
 /// Control planes are collected from the pipeline and peered at the end.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshPeer")]
+[Cmdlet(VerbsCommon.New, "MeshPeer", HelpUri = HelpLinks.Docs + "New-MeshPeer.md")]
 [OutputType(typeof(MeshPeering))]
 public sealed class NewMeshPeerCommand : MeshCmdlet
 {
