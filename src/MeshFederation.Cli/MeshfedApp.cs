@@ -288,7 +288,8 @@ public static class MeshfedApp
             var authority = rootCert is not null
                 ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key")
                 : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days);
-            foreach (var c in r.GetValue(caClusters) ?? Array.Empty<string>()) authority.Issue(c);
+            // The intermediates are independent: their keys are generated on every core.
+            authority.IssueAll(r.GetValue(caClusters) ?? Array.Empty<string>());
             var inputs = new List<string>();
             if (rootCert is not null) inputs.AddRange(new[] { rootCert.FullName, rootKey!.FullName });
             foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>())

@@ -162,12 +162,17 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
                 step++;
             }
             WriteVerbose($"Root: {ca!.Root}");
-            foreach (var c in clusters)
+            if (clusters.Count > 0)
             {
-                Progress($"issuing the intermediate of {c} ({ca.KeyAlgorithm})");
-                if (!Try(() => Generate(() => ca.Issue(c)), c)) return;
-                step++;
-                WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
+                // Every core generates keys (the intermediates are independent); progress counts finished ones.
+                var done = 0;
+                var first = step;
+                Progress($"issuing {clusters.Count} intermediate(s) ({ca.KeyAlgorithm}) on {Environment.ProcessorCount} core(s)");
+                if (!Try(() => Generate(() => ca.IssueAll(clusters, _ => Interlocked.Increment(ref done), cancellationToken: _stop.Token),
+                    () => { step = first + Volatile.Read(ref done); Progress($"issued {Volatile.Read(ref done)} of {clusters.Count} intermediate(s) ({ca.KeyAlgorithm})"); }),
+                    string.Join(",", clusters))) return;
+                step = first + clusters.Count;
+                foreach (var c in clusters) WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
             }
             foreach (var (text, input) in trusted)
                 if (!Try(() => ca.TrustAlso(text), input)) return;
@@ -205,12 +210,13 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
     }
 
     /// <summary>Key generation on the thread pool, so Ctrl+C stops the command at once (the key being made is abandoned).</summary>
-    private T Generate<T>(Func<T> work)
+    private T Generate<T>(Func<T> work, Action? tick = null)
     {
         var task = Task.Run(work);
         try
         {
-            task.Wait(_stop.Token);
+            // On the pipeline thread: progress every half second while the workers generate keys.
+            while (!task.Wait(500, _stop.Token)) tick?.Invoke();
         }
         catch (OperationCanceledException)
         {
