@@ -285,11 +285,15 @@ public static class MeshfedApp
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "--out", dir,
                     $"already holds key material ({string.Join(", ", clash.Select(f => Path.GetRelativePath(dir, f)))}); replacing it makes every certificate issued under it stop verifying",
                     "issue under the existing root with --root-cert root-cert.pem --root-key root-key.pem (and a cluster not issued yet), write to another --out, or pass --force to replace it"));
-            var authority = rootCert is not null
-                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key")
-                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days);
-            // The intermediates are independent: their keys are generated on every core.
-            authority.IssueAll(r.GetValue(caClusters) ?? Array.Empty<string>());
+            // Every key (a new root's and the intermediates') is generated on every core at once.
+            var caNames = r.GetValue(caClusters) ?? Array.Empty<string>();
+            MeshCertificateAuthority authority;
+            if (rootCert is not null)
+            {
+                authority = MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key");
+                authority.IssueAll(caNames);
+            }
+            else authority = MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days, "Istio", caNames);
             var inputs = new List<string>();
             if (rootCert is not null) inputs.AddRange(new[] { rootCert.FullName, rootKey!.FullName });
             foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>())

@@ -201,6 +201,21 @@ public class PkiTests
     }
 
     [Fact]
+    public void A_new_root_and_its_intermediates_are_made_in_one_go_with_every_key_generated_concurrently()
+    {
+        var keys = 0;
+        var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256, 365, "Example", new[] { "west", "east", "west", "north" }, () => Interlocked.Increment(ref keys), maxDegreeOfParallelism: 4);
+        Assert.Equal(4, keys); // the root and three distinct intermediates
+        Assert.Equal(new[] { "west", "east", "north" }, ca.Clusters.Select(c => c.Cluster));
+        Assert.Equal(4, ca.Clusters.Select(c => c.Intermediate.ExportPrivateKeyPem()).Append(ca.Root.ExportPrivateKeyPem()).Distinct().Count());
+        Assert.Contains("O=Example", ca.Root.Subject, StringComparison.Ordinal);
+        var dir = Write(ca);
+        Assert.Contains(": OK", Openssl($"verify -CAfile {dir}/root-cert.pem -untrusted {dir}/north/cert-chain.pem {dir}/north/ca-cert.pem"), StringComparison.Ordinal);
+        Assert.Throws<MeshFederationException>(() => MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256, 365, "Example", new[] { "ok", "NOT OK" }, () => Interlocked.Increment(ref keys)));
+        Assert.Equal(4, keys); // refused before any key was generated
+    }
+
+    [Fact]
     public void IssueAll_checks_every_name_before_generating_and_leaves_the_authority_unchanged_on_failure()
     {
         var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256);

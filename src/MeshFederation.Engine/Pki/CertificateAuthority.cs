@@ -139,12 +139,48 @@ public sealed class MeshCertificateAuthority
     public static MeshCertificateAuthority Create(KeyAlgorithm algorithm = KeyAlgorithm.Rsa4096, int validityDays = 3650, string organization = "Istio")
     {
         Check(validityDays, organization);
+        using var key = NewKey(algorithm);
+        return CreateRoot(key, algorithm, validityDays, organization);
+    }
+
+    /// <summary>
+    /// A new root and the intermediates of <paramref name="clusters"/> in one go, every key (the root's too) generated on
+    /// every core at once: nothing waits for the root's key but the signing, which takes milliseconds. Names are checked
+    /// before any key is generated. <paramref name="keyGenerated"/> is called from worker threads after each key.
+    /// </summary>
+    public static MeshCertificateAuthority Create(KeyAlgorithm algorithm, int validityDays, string organization, IEnumerable<string> clusters,
+        Action? keyGenerated = null, int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clusters);
+        Check(validityDays, organization);
+        var names = CheckNames(clusters);
+        var keys = new AsymmetricAlgorithm[names.Count + 1];
+        try
+        {
+            Parallel(keys.Length, maxDegreeOfParallelism, i =>
+            {
+                keys[i] = NewKey(algorithm);
+                keyGenerated?.Invoke();
+            }, cancellationToken);
+            var authority = CreateRoot(keys[0], algorithm, validityDays, organization);
+            var results = new ClusterCertificates[names.Count];
+            Parallel(names.Count, maxDegreeOfParallelism, i => results[i] = authority.Generate(names[i], keys[i + 1]), cancellationToken);
+            lock (authority._gate) foreach (var r in results) authority.Store(r);
+            return authority;
+        }
+        finally
+        {
+            foreach (var k in keys) k?.Dispose();
+        }
+    }
+
+    private static MeshCertificateAuthority CreateRoot(AsymmetricAlgorithm key, KeyAlgorithm algorithm, int validityDays, string organization)
+    {
         // The builder encodes the last name added first: add in reverse to get seed 003's "O = Istio, CN = Root CA".
         var subject = new X500DistinguishedNameBuilder();
         subject.AddCommonName("Root CA");
         subject.AddOrganizationName(organization);
-        var (request, keyPem, dispose) = Request(subject.Build(), algorithm);
-        using (dispose)
+        var (request, keyPem) = Request(subject.Build(), key);
         {
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
@@ -212,29 +248,14 @@ public sealed class MeshCertificateAuthority
         int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(clusters);
-        var names = clusters.Distinct(StringComparer.Ordinal).ToList();
-        var problems = new ProblemList();
-        foreach (var c in names) Names.CheckLabel(problems, "cluster", c);
-        problems.ThrowIfAny();
+        var names = CheckNames(clusters);
         var results = new ClusterCertificates[names.Count];
-        var options = new ParallelOptions
+        Parallel(names.Count, maxDegreeOfParallelism, i =>
         {
-            MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount,
-            CancellationToken = cancellationToken,
-        };
-        try
-        {
-            // One key per task; the pool's threads take the next cluster as soon as a key is done (RSA key times vary a lot).
-            Parallel.For(0, names.Count, options, i =>
-            {
-                results[i] = Generate(names[i]);
-                issued?.Invoke(results[i]);
-            });
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions.Count >= 1 && ex.InnerExceptions.All(e => e is MeshFederationException or OperationCanceledException))
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
-        }
+            using var key = NewKey(KeyAlgorithm);
+            results[i] = Generate(names[i], key);
+            issued?.Invoke(results[i]);
+        }, cancellationToken);
         // Stored in the order given, once all succeeded: a failed or cancelled run leaves the authority as it was.
         lock (_gate) foreach (var r in results) Store(r);
         return results;
@@ -246,9 +267,41 @@ public sealed class MeshCertificateAuthority
         var problems = new ProblemList();
         Names.CheckLabel(problems, "cluster", cluster);
         problems.ThrowIfAny();
-        var result = Generate(cluster);
+        using var key = NewKey(KeyAlgorithm);
+        var result = Generate(cluster, key);
         lock (_gate) Store(result);
         return result;
+    }
+
+    private static List<string> CheckNames(IEnumerable<string> clusters)
+    {
+        var names = clusters.Distinct(StringComparer.Ordinal).ToList();
+        var problems = new ProblemList();
+        foreach (var c in names) Names.CheckLabel(problems, "cluster", c);
+        problems.ThrowIfAny();
+        return names;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for 0..count-1 on every core (or <paramref name="maxDegreeOfParallelism"/>), one item
+    /// per task so that a thread takes the next key as soon as its own is done (RSA key times vary a lot); our own
+    /// problems come out as themselves, not wrapped.
+    /// </summary>
+    private static void Parallel(int count, int maxDegreeOfParallelism, Action<int> body, CancellationToken cancellationToken)
+    {
+        var options = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount,
+            CancellationToken = cancellationToken,
+        };
+        try
+        {
+            System.Threading.Tasks.Parallel.For(0, count, options, body);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count >= 1 && ex.InnerExceptions.All(e => e is MeshFederationException or OperationCanceledException))
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
     }
 
     private void Store(ClusterCertificates result)
@@ -259,15 +312,14 @@ public sealed class MeshCertificateAuthority
             : new ClusterCertificates { Cluster = result.Cluster, Intermediate = result.Intermediate, RootCertPem = RootBundle(), CertChainPem = result.CertChainPem };
     }
 
-    private ClusterCertificates Generate(string cluster)
+    private ClusterCertificates Generate(string cluster, AsymmetricAlgorithm key)
     {
         // "O = Istio, CN = Intermediate CA, L = <cluster>", added in reverse (see Create).
         var subject = new X500DistinguishedNameBuilder();
         subject.AddLocalityName(cluster);
         subject.AddCommonName("Intermediate CA");
         subject.AddOrganizationName(Organization);
-        var (request, keyPem, dispose) = Request(subject.Build(), KeyAlgorithm);
-        using (dispose)
+        var (request, keyPem) = Request(subject.Build(), key);
         {
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
@@ -395,16 +447,21 @@ public sealed class MeshCertificateAuthority
     private static X509KeyUsageExtension CaKeyUsage() => new(
         X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyCertSign, true);
 
-    private static (CertificateRequest Request, string KeyPem, IDisposable Key) Request(X500DistinguishedName subject, KeyAlgorithm algorithm)
+    /// <summary>A new key, generated now (RSA keys are otherwise generated lazily, on first use).</summary>
+    private static AsymmetricAlgorithm NewKey(KeyAlgorithm algorithm)
     {
-        if (algorithm == KeyAlgorithm.EcdsaP256)
-        {
-            var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            return (new CertificateRequest(subject, ec, HashAlgorithmName.SHA256), ec.ExportPkcs8PrivateKeyPem() + "\n", ec);
-        }
+        if (algorithm == KeyAlgorithm.EcdsaP256) return ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var rsa = RSA.Create(4096);
-        return (new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), rsa.ExportPkcs8PrivateKeyPem() + "\n", rsa);
+        _ = rsa.ExportParameters(false);
+        return rsa;
     }
+
+    private static (CertificateRequest Request, string KeyPem) Request(X500DistinguishedName subject, AsymmetricAlgorithm key) => key switch
+    {
+        ECDsa ec => (new CertificateRequest(subject, ec, HashAlgorithmName.SHA256), ec.ExportPkcs8PrivateKeyPem() + "\n"),
+        RSA rsa => (new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), rsa.ExportPkcs8PrivateKeyPem() + "\n"),
+        _ => throw new ArgumentException("RSA or ECDSA keys only", nameof(key)),
+    };
 
     private static byte[] Serial()
     {

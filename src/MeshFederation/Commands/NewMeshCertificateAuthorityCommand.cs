@@ -151,29 +151,26 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
         try
         {
             MeshCertificateAuthority? ca = null;
+            // Every key (a new root's and the intermediates') is generated on every core at once; progress counts keys.
+            var done = 0;
+            void Tick() { step = Volatile.Read(ref done); Progress($"generated {step} of {steps} key(s) ({(ParameterSetName == NewRoot ? KeyAlgorithm : ca?.KeyAlgorithm)}) on {Environment.ProcessorCount} core(s)"); }
             if (ParameterSetName == ExistingRoot)
             {
                 if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days), rootCert, reading: true)) return;
+                if (clusters.Count > 0)
+                {
+                    Tick();
+                    if (!Try(() => Generate(() => ca!.IssueAll(clusters, _ => Interlocked.Increment(ref done), cancellationToken: _stop.Token), Tick), string.Join(",", clusters))) return;
+                }
             }
             else
             {
-                Progress($"generating the root key ({KeyAlgorithm})");
-                if (!Try(() => ca = Generate(() => MeshCertificateAuthority.Create(KeyAlgorithm, days, Organization)))) return;
-                step++;
+                Tick();
+                if (!Try(() => ca = Generate(() => MeshCertificateAuthority.Create(KeyAlgorithm, days, Organization, clusters, () => Interlocked.Increment(ref done), cancellationToken: _stop.Token), Tick))) return;
             }
+            step = steps;
             WriteVerbose($"Root: {ca!.Root}");
-            if (clusters.Count > 0)
-            {
-                // Every core generates keys (the intermediates are independent); progress counts finished ones.
-                var done = 0;
-                var first = step;
-                Progress($"issuing {clusters.Count} intermediate(s) ({ca.KeyAlgorithm}) on {Environment.ProcessorCount} core(s)");
-                if (!Try(() => Generate(() => ca.IssueAll(clusters, _ => Interlocked.Increment(ref done), cancellationToken: _stop.Token),
-                    () => { step = first + Volatile.Read(ref done); Progress($"issued {Volatile.Read(ref done)} of {clusters.Count} intermediate(s) ({ca.KeyAlgorithm})"); }),
-                    string.Join(",", clusters))) return;
-                step = first + clusters.Count;
-                foreach (var c in clusters) WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
-            }
+            foreach (var c in clusters) WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
             foreach (var (text, input) in trusted)
                 if (!Try(() => ca.TrustAlso(text), input)) return;
             if (dir is not null)
