@@ -63,13 +63,20 @@ internal static class PkiBench
         }
 
         var loadAfter = LoadAverage();
-        Console.WriteLine("| intermediates | cores | seed loop RSA 4096 | meshfed ca RSA 4096 (cold) | speedup | per-key cost | bound (keys × cost / cores) | meshfed / bound | New-MeshCertificateAuthority RSA (cold pwsh) | cmdlet / bound | seed loop EC P-256 | meshfed ca ECDSA P-256 (cold) | ECDSA speedup | load average |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        // Two measures of the bound. (a) The same keys: meshfed's own CPU time (all of it, start-up included) spread over
+        // every core; RSA key times vary a lot from key to key, and this takes that variance out. (b) The same number of
+        // other keys, generated one after another in this process: keys × per-key cost / cores.
+        var boundOwn = ours.CpuMs / cores;
+        var ratioOwn = ours.WallMs / boundOwn;
         var ratio = ours.WallMs / bound;
         var ecSpeedup = seedEc / oursEc.WallMs;
+        Console.WriteLine("| intermediates | cores | seed loop RSA 4096 | meshfed ca RSA 4096 (cold) | speedup | meshfed CPU | (a) bound: own CPU / cores | meshfed / (a) | (b) per-key cost, sequential | (b) bound: keys × cost / cores | meshfed / (b) | seed loop EC P-256 | meshfed ca ECDSA P-256 (cold) | ECDSA speedup | load average |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         Console.WriteLine(string.Create(Inv,
-            $"| {count} | {cores} | {seedRsa:0} ms | {ours.WallMs:0} ms | {seedRsa / ours.WallMs:0.00}x | {perKey:0} ms | {bound:0} ms | {ratio:0.00} | {(cmdlet is null ? "—" : $"{cmdlet.WallMs:0} ms")} | {(cmdlet is null ? "—" : $"{cmdlet.WallMs / bound:0.00}")} | {seedEc:0} ms | {oursEc.WallMs:0} ms | {ecSpeedup:0.0}x | {loadBefore} → {loadAfter} |"));
-        var ok = ratio <= 1.15 && ecSpeedup >= 10 && (cmdlet is null || cmdlet.WallMs / bound <= 1.15);
+            $"| {count} | {cores} | {seedRsa:0} ms | {ours.WallMs:0} ms | {seedRsa / ours.WallMs:0.00}x | {ours.CpuMs:0} ms | {boundOwn:0} ms | {ratioOwn:0.00} | {perKey:0} ms | {bound:0} ms | {ratio:0.00} | {seedEc:0} ms | {oursEc.WallMs:0} ms | {ecSpeedup:0.0}x | {loadBefore} → {loadAfter} |"));
+        if (cmdlet is not null)
+            Console.WriteLine(string.Create(Inv, $"New-MeshCertificateAuthority (cold pwsh, RSA 4096): {cmdlet.WallMs:0} ms wall, {cmdlet.CpuMs:0} ms CPU; / (a) own CPU bound {cmdlet.WallMs / (cmdlet.CpuMs / cores):0.00}, / (b) {cmdlet.WallMs / bound:0.00}"));
+        var ok = ratioOwn <= 1.15 && ratio <= 1.15 && ecSpeedup >= 10 && (cmdlet is null || cmdlet.WallMs / (cmdlet.CpuMs / cores) <= 1.15);
         Console.WriteLine(ok ? "goals met: RSA within 1.15x of the key-generation bound, ECDSA >= 10x the seed loop with EC keys"
             : "GOAL NOT MET: RSA over 1.15x the key-generation bound, or ECDSA under 10x the seed loop with EC keys");
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
