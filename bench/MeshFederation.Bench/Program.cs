@@ -12,11 +12,12 @@ using MeshFederation.Yaml;
 // Benchmarks of the performance goals. Usage: dotnet run -c Release --project bench/MeshFederation.Bench -- live-apply [iterations] [latency-ms]
 var scenario = args.Length > 0 ? args[0] : "live-apply";
 var iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
-var latency = TimeSpan.FromMilliseconds(args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+var latency = TimeSpan.FromMilliseconds(args.Length > 2 && args[0] != "render" ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
 return scenario switch
 {
     "live-apply" => await LiveApply.RunAsync(iterations, latency),
     "checks" => await ChecksBench.RunAsync(iterations, latency),
+    "render" => RenderBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3),
     "pki" => PkiBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
     _ => Usage(),
 };
