@@ -30,6 +30,7 @@ public static class FederationChecks
             ImportAsLocal(i, results);
         }
         IstioChecks.Run(set, results);
+        Ossm3FederationChecks.RunOffline(set, results);
         return results;
     }
 

@@ -12,7 +12,7 @@ internal static class IstioChecks
 {
     public static void Run(FederationSet set, List<MeshCheckResult> results)
     {
-        var istio = set.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2).ToList();
+        var istio = set.ControlPlanes.Where(c => c.Style is MeshStyle.MultiPrimary or MeshStyle.MultiMesh).ToList();
         if (istio.Count == 0) return;
         SharedRoot(set, istio, results);
         foreach (var g in istio.Where(c => c.Style == MeshStyle.MultiPrimary).GroupBy(c => c.MeshId, StringComparer.Ordinal))
@@ -43,7 +43,7 @@ internal static class IstioChecks
                 $"import {i} has no effect in a multi-primary mesh",
                 "Multi-primary clusters discover each other's endpoints through remote secrets; exposure is what the cross-network Gateway lists.",
                 $"export the service from {i.Peer} instead (its cross-network Gateway passes it through)"));
-        foreach (var e in set.Exports.Where(e => e.ControlPlane.Style != MeshStyle.Ossm2))
+        foreach (var e in set.Exports.Where(e => e.ControlPlane.Style is MeshStyle.MultiPrimary or MeshStyle.MultiMesh))
             results.Add(FederationChecks.Result(e.Mesh, e.Peer, "ISTIO.ExportExposed", CheckStatus.Pass,
                 $"{e.Namespace}/{e.Name} is passed through {e.ControlPlane.ClusterName}'s east-west gateway on 15443",
                 "The cross-network Gateway (AUTO_PASSTHROUGH) lists the hosts other networks may reach.", "",

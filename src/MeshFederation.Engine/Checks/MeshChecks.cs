@@ -24,6 +24,7 @@ public static class MeshChecks
             var observed = await ObservedChecks.ObserveAsync(readers, cancellationToken).ConfigureAwait(false);
             log.Verbose($"Observed {observed.Count} control plane(s) in {readers.Count} cluster(s).");
             var results = ObservedChecks.Run(observed, intended, options).ToList();
+            if (intended is not null) results.AddRange(await Ossm3FederationChecks.RunLiveAsync(intended, cp => connections.For(cp.Cluster), cancellationToken).ConfigureAwait(false));
             if (probe) results.AddRange(await ProbeAsync(observed, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false));
             return results;
         }

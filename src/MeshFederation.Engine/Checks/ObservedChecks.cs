@@ -113,7 +113,7 @@ public static class ObservedChecks
             // What is observed is OSSM 2 (ServiceMeshControlPlanes and federation resources); the Istio styles are checked
             // on the intended federation.
             IstioChecks.Run(intended, results);
-            foreach (var cp in intended.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2))
+            foreach (var cp in intended.ControlPlanes.Where(c => c.Style is MeshStyle.MultiPrimary or MeshStyle.MultiMesh))
                 results.Add(R(cp.Name, null, "ISTIO.LiveNotObserved", CheckStatus.Skip, $"{cp.Style} control plane {cp.Name}: live observation covers OSSM 2 federation only",
                     "The Istio styles' checks (ISTIO.*) ran on the intended federation; their live state is not compared yet.",
                     "", $"cluster {cp.ClusterName}"));

@@ -182,6 +182,7 @@ public sealed class FederationSet
                 if (FindControlPlane(m) is null)
                     problems.Add(MeshErrorKind.NotFound, "proxy.meshes[]", m, "the proxy serves a mesh that is not in the set", "include that mesh's control plane", null, x);
 
+        Ossm3FederationRules.Validate(this, problems);
         NodePorts(problems);
         return problems.Items;
     }

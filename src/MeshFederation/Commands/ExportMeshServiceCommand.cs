@@ -54,6 +54,20 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string? AliasName { get; set; }
 
+    /// <summary>OSSM 3 federation: the service's ports as name:number[:targetPort][/protocol], e.g. http:8000:8080 (read from the Service when omitted).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Port { get; set; }
+
+    /// <summary>OSSM 3 federation: the service accounts of its workloads (read from the pods when omitted).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ServiceAccount { get; set; }
+
+    /// <summary>OSSM 3 federation: the Service's pod selector (read from the Service when omitted).</summary>
+    [Parameter]
+    public Hashtable? Selector { get; set; }
+
     protected override void ProcessRecord()
     {
         var cp = Peering?.Local ?? ControlPlane!;
@@ -82,6 +96,8 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
             }
         }
         var selected = labels.Count > 0 || expressions.Count > 0;
+        IReadOnlyList<ServicePortSpec> ports = Array.Empty<ServicePortSpec>();
+        if (Port is not null && !Try(() => ports = Factory.Ports(Port, istioProtocolSelection: true), Port)) return;
         MeshServiceExport? export = null;
         if (!Try(() => export = Factory.Export(new MeshServiceExport
         {
@@ -94,6 +110,9 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
             Aliases = aliases,
             AliasNamespace = AliasNamespace,
             AliasName = AliasName,
+            Ports = ports,
+            ServiceAccounts = ServiceAccount ?? Array.Empty<string>(),
+            WorkloadSelector = Selector is null ? null : ToStringMap(Selector),
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Export {export}{(export!.ExportedHost is { } h ? $", seen by {peer} as {h}" : "")}.");
         WriteObject(export);
