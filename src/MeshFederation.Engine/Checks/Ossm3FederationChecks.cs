@@ -361,7 +361,8 @@ public static class Ossm3FederationChecks
                 if (parts.Length != 5 || parts[1] != "ns" || parts[3] != "sa" || !domains.Contains(parts[0])) continue;
                 // Does another mesh of the federation have the same namespace and service account?
                 var twins = new List<string>();
-                foreach (var other in all.Values.Where(x => x != o && x.Error is null && domains.Contains(x.TrustDomain ?? x.Cp.TrustDomain) && x.TrustDomain != parts[0]))
+                // The mesh itself counts: a policy naming a peer's identity also matches the same ns/sa of the local trust domain.
+                foreach (var other in all.Values.Where(x => x.Error is null && domains.Contains(x.TrustDomain ?? x.Cp.TrustDomain) && (x.TrustDomain ?? x.Cp.TrustDomain) != parts[0]))
                 {
                     try
                     {
