@@ -12,6 +12,7 @@
     CmdletsToExport      = @(
         'ConvertTo-MeshFederationGraph'
         'ConvertTo-MeshManifest'
+        'ConvertTo-MeshOssm3Federation'
         'Export-MeshManifest'
         'Export-MeshService'
         'Get-MeshControlPlane'

@@ -267,7 +267,9 @@ public static class MeshfedApp
             return ExitOk;
         }));
 
-        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca };
+        var migrate = MigrateCommand(yaml, stdout, stderr);
+
+        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca, migrate };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -276,6 +278,56 @@ public static class MeshfedApp
             return ExitBadInput;
         }
         return parse.Invoke(config);
+    }
+
+    /// <summary>
+    /// meshfed migrate: an OSSM 2 federation (a topology, or read from the clusters of --context) to the OSSM 3
+    /// federation style: ossm3-topology.yaml, the steps' manifests and patches, and MIGRATION.md with the guide's steps.
+    /// </summary>
+    private static Command MigrateCommand(IYamlBridge yaml, TextWriter stdout, TextWriter stderr)
+    {
+        var topology = new Argument<FileInfo?>("topology") { Description = "The OSSM 2 federation's topology (or give --context).", Arity = ArgumentArity.ZeroOrOne };
+        var contexts = new Option<string[]>("--context") { Description = "Read the OSSM 2 federation from these contexts (one per cluster).", AllowMultipleArgumentsPerToken = true };
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --context." };
+        var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder for MIGRATION.md, ossm3-topology.yaml and the steps' files.", Required = true };
+        var version = new Option<string>("--version") { Description = "The OSSM 3 Istio version (Sail spec.version).", DefaultValueFactory = _ => MeshFederation.Engine.Migration.MigrationOptions.DefaultVersion };
+        var name = new Option<string?>("--name") { Description = "Name of the OSSM 3 topology." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show the steps and the files that would be written; write nothing." };
+        var command = new Command("migrate", "Turn an OSSM 2 federation into the OSSM 3 federation style: the OSSM 3 topology, its manifests and the migration guide's steps (what to apply where, what to verify, how to roll back). Changes nothing in the clusters.")
+        {
+            topology, contexts, kubeconfig, outDir, version, name, dryRun,
+        };
+        command.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var file = r.GetValue(topology);
+            var ctx = r.GetValue(contexts) ?? Array.Empty<string>();
+            if ((file is null) == (ctx.Length == 0))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, file is null ? "topology" : "--context", file?.Name,
+                    file is null ? "nothing to migrate" : "a topology and --context exclude each other", "give the OSSM 2 federation's topology, or --context for each of its clusters"));
+            Engine.Migration.Ossm2Federation source;
+            if (file is not null) source = Engine.Migration.Ossm2Federation.FromSet(TopologyLoader.LoadFile(file.FullName, yaml));
+            else
+            {
+                var log = new CliLog(stderr);
+                var kc = r.GetValue(kubeconfig)?.FullName;
+                using var connections = new ClusterConnections(yaml, kc, new KubeClientOptions(), log);
+                source = await Engine.Migration.Ossm2Federation.DiscoverAsync(connections, ctx.Select(c => new ClusterBinding(c) { Context = c, KubeConfig = kc }), log, ct).ConfigureAwait(false);
+            }
+            var migration = Engine.Migration.Ossm3Migration.Create(source, new Engine.Migration.MigrationOptions { Version = r.GetValue(version)!, Name = r.GetValue(name) }, yaml);
+            var dir = r.GetValue(outDir)!.FullName;
+            if (r.GetValue(dryRun))
+                foreach (var (path, content) in migration.Files)
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
+            else
+                foreach (var written in AtomicFileWriter.WriteAll(dir, migration.Files)) stdout.WriteLine($"wrote {written}");
+            foreach (var step in migration.Steps)
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step.Number}: {step.Title} ({step.Actions.Count} action(s), {step.Verify.Count} check(s){(step.Rollback.Count > 0 ? ", rollback" : "")})"));
+            foreach (var p in migration.Manifests.Pending.Where(p => p.Defers)) stderr.WriteLine($"pending: {p}");
+            foreach (var n in migration.Notes) stderr.WriteLine($"note: {n}");
+            stdout.WriteLine($"next: read {Path.Combine(dir, Engine.Migration.Ossm3Migration.PlanFile)} and run the steps in order");
+            return ExitOk;
+        }));
+        return command;
     }
 
     private static async Task<int> GuardAsync(TextWriter stderr, Func<Task<int>> action)
