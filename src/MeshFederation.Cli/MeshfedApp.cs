@@ -71,10 +71,12 @@ public static class MeshfedApp
         var snapshot = new Option<DirectoryInfo?>("--snapshot") { Description = "Check objects saved with kubectl get -o yaml (one sub-folder per cluster)." };
         var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
         var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
-        var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken)." };
-        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed; 2: bad input.")
+        var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken; default: the files' times)." };
+        var syncWarn = new Option<int?>("--sync-warn-after") { Description = "Seconds after which a ServiceMeshPeer's last full sync is a warning (default 120: two resync periods)." };
+        var syncFail = new Option<int?>("--sync-fail-after") { Description = "Seconds after which it is a failure (default 600: ten resync periods)." };
+        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed or no mesh was found; 2: bad input.")
         {
-            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, asOf,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, asOf, syncWarn, syncFail,
         };
         check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
@@ -85,7 +87,12 @@ public static class MeshfedApp
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "topology", null, "nothing to check",
                     "give a topology file, --snapshot DIR or --context NAME"));
             var set = file is null ? null : TopologyLoader.LoadFile(file.FullName, yaml);
-            var options = new CheckOptions { Now = r.GetValue(asOf) ?? DateTimeOffset.UtcNow };
+            var options = new CheckOptions
+            {
+                Now = r.GetValue(asOf), Yaml = yaml,
+                SyncWarnAfter = r.GetValue(syncWarn) is { } w ? TimeSpan.FromSeconds(w) : null,
+                SyncFailAfter = r.GetValue(syncFail) is { } f ? TimeSpan.FromSeconds(f) : null,
+            };
             IReadOnlyList<MeshCheckResult> results;
             if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
             else if (contexts.Length > 0 || r.GetValue(live))
@@ -99,7 +106,7 @@ public static class MeshfedApp
             if (r.GetValue(output) == "json")
                 stdout.WriteLine(JsonSerializer.Serialize(results.Select(x => new
                 {
-                    x.Mesh, x.Peer, x.CheckId, Status = x.Status.ToString(), x.Message, x.Why, x.Fix, x.Evidence,
+                    x.Mesh, x.Peer, x.Cluster, x.CheckId, Status = x.Status.ToString(), x.Message, x.Why, x.Fix, x.Evidence,
                 }), JsonOptions));
             else
                 WriteTable(stdout, results);
@@ -288,6 +295,12 @@ public static class MeshfedApp
         {
             stderr.WriteLine($"meshfed: {ex.Message}");
             return ExitCancelled;
+        }
+        catch (NoMeshFoundException ex)
+        {
+            // Nothing to check is a failed check, not bad input and never a pass.
+            stderr.WriteLine($"meshfed: error: {ex.Problem}");
+            return ExitCheckFailed;
         }
         catch (MeshFederationException ex)
         {

@@ -85,6 +85,22 @@ public sealed class ObjectStore
 
     private string NextVersion() => (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>Groups whose objects carry metadata.generation (custom resources and workloads), as kube-apiserver sets it.</summary>
+    private static readonly HashSet<string> GenerationGroups = new(StringComparer.Ordinal)
+    {
+        "apps", "policy", "autoscaling", "maistra.io", "federation.maistra.io", "sailoperator.io", "networking.istio.io", "security.istio.io",
+    };
+
+    /// <summary>metadata.generation goes up when anything but metadata and status changes.</summary>
+    private static void BumpGeneration(ResourceType t, JsonObject live, JsonObject obj)
+    {
+        if (!GenerationGroups.Contains(t.Group)) return;
+        static bool Spec(string k) => k is not ("metadata" or "status" or "apiVersion" or "kind");
+        var changed = live.Where(kv => Spec(kv.Key)).Any(kv => !JsonNode.DeepEquals(kv.Value, obj[kv.Key])) || obj.Any(kv => Spec(kv.Key) && !live.ContainsKey(kv.Key));
+        var generation = live["metadata"]?["generation"] is JsonValue v && v.TryGetValue<long>(out var g) ? g : 1;
+        obj["metadata"]!["generation"] = changed ? generation + 1 : generation;
+    }
+
     private static void Stamp(JsonObject obj, ResourceType t, string? ns, string name)
     {
         var md = obj["metadata"] as JsonObject ?? new JsonObject();
@@ -94,6 +110,7 @@ public sealed class ObjectStore
         else md.Remove("namespace");
         md["uid"] ??= Guid.NewGuid().ToString();
         md["creationTimestamp"] ??= DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        if (GenerationGroups.Contains(t.Group)) md["generation"] ??= 1;
         obj["kind"] = t.Kind;
     }
 
@@ -144,6 +161,7 @@ public sealed class ObjectStore
                     else (obj["metadata"] as JsonObject)!.Remove(k);
             }
             if (Same(live, obj)) return WithVersion(live, t, version);
+            if (!status) BumpGeneration(t, live, obj);
             obj["metadata"]!["resourceVersion"] = NextVersion();
             _objects[Key(t, ns, name)] = obj;
             Writes++;
@@ -249,6 +267,7 @@ public sealed class ObjectStore
                 if (changed)
                 {
                     if (!Same(live, obj)) obj["metadata"]!["managedFields"]![0]!["time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+                    if (!status) BumpGeneration(t, live, obj);
                     obj["metadata"]!["resourceVersion"] = NextVersion();
                     _objects[key] = obj;
                     Writes++;

@@ -25,6 +25,9 @@ public sealed class ClusterConnections : IDisposable
         _log = log ?? NullMeshLog.Instance;
     }
 
+    /// <summary>The YAML parser the kubeconfigs are read with (also for kubeconfigs found elsewhere, e.g. in remote secrets).</summary>
+    public IYamlBridge Yaml => _yaml;
+
     public IReadOnlyCollection<KubeClient> Clients { get { lock (_gate) return _clients.Values.ToList(); } }
 
     /// <summary>The client of a cluster: its context (default: the cluster name) in its kubeconfig.</summary>

@@ -14,6 +14,15 @@ public sealed partial class MeshControlPlane
 
     public required string Namespace { get; init; }
 
+    private readonly string? _controlPlaneName;
+
+    /// <summary>
+    /// Name of the control-plane resource (the ServiceMeshControlPlane's metadata.name); defaults to <see cref="Name"/>.
+    /// Peers know a mesh by <see cref="Name"/> (their ServiceMeshPeer's name); the control plane itself may be named
+    /// otherwise, as in the Maistra federation sample (SMCPs fed-export and fed-import, peers mesh1 and mesh2).
+    /// </summary>
+    public string ControlPlaneName { get => string.IsNullOrEmpty(_controlPlaneName) ? Name : _controlPlaneName; init => _controlPlaneName = value; }
+
     public MeshStyle Style { get; init; } = MeshStyle.Ossm2;
 
     /// <summary>Istio mesh ID (values.global.meshID): the same for every cluster of a multi-primary mesh. Default: the mesh's request name.</summary>
@@ -103,7 +112,7 @@ public sealed partial class MeshControlPlane
     /// <summary>A copy with node addresses read from the cluster.</summary>
     public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()
     {
-        Name = Name, Namespace = Namespace, Style = Style, Provider = Provider, Discovered = Discovered, Version = Version,
+        Name = Name, Namespace = Namespace, ControlPlaneName = ControlPlaneName, Style = Style, Provider = Provider, Discovered = Discovered, Version = Version,
         TrustDomain = TrustDomain, Cluster = Cluster, MemberNamespaces = MemberNamespaces, GatewayExposure = GatewayExposure,
         IngressGatewayTemplate = IngressGatewayTemplate, EgressGatewayTemplate = EgressGatewayTemplate, IngressAddresses = IngressAddresses,
         NodeAddresses = nodeAddresses, NodePortBase = NodePortBase, IngressServiceAnnotations = IngressServiceAnnotations,

@@ -59,9 +59,17 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? KubeConfig { get; set; }
 
-    /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: now.</summary>
+    /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: when each object was read.</summary>
     [Parameter]
     public DateTime? AsOf { get; set; }
+
+    /// <summary>A last full sync older than this is a warning (default: two resync periods, 2 minutes).</summary>
+    [Parameter]
+    public TimeSpan? SyncWarnAfter { get; set; }
+
+    /// <summary>A last full sync older than this is a failure (default: ten resync periods, 10 minutes).</summary>
+    [Parameter]
+    public TimeSpan? SyncFailAfter { get; set; }
 
     /// <summary>Emit only failures and warnings.</summary>
     [Parameter]
@@ -88,26 +96,41 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
             if (!Try(() => { foreach (var o in _items) set.Add(o); }, _items)) return;
         }
 
-        var options = new CheckOptions { Now = AsOf is { } t ? new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.UtcNow };
-        IReadOnlyList<MeshCheckResult> results = Array.Empty<MeshCheckResult>();
-        var offline = ParameterSetName is ByObject or ByPath && !Live.IsPresent;
-        if (offline) results = FederationChecks.Run(set!);
-        else
+        var options = new CheckOptions
         {
-            using var log = new CmdletLog();
-            using var connections = new ClusterConnections(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log);
-            var snapshot = ParameterSetName == BySnapshot ? GetUnresolvedProviderPathFromPSPath(Snapshot) : null;
-            var clusters = ParameterSetName == ByContext
-                ? Context.Select(c => new ClusterBinding(c) { Context = c }).ToList()
-                : set?.ControlPlanes.Select(c => c.Cluster).ToList() ?? new List<ClusterBinding>();
-            if (!RunLive(log, _stop, () => snapshot is not null
-                    ? MeshChecks.RunSnapshotAsync(snapshot, Yaml, set, options, _stop.Token)
-                    : MeshChecks.RunLiveAsync(set, clusters, connections, options, Probe.IsPresent, log, _stop.Token), out var live)) return;
-            results = live!;
+            Now = AsOf is { } t ? new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero) : null,
+            SyncWarnAfter = SyncWarnAfter, SyncFailAfter = SyncFailAfter, Yaml = Yaml,
+        };
+        IReadOnlyList<MeshCheckResult>? results;
+        try
+        {
+            results = Check(set, options);
         }
+        catch (NoMeshFoundException ex)
+        {
+            // Nothing to check is an error, never an empty (passing) report.
+            WriteError(ErrorIds.Record(ex.Problem, Snapshot.Length > 0 ? Snapshot : Context.Length > 0 ? string.Join(",", Context) : Path));
+            return;
+        }
+        if (results is null) return;
         foreach (var r in results)
             if (!Quiet.IsPresent || r.Status is CheckStatus.Fail or CheckStatus.Warn) WriteObject(r);
         WriteVerbose($"{results.Count} checks: {results.Count(r => r.Status == CheckStatus.Pass)} passed, {results.Count(r => r.Status == CheckStatus.Fail)} failed, {results.Count(r => r.Status == CheckStatus.Warn)} warnings.");
+    }
+
+    /// <summary>The checks this invocation asks for; null when errors were reported.</summary>
+    private IReadOnlyList<MeshCheckResult>? Check(FederationSet? set, CheckOptions options)
+    {
+        if (ParameterSetName is ByObject or ByPath && !Live.IsPresent) return FederationChecks.Run(set!);
+        using var log = new CmdletLog();
+        using var connections = new ClusterConnections(Yaml, KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), new KubeClientOptions(), log);
+        var snapshot = ParameterSetName == BySnapshot ? GetUnresolvedProviderPathFromPSPath(Snapshot) : null;
+        var clusters = ParameterSetName == ByContext
+            ? Context.Select(c => new ClusterBinding(c) { Context = c }).ToList()
+            : set?.ControlPlanes.Select(c => c.Cluster).ToList() ?? new List<ClusterBinding>();
+        return RunLive(log, _stop, () => snapshot is not null
+                ? MeshChecks.RunSnapshotAsync(snapshot, Yaml, set, options, _stop.Token)
+                : MeshChecks.RunLiveAsync(set, clusters, connections, options, Probe.IsPresent, log, _stop.Token), out var live) ? live : null;
     }
 
     public void Dispose()
