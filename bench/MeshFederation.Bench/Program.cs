@@ -18,6 +18,7 @@ return scenario switch
     "live-apply" => await LiveApply.RunAsync(iterations, latency),
     "checks" => await ChecksBench.RunAsync(iterations, latency),
     "checks-offline" => OfflineChecksBench.Run(args.Length > 1 ? iterations : 3),
+    "checks-multiprimary" => await MultiPrimaryChecksBench.RunAsync(iterations, latency, 20, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20),
     "pki" => await PkiBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
     _ => Usage(),
 };
