@@ -406,6 +406,6 @@ public class IstioStyleTests
         var (set, _) = Seed003WithCa();
         var nothing = new Engine.Checks.Observation { Clusters = Array.Empty<Engine.Checks.ClusterObservation>(), Meshes = Array.Empty<Engine.Checks.ObservedMesh>(), IstioControlPlanes = Array.Empty<Engine.Checks.ObservedIstio>() };
         var ex = Assert.Throws<Engine.Checks.NoMeshFoundException>(() => Engine.Checks.ObservedChecks.Run(nothing, set));
-        Assert.Contains("an Istio resource for istio-system in cluster1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Istio default for istio-system in cluster1", ex.Message, StringComparison.Ordinal);
     }
 }

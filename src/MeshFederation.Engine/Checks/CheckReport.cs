@@ -66,7 +66,7 @@ internal sealed class CheckReport
 
     public void Add(CheckInfo check, string mesh, string? peer, string? cluster, CheckStatus status, string message, string fix, IEnumerable<MeshEvidence> evidence)
     {
-        var ev = evidence.ToList();
+        var ev = evidence as IReadOnlyList<MeshEvidence> ?? evidence.ToList();
         if (status == CheckStatus.Pass && (ev.Count == 0 || (check.Mode != CheckMode.Declared && !ev.Any(e => e.ObservedAt is not null))))
             throw new InvalidOperationException($"{check.Id} for {mesh}: a Pass must carry what it observed");
         _results.Add(new MeshCheckResult
@@ -90,7 +90,12 @@ internal static class Ev
         new() { Cluster = c.Cluster, Object = what, Value = "unreadable: " + r.Unreadable, Source = r.Source };
 
     public static MeshEvidence Declared(MeshControlPlane cp, string obj, string? field, string? value, SourceLocation? at = null) =>
-        new() { Cluster = cp.ClusterName, Object = obj, Field = field, Value = value, Source = (at ?? cp.Source)?.ToString() ?? "pipeline objects" };
+        new() { Cluster = cp.ClusterName, Object = obj, Field = field, Value = value, Source = SourceText(at ?? cp.Source) };
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SourceLocation, string> SourceTexts = new();
+
+    /// <summary>file:line:column, formatted once per location (every peering of 'peerings: all' shares one).</summary>
+    private static string SourceText(SourceLocation? at) => at is null ? "pipeline objects" : SourceTexts.GetValue(at, l => l.ToString());
 
     public static string Obj(string kind, string? ns, string name) => ns is null ? $"{kind} {name}" : $"{kind} {ns}/{name}";
 

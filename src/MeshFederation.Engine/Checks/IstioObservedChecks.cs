@@ -703,7 +703,7 @@ internal static class IstioObservedChecks
         foreach (var cp in ctx.Intended.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2 && !ctx.Observed.IstioControlPlanes.Any(o => o.Intended == c)))
         {
             var c = ctx.Observed.Clusters.FirstOrDefault(x => x.Cluster == cp.ClusterName);
-            var obj = Ev.Obj("Istio", null, "default");
+            var obj = Ev.Obj("Istio", null, cp.ControlPlaneName);
             if (c is null)
             {
                 ctx.Report.Add(CheckCatalogue.IstioReady, cp.Name, null, cp.ClusterName, CheckStatus.Skip, $"cluster {cp.ClusterName} was not read",

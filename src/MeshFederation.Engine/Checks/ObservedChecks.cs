@@ -50,9 +50,12 @@ public static class ObservedChecks
             .GroupBy(c => $"{c.ClusterName}|{c.Namespace}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var m in observed.Meshes)
             m.Intended = m.ControlPlane is null ? byNamespace.GetValueOrDefault($"{m.Cluster}|{m.Namespace}") : ossm.GetValueOrDefault(m.Key);
-        var istio = intended.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2)
-            .GroupBy(c => $"{c.ClusterName}|{c.Namespace}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        foreach (var i in observed.IstioControlPlanes) i.Intended = istio.GetValueOrDefault($"{i.Cluster}|{i.Namespace}");
+        // Istio: by (cluster, namespace, resource name), else by (cluster, namespace) when the resource is named otherwise.
+        var istio = intended.ControlPlanes.Where(c => c.Style != MeshStyle.Ossm2).ToList();
+        var istioByName = istio.GroupBy(c => $"{c.ClusterName}|{c.Namespace}|{c.ControlPlaneName}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var istioByNamespace = istio.GroupBy(c => $"{c.ClusterName}|{c.Namespace}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var i in observed.IstioControlPlanes)
+            i.Intended = istioByName.GetValueOrDefault($"{i.Cluster}|{i.Namespace}|{i.ResourceName}") ?? istioByNamespace.GetValueOrDefault($"{i.Cluster}|{i.Namespace}");
     }
 
     private static MeshProblem NothingFound(Observation observed, FederationSet? intended)
@@ -76,7 +79,7 @@ public static class ObservedChecks
             found.Add($"{c.Cluster} ({c.Source}): {string.Join("; ", parts)}");
         }
         var wanted = intended is null || intended.ControlPlanes.Count == 0 ? ""
-            : $" The topology expects {string.Join(", ", intended.ControlPlanes.Select(cp => cp.Style == MeshStyle.Ossm2 ? $"ServiceMeshControlPlane {cp.Namespace}/{cp.ControlPlaneName} in {cp.ClusterName}" : $"an Istio resource for {cp.Namespace} in {cp.ClusterName}"))}.";
+            : $" The topology expects {string.Join(", ", intended.ControlPlanes.Select(cp => cp.Style == MeshStyle.Ossm2 ? $"ServiceMeshControlPlane {cp.Namespace}/{cp.ControlPlaneName} in {cp.ClusterName}" : $"Istio {cp.ControlPlaneName} for {cp.Namespace} in {cp.ClusterName}"))}.";
         return new MeshProblem(MeshErrorKind.NotFound, "meshes", null,
             $"no service mesh control plane (ServiceMeshControlPlane or Sail Istio) was found in {observed.Clusters.Count} cluster(s).{wanted} Found: {string.Join(" | ", found)}",
             "check that the right clusters (--context/-Context, the topology's clusters) or snapshot folders were given and that the control planes are installed; save snapshots with kubectl get smcp,servicemeshpeers,... -A -o yaml");

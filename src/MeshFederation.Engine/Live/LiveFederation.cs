@@ -589,11 +589,11 @@ public sealed class LiveFederation
     {
         if (cp.Style != MeshStyle.Ossm2)
         {
-            var istio = await Client(cp).GetAsync(cp.SailApiVersion, "Istio", null, "default", cancellationToken).ConfigureAwait(false);
+            var istio = await Client(cp).GetAsync(cp.SailApiVersion, "Istio", null, cp.ControlPlaneName, cancellationToken).ConfigureAwait(false);
             return (istio?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
                 .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;
         }
-        var smcp = await Client(cp).GetAsync("maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, cancellationToken).ConfigureAwait(false);
+        var smcp = await Client(cp).GetAsync("maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, cancellationToken).ConfigureAwait(false);
         return (smcp?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
             .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") ?? false;
     }

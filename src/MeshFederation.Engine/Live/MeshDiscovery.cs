@@ -38,6 +38,7 @@ public static class MeshDiscovery
                 result.Add(new MeshControlPlane
                 {
                     Name = s["metadata"]!["name"]!.GetValue<string>(),
+                    ControlPlaneName = s["metadata"]!["name"]!.GetValue<string>(),
                     Namespace = ns,
                     Style = MeshStyle.Ossm2,
                     Provider = MeshProvider.OpenShiftServiceMesh2,
@@ -65,6 +66,7 @@ public static class MeshDiscovery
                 result.Add(new MeshControlPlane
                 {
                     Name = $"{cluster.Name}-{ns}-{name}",
+                    ControlPlaneName = name,
                     Namespace = ns,
                     Style = MeshStyle.MultiPrimary,
                     Provider = MeshProvider.SailOperator,

@@ -11,6 +11,9 @@ public sealed class ControlPlaneRequest
     /// <summary>Control-plane namespace; <c>&lt;name&gt;-system</c> when null.</summary>
     public string? Namespace { get; init; }
 
+    /// <summary>Name of the SMCP / Sail Istio resource; the mesh name (OSSM 2) or <c>default</c> (Istio styles) when null.</summary>
+    public string? ControlPlaneName { get; init; }
+
     /// <summary>One cluster: the mesh keeps its name. Several: one mesh per cluster named <c>&lt;cluster&gt;-&lt;name&gt;</c> (OCM MeshDeployment).</summary>
     public IReadOnlyList<ClusterBinding> Clusters { get; init; } = Array.Empty<ClusterBinding>();
 
@@ -61,6 +64,7 @@ public static class Factory
         var problems = new ProblemList();
         // Defaults derive from the name (namespace, trust domain, cluster); report a bad name once, not per derived field.
         if (!Names.CheckLabel(problems, "mesh.name", r.Name, r.Source)) problems.ThrowIfAny();
+        if (r.ControlPlaneName is not null) Names.CheckLabel(problems, $"mesh '{r.Name}'.controlPlaneName", r.ControlPlaneName, r.Source);
         var clusters = r.Clusters.Count > 0 ? r.Clusters : new[] { new ClusterBinding(r.Name) };
         var istio = r.Style != MeshStyle.Ossm2;
         if (clusters.Count > 1 && r.TrustDomain is not null && !istio)
@@ -79,6 +83,7 @@ public static class Factory
             {
                 Name = name,
                 Namespace = r.Namespace ?? (istio ? "istio-system" : $"{r.Name}-system"),
+                ControlPlaneName = r.ControlPlaneName ?? "",
                 Style = r.Style,
                 Provider = istio ? MeshProvider.SailOperator : MeshProvider.OpenShiftServiceMesh2,
                 Version = r.Version ?? (istio ? MeshControlPlane.DefaultIstioVersion : MeshControlPlane.DefaultVersion),

@@ -17,11 +17,19 @@ public sealed partial class MeshControlPlane
     private readonly string? _controlPlaneName;
 
     /// <summary>
-    /// Name of the control-plane resource (the ServiceMeshControlPlane's metadata.name); defaults to <see cref="Name"/>.
-    /// Peers know a mesh by <see cref="Name"/> (their ServiceMeshPeer's name); the control plane itself may be named
-    /// otherwise, as in the Maistra federation sample (SMCPs fed-export and fed-import, peers mesh1 and mesh2).
+    /// Name of the control-plane resource: the ServiceMeshControlPlane of an OSSM 2 mesh (e.g. <c>fed-export</c> in the
+    /// maistra federation sample for mesh <c>mesh1</c>), the Sail <c>Istio</c> resource of the Istio styles. Defaults to
+    /// the mesh <see cref="Name"/> for OSSM 2 and to <c>default</c> (the name the Sail docs and seed 003 use) for the Istio
+    /// styles. Peers still know the mesh by <see cref="Name"/> (ServiceMeshPeer names, gateway names, labels).
     /// </summary>
-    public string ControlPlaneName { get => string.IsNullOrEmpty(_controlPlaneName) ? Name : _controlPlaneName; init => _controlPlaneName = value; }
+    public string ControlPlaneName
+    {
+        get => _controlPlaneName ?? (Style == MeshStyle.Ossm2 ? Name : DefaultIstioResourceName);
+        init => _controlPlaneName = string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    /// <summary>The name the Sail operator's docs give the Istio and IstioCNI resources.</summary>
+    public const string DefaultIstioResourceName = "default";
 
     public MeshStyle Style { get; init; } = MeshStyle.Ossm2;
 
@@ -112,7 +120,7 @@ public sealed partial class MeshControlPlane
     /// <summary>A copy with node addresses read from the cluster.</summary>
     public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()
     {
-        Name = Name, Namespace = Namespace, ControlPlaneName = ControlPlaneName, Style = Style, Provider = Provider, Discovered = Discovered, Version = Version,
+        Name = Name, Namespace = Namespace, ControlPlaneName = _controlPlaneName ?? "", Style = Style, Provider = Provider, Discovered = Discovered, Version = Version,
         TrustDomain = TrustDomain, Cluster = Cluster, MemberNamespaces = MemberNamespaces, GatewayExposure = GatewayExposure,
         IngressGatewayTemplate = IngressGatewayTemplate, EgressGatewayTemplate = EgressGatewayTemplate, IngressAddresses = IngressAddresses,
         NodeAddresses = nodeAddresses, NodePortBase = NodePortBase, IngressServiceAnnotations = IngressServiceAnnotations,
@@ -126,6 +134,7 @@ public sealed partial class MeshControlPlane
         var at = Source;
         Names.CheckLabel(problems, "mesh.name", Name, at);
         Names.CheckLabel(problems, $"mesh '{Name}'.namespace", Namespace, at);
+        if (_controlPlaneName is not null) Names.CheckLabel(problems, $"mesh '{Name}'.controlPlaneName", _controlPlaneName, at);
         Names.CheckLabel(problems, $"mesh '{Name}'.cluster", Cluster.Name, at);
         if (!Names.IsDns1123Subdomain(TrustDomain))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.trustDomain", TrustDomain,

@@ -65,7 +65,7 @@ internal static class IstioRenderer
 
         Add(Ossm2Renderer.OrderControlPlane, cp.SailApiVersion, "IstioCNI", null, "default", Obj(("apiVersion", cp.SailApiVersion), ("kind", "IstioCNI"),
             ("metadata", Metadata("default", null, cp.Name)), ("spec", Obj(("version", cp.Version), ("namespace", CniNamespace)))));
-        Add(Ossm2Renderer.OrderControlPlane, cp.SailApiVersion, "Istio", null, "default", Istio(cp));
+        Add(Ossm2Renderer.OrderControlPlane, cp.SailApiVersion, "Istio", null, cp.ControlPlaneName, Istio(cp));
 
         foreach (var gw in EastWestGateway(cp)) docs.Add(gw);
 
@@ -110,7 +110,7 @@ internal static class IstioRenderer
         if (cp.TrustDomain != "cluster.local") values["meshConfig"] = Obj(("trustDomain", cp.TrustDomain));
         var spec = Obj(("version", cp.Version), ("namespace", cp.Namespace), ("values", values));
         if (cp.SpecOverrides is not null) DeepMerge(spec, cp.SpecOverrides);
-        return Obj(("apiVersion", cp.SailApiVersion), ("kind", "Istio"), ("metadata", Metadata("default", null, cp.Name)), ("spec", spec));
+        return Obj(("apiVersion", cp.SailApiVersion), ("kind", "Istio"), ("metadata", Metadata(cp.ControlPlaneName, null, cp.Name)), ("spec", spec));
     }
 
     /// <summary>Hosts the cross-network Gateway passes through: every exported service's cluster-local name.</summary>
@@ -131,7 +131,7 @@ internal static class IstioRenderer
         var network = cp.Network;
         JsonObject Labels(bool withApp) => Obj(
             ("app", withApp ? app : null), ("install.operator.istio.io/owning-resource", "unknown"), ("istio", withApp ? "eastwestgateway" : null),
-            ("istio.io/rev", "default"), ("operator.istio.io/component", "IngressGateways"), ("release", "istio"),
+            ("istio.io/rev", cp.ControlPlaneName), ("operator.istio.io/component", "IngressGateways"), ("release", "istio"),
             (NetworkLabel, withApp ? network : null));
         JsonObject Meta(string name, bool withApp)
         {

@@ -70,7 +70,7 @@ public static class Ossm2Renderer
                         $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
             }
 
-            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.Name, ControlPlane(cp, peerings)));
+            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, ControlPlane(cp, peerings)));
             docs.AddRange(NodePortServices.ForPeerings(peerings, nodePorts));
 
             if (cp.MemberNamespaces.Count > 0)
@@ -181,7 +181,7 @@ public static class Ossm2Renderer
         spec["security"] = Obj(("trust", Obj(("domain", cp.TrustDomain))));
         if (cp.SpecOverrides is not null) DeepMerge(spec, cp.SpecOverrides);
         return Obj(("apiVersion", "maistra.io/v2"), ("kind", "ServiceMeshControlPlane"),
-            ("metadata", Metadata(cp.Name, cp.Namespace, cp.Name)), ("spec", spec));
+            ("metadata", Metadata(cp.ControlPlaneName, cp.Namespace, cp.Name)), ("spec", spec));
     }
 
     /// <summary>Where the local mesh reaches the remote one: through the proxy, at node ports, or at the remote ingress addresses.</summary>

@@ -400,6 +400,7 @@ public static class TopologyLoader
         {
             Name = name ?? "",
             Namespace = m.Str("namespace"),
+            ControlPlaneName = m.Str("controlPlaneName"),
             Clusters = clusters,
             Style = style,
             Version = Str("version"),

@@ -21,6 +21,11 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string? Namespace { get; set; }
 
+    /// <summary>Name of the ServiceMeshControlPlane (OSSM 2) or Sail Istio resource; the mesh name / <c>default</c> when omitted.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ControlPlaneName { get; set; }
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[]? Cluster { get; set; }
@@ -111,6 +116,7 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
         {
             Name = Name,
             Namespace = Namespace,
+            ControlPlaneName = ControlPlaneName,
             Clusters = clusters,
             Style = Style,
             Version = Version,
