@@ -148,3 +148,53 @@ blue-mesh   10/10   ComponentsReady   ["default"]   2.1.4     118s
         ($connected.Evidence | ForEach-Object { "$_" }) -join ' ' | Should -Match '503 Service Unavailable'
     }
 }
+
+Describe 'Test-MeshFederation -Live on test clusters (issue 12)' {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'Support/TestKube.psm1') -Force
+        $examples = Join-Path $PSScriptRoot '../../examples'
+        function kc($Kube, [string] $Context) { kubectl --kubeconfig $Kube.Kubeconfig --context $Context @args 2>&1 }
+    }
+
+    It 'item 4: fails a ServiceMeshPeer pointing elsewhere than the remote gateway''s LoadBalancer, showing both' {
+        $kube = Start-TestKube -Cluster blue, green -Operator ossm2, federation -Namespace nfs-app-istio
+        try {
+            # Seed 001 with the addresses read from the clusters (as a user applies it live).
+            $topology = Join-Path $TestDrive 'seed-001-live.yaml'
+            Get-Content (Join-Path $examples 'seed-001-blue-green.yaml') | Where-Object { $_ -notmatch 'ingressAddresses|LoadBalancer IP of blue' } | Set-Content $topology
+            Sync-MeshFederation -Path $topology -KubeConfig $kube.Kubeconfig -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+            $healthy = Test-MeshFederation -Path $topology -Live -KubeConfig $kube.Kubeconfig
+            $healthy | Where-Object Status -eq 'Fail' | Should -BeNullOrEmpty
+            $gateway = (kc $kube green -n green-mesh-system get service ingress-blue-mesh -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' | Out-String).Trim()
+            $gateway | Should -Match '^10\.19\.'
+            kc $kube blue -n blue-mesh-system patch servicemeshpeer green-mesh --type merge -p '{"spec":{"remote":{"addresses":["10.19.9.99"]}}}' | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            $results = Test-MeshFederation -Path $topology -Live -KubeConfig $kube.Kubeconfig
+            $address = Get-Result $results 'OSSM2.PeerAddress' 'blue-mesh'
+            $address.Status | Should -Be 'Fail'
+            $address.Message | Should -Match '10\.19\.9\.99'
+            $address.Message | Should -Match ([regex]::Escape($gateway))
+        }
+        finally { Stop-TestKube $kube }
+    }
+
+    It 'item 1: fails ISTIO.RemoteSecretBothWays live once a remote secret is deleted, and says nothing is unknown offline' {
+        $kube = Start-TestKube -Cluster cluster1, cluster2 -Operator sail -Namespace sample
+        try {
+            $ca = New-MeshCertificateAuthority -Cluster cluster1, cluster2 -KeyAlgorithm EcdsaP256
+            $set = @(Import-MeshTopology -Path (Join-Path $examples 'seed-003-multi-primary.yaml')) + @($ca)
+            $set | Sync-MeshFederation -KubeConfig $kube.Kubeconfig -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+            $healthy = $set | Test-MeshFederation -Live -KubeConfig $kube.Kubeconfig
+            ($healthy | Where-Object CheckId -eq 'ISTIO.RemoteSecretBothWays').Status | Sort-Object -Unique | Should -Be 'Pass'
+            ($healthy | Where-Object CheckId -eq 'ISTIO.RemoteSecretUsable').Status | Sort-Object -Unique | Should -Be 'Pass'
+            kc $kube cluster1 -n istio-system delete secret istio-remote-secret-cluster2 | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            $results = $set | Test-MeshFederation -Live -KubeConfig $kube.Kubeconfig
+            $missing = $results | Where-Object { $_.CheckId -eq 'ISTIO.RemoteSecretBothWays' -and $_.Cluster -eq 'cluster1' }
+            $missing.Status | Should -Be 'Fail'
+            $results.Message | Should -Not -Match 'not known offline'
+            $results.CheckId | Should -Not -Contain 'ISTIO.LiveNotObserved'
+        }
+        finally { Stop-TestKube $kube }
+    }
+}
