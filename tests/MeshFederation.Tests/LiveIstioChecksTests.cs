@@ -143,6 +143,19 @@ public sealed class LiveIstioChecksTests : IAsyncLifetime
         Assert.Equal(CheckStatus.Fail, old.Status);
         Assert.Contains("expired at", old.Message, StringComparison.Ordinal);
 
+        // A kubeconfig from a cluster never runs a program here, nor makes this machine send its own files.
+        var marker = Path.Combine(_clusters.Directory, "exec-ran");
+        var withExec = JsonNode.Parse(Kubeconfig("cluster2", server2, _clusters["cluster2"].CaPem, token))!;
+        withExec["users"]![0]!["user"] = new JsonObject { ["exec"] = new JsonObject { ["apiVersion"] = "client.authentication.k8s.io/v1", ["command"] = "touch", ["args"] = new JsonArray(marker) } };
+        SetRemoteSecret(withExec.ToJsonString());
+        var exec = One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2");
+        Assert.Equal(CheckStatus.Skip, exec.Status);
+        Assert.Contains("exec credential plugin", exec.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker));
+        withExec["users"]![0]!["user"] = JsonNode.Parse("""{"tokenFile":"/var/run/secrets/kubernetes.io/serviceaccount/token"}""");
+        SetRemoteSecret(withExec.ToJsonString());
+        Assert.Contains("local file (tokenFile)", One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2").Message, StringComparison.Ordinal);
+
         // And a good one again: connects, may list.
         SetRemoteSecret(Kubeconfig("cluster2", server2, _clusters["cluster2"].CaPem, token));
         Assert.Equal(CheckStatus.Pass, One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2").Status);

@@ -94,7 +94,7 @@ public static class FederationChecks
         var back = !self && index.Pairs.Contains((p.Remote, p.Local));
         report.Add(CheckCatalogue.DeclaredPeerBothSides, p.Local.Name, p.Remote.Name, p.Local.ClusterName, back ? CheckStatus.Pass : CheckStatus.Fail,
             self ? $"{p.Local.Name} is peered with itself" : back ? "ServiceMeshPeer exists on both sides" : $"{p.Remote.Name} has no ServiceMeshPeer for {p.Local.Name}",
-            $"create both directions (New-MeshPeer -ControlPlane {p.Local.Name},{p.Remote.Name})",
+            back ? "" : $"create both directions (New-MeshPeer -ControlPlane {p.Local.Name},{p.Remote.Name})",
             new[] { PeerEv(p, "metadata.name", p.Name), Ev.Declared(p.Remote, Ev.Obj("ServiceMeshPeer", p.Remote.Namespace, p.Local.Name), null, back ? "declared" : "not declared") });
     }
 
@@ -102,10 +102,11 @@ public static class FederationChecks
     {
         var (addresses, d, s) = Ossm2Renderer.RemoteEndpoint(p, index.NodePorts, set.ProxyConfigs.FirstOrDefault());
         var ok = addresses.Count > 0;
+        var endpoint = ok ? $"{(addresses.Count == 1 ? addresses[0] : string.Join(", ", addresses))} (discovery {d}, service {s})" : "(not known)";
         report.Add(CheckCatalogue.DeclaredPeerAddressKnown, p.Local.Name, p.Remote.Name, p.Local.ClusterName, ok ? CheckStatus.Pass : CheckStatus.Warn,
-            ok ? $"{p.Remote.Name} is reached at {string.Join(",", addresses)} (discovery {d}, service {s})" : $"the address of {p.Remote.Name}'s ingress for {p.Local.Name} is not known offline",
-            $"give {p.Remote.Name} ingressAddresses for {p.Local.Name}, or apply live so it is read from the LoadBalancer status",
-            new[] { PeerEv(p, "spec.remote", ok ? $"{string.Join(", ", addresses)} (discovery {d}, service {s})" : "(not known)") });
+            ok ? $"{p.Remote.Name} is reached at {endpoint}" : $"the address of {p.Remote.Name}'s ingress for {p.Local.Name} is not known offline",
+            ok ? "" : $"give {p.Remote.Name} ingressAddresses for {p.Local.Name}, or apply live so it is read from the LoadBalancer status",
+            new[] { PeerEv(p, "spec.remote", endpoint) });
         if (p.Remote.GatewayExposure == GatewayExposure.NodePort && set.ProxyConfigs.Count == 0 && p.RemoteAddresses.Count == 0 && p.Remote.NodeAddresses.Count == 0)
             report.Add(CheckCatalogue.DeclaredNodePortReachable, p.Local.Name, p.Remote.Name, p.Local.ClusterName, CheckStatus.Fail,
                 $"{p.Remote.Name} exposes NodePort gateways but neither node addresses nor a proxy are known",
@@ -118,17 +119,24 @@ public static class FederationChecks
         var ok = !string.IsNullOrEmpty(p.CaBundle) && Ev.Certificates(p.CaBundle).Count > 0;
         report.Add(CheckCatalogue.DeclaredPeerRootCertificate, p.Local.Name, p.Remote.Name, p.Local.ClusterName, ok ? CheckStatus.Pass : CheckStatus.Warn,
             ok ? $"root certificate of {p.Remote.Name} is known (ConfigMap {p.CaConfigMap})" : $"root certificate of {p.Remote.Name} is not known offline",
-            $"pass {p.Remote.Name}'s istio-ca-root-cert (rootCertificate), or apply live so it is copied",
+            $"pass {p.Remote.Name}'s istio-ca-root-cert (rootCertificate), or apply live so it is copied (then check live: --live, -Live)",
             new[] { Ev.Declared(p.Local, Ev.Obj("ConfigMap", p.Local.Namespace, p.CaConfigMap), "data.root-cert.pem", ok ? Ev.Bundle(Ev.Certificates(p.CaBundle)) : "(not known)", p.Source) });
     }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MeshControlPlane, string> SmcpNames = new();
+
+    /// <summary>"ServiceMeshControlPlane ns/name", formatted once per control plane.</summary>
+    private static string SmcpObj(MeshControlPlane cp) => SmcpNames.GetValue(cp, c => Ev.Obj("ServiceMeshControlPlane", c.Namespace, c.ControlPlaneName));
+
     private static void GatewayNames(MeshPeering p, CheckReport report)
     {
-        var bad = new[] { p.IngressGateway, p.EgressGateway }.Where(n => !Names.IsDns1123Label(n) || n.Length + "-service-account".Length > 63).ToList();
+        var ingress = p.IngressGateway;
+        var egress = p.EgressGateway;
+        var bad = new[] { ingress, egress }.Where(n => !Names.IsDns1123Label(n) || n.Length + "-service-account".Length > 63).ToList();
         report.Add(CheckCatalogue.DeclaredGatewayNames, p.Local.Name, p.Remote.Name, p.Local.ClusterName, bad.Count == 0 ? CheckStatus.Pass : CheckStatus.Fail,
-            bad.Count == 0 ? $"gateways {p.IngressGateway} and {p.EgressGateway} have valid names" : $"gateway names too long or invalid: {string.Join(", ", bad.Select(b => $"'{b}'"))}",
+            bad.Count == 0 ? $"gateways {ingress} and {egress} have valid names" : $"gateway names too long or invalid: {string.Join(", ", bad.Select(b => $"'{b}'"))}",
             "shorten the mesh names or the gateway name templates",
-            new[] { Ev.Declared(p.Local, Ev.Obj("ServiceMeshControlPlane", p.Local.Namespace, p.Local.ControlPlaneName), "spec.gateways", $"additionalIngress.{p.IngressGateway}, additionalEgress.{p.EgressGateway}") });
+            new[] { Ev.Declared(p.Local, SmcpObj(p.Local), "spec.gateways", $"additionalIngress.{ingress}, additionalEgress.{egress}") });
     }
 
     private static void ExportPeered(Index index, MeshServiceExport e, CheckReport report)

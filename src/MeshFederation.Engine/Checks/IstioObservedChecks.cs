@@ -464,6 +464,12 @@ internal static class IstioObservedChecks
                 };
                 evidence.Add(probeEv);
                 var denied = outcome.Permissions.Where(p => !p.Allowed).Select(p => p.Resource).ToList();
+                if (outcome.Refused)
+                {
+                    ctx.Add(CheckCatalogue.RemoteSecretUsable, cp, key, CheckStatus.Skip, $"not tried from here: {outcome.Failure}",
+                        $"judge it by istiod's own report: istioctl remote-clusters --context=<{cp.Cluster}>", evidence);
+                    continue;
+                }
                 ctx.Add(CheckCatalogue.RemoteSecretUsable, cp, key, outcome.Usable ? CheckStatus.Pass : CheckStatus.Fail,
                     outcome.Usable ? $"connected to {outcome.Server} as {outcome.Identity ?? "the secret's user"}, which may list services, endpoints and pods"
                     : outcome.Failure is not null ? $"cannot use it against {outcome.Server}: {outcome.Failure}"

@@ -11,6 +11,9 @@ namespace MeshFederation.Engine.Checks;
 /// <summary>What connecting with a remote secret's kubeconfig showed: who the token is, what it may list, or what stopped it.</summary>
 internal sealed record RemoteAccessOutcome(string Server, string? Identity, DateTimeOffset? Expires, IReadOnlyList<(string Resource, bool Allowed, string? Reason)> Permissions, string? Failure, DateTimeOffset At)
 {
+    /// <summary>Not tried on purpose (it would run a program or read local files): Skip, not Fail.</summary>
+    public bool Refused { get; init; }
+
     public bool Usable => Failure is null && Permissions.Count > 0 && Permissions.All(p => p.Allowed);
 }
 
@@ -26,6 +29,10 @@ internal static class RemoteAccess
 
     public static async Task<RemoteAccessOutcome> TryAsync(string kubeconfig, string source, IYamlBridge yaml, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // Only what the secret carries inline is used: a kubeconfig from a cluster never runs a program here (exec,
+        // auth-provider) nor makes this machine read its own files (token, certificate and key paths) and send them.
+        if (Unsafe(kubeconfig, source, yaml) is { } refused)
+            return new RemoteAccessOutcome("(not tried)", null, null, Array.Empty<(string, bool, string?)>(), refused, DateTimeOffset.UtcNow) { Refused = true };
         KubeContext ctx;
         try
         {
@@ -65,6 +72,31 @@ internal static class RemoteAccess
         {
             return new RemoteAccessOutcome(server, subject, expires, permissions, $"its credentials could not be used: {ex.Problems[0].Problem}", DateTimeOffset.UtcNow);
         }
+    }
+
+    private static readonly string[] FileKeys = { "certificate-authority", "client-certificate", "client-key", "tokenFile" };
+
+    /// <summary>Why a kubeconfig is not tried from here (it would run a program or read local files); null when it is safe.</summary>
+    internal static string? Unsafe(string kubeconfig, string source, IYamlBridge yaml)
+    {
+        JsonNode? doc;
+        try
+        {
+            doc = yaml.Parse(kubeconfig, source).FirstOrDefault()?.ToJson();
+        }
+        catch (MeshFederationException ex)
+        {
+            return $"its kubeconfig does not parse: {ex.Problems[0].Problem}";
+        }
+        foreach (var user in (doc?["users"] as JsonArray)?.Select(u => u?["user"]).OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>())
+        {
+            if (user.ContainsKey("exec")) return "its kubeconfig runs an exec credential plugin, which is not run from here (istiod runs it in its cluster)";
+            if (user.ContainsKey("auth-provider")) return "its kubeconfig uses an auth-provider plugin, which is not run from here (istiod runs it in its cluster)";
+            if (FileKeys.FirstOrDefault(user.ContainsKey) is { } key) return $"its kubeconfig names a local file ({key}), which is not read from this machine";
+        }
+        foreach (var cluster in (doc?["clusters"] as JsonArray)?.Select(c => c?["cluster"]).OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>())
+            if (cluster.ContainsKey("certificate-authority")) return "its kubeconfig names a local CA file (certificate-authority), which is not read from this machine";
+        return null;
     }
 
     private static string Classify(KubeApiException ex, DateTimeOffset? expires, TimeSpan timeout)
