@@ -101,28 +101,18 @@ internal static class IstioChecks
         foreach (var g in set.Imports.Where(i => i.ControlPlane.Style == MeshStyle.MultiMesh).GroupBy(i => i.ControlPlane))
         {
             var cp = g.Key;
-            if (!intentOnly)
-            try
-            {
-                var vips = VipAllocator.Allocate(cp.VipRange, g.Where(i => i.LocalHost is not null).Select(i => i.LocalHost!), field: $"mesh '{cp.Name}'.vipRange");
-                report.Add(CheckCatalogue.DeclaredVipUnique, cp.Name, null, cp.ClusterName, vips.Count > 0 ? CheckStatus.Pass : CheckStatus.Warn,
-                    vips.Count > 0 ? $"{vips.Count} .global host(s) have distinct VIPs from {cp.VipRange}" : "no import names a single .global host",
-                    "import services by name", vips.Select(kv => Ev.Declared(cp, $"ServiceEntry for {kv.Key}", "spec.addresses", kv.Value)).DefaultIfEmpty(Ev.Declared(cp, $"mesh {cp.Name}", "vipRange", cp.VipRange)).ToList());
-            }
-            catch (MeshFederationException ex)
-            {
-                report.Add(CheckCatalogue.DeclaredVipUnique, cp.Name, null, cp.ClusterName, CheckStatus.Fail, ex.Problems[0].Problem, ex.Problems[0].Fix,
-                    new[] { Ev.Declared(cp, $"mesh {cp.Name}", "vipRange", cp.VipRange) });
-            }
+            if (!intentOnly) VipUnique(cp, g, report);
             foreach (var i in g)
             {
                 var peering = peerings.GetValueOrDefault((cp, i.Peer));
                 var addresses = peering?.RemoteAddresses ?? Array.Empty<string>();
                 if (!intentOnly)
-                report.Add(CheckCatalogue.DeclaredGatewayAddressKnown, cp.Name, i.Peer, cp.ClusterName, addresses.Count > 0 ? CheckStatus.Pass : CheckStatus.Warn,
+                {
+                    report.Add(CheckCatalogue.DeclaredGatewayAddressKnown, cp.Name, i.Peer, cp.ClusterName, addresses.Count > 0 ? CheckStatus.Pass : CheckStatus.Warn,
                     addresses.Count > 0 ? $"{i.LocalHost} is reached at {string.Join(",", addresses)}:15443" : $"the gateway address of {i.Peer} is not known offline",
                     $"give {i.Peer} ingressAddresses, or apply live so the east-west gateway's LoadBalancer address is read",
                     new[] { Ev.Declared(cp, Ev.Obj("ServiceEntry", i.LocalNamespace, IstioRenderer.ServiceEntryName(i)), "spec.endpoints", addresses.Count > 0 ? string.Join(", ", addresses) : "(not known)", i.Source) });
+                }
                 var candidates = exports.GetValueOrDefault((i.Peer, i.Mesh)) ?? new List<MeshServiceExport>();
                 var exported = candidates.FirstOrDefault(e => (Names.IsWildcard(e.Namespace) || e.Namespace == i.Namespace) && (e.IsLabelSelector || Names.IsWildcard(e.Name) || e.Name == i.Name));
                 report.Add(CheckCatalogue.DeclaredGlobalImportResolves, cp.Name, i.Peer, cp.ClusterName, exported is not null ? CheckStatus.Pass : CheckStatus.Fail,
@@ -131,6 +121,22 @@ internal static class IstioChecks
                     new[] { exported is not null ? Ev.Declared(exported.ControlPlane, $"export {exported}", null, "declared", exported.Source)
                         : Ev.Declared(cp, $"exports from {i.Peer} to {i.Mesh}", null, candidates.Count == 0 ? "none" : string.Join(", ", candidates), i.Source) });
             }
+        }
+    }
+
+    private static void VipUnique(MeshControlPlane cp, IEnumerable<MeshServiceImport> imports, CheckReport report)
+    {
+        try
+        {
+            var vips = VipAllocator.Allocate(cp.VipRange, imports.Where(i => i.LocalHost is not null).Select(i => i.LocalHost!), field: $"mesh '{cp.Name}'.vipRange");
+            report.Add(CheckCatalogue.DeclaredVipUnique, cp.Name, null, cp.ClusterName, vips.Count > 0 ? CheckStatus.Pass : CheckStatus.Warn,
+                vips.Count > 0 ? $"{vips.Count} .global host(s) have distinct VIPs from {cp.VipRange}" : "no import names a single .global host",
+                "import services by name", vips.Select(kv => Ev.Declared(cp, $"ServiceEntry for {kv.Key}", "spec.addresses", kv.Value)).DefaultIfEmpty(Ev.Declared(cp, $"mesh {cp.Name}", "vipRange", cp.VipRange)).ToList());
+        }
+        catch (MeshFederationException ex)
+        {
+            report.Add(CheckCatalogue.DeclaredVipUnique, cp.Name, null, cp.ClusterName, CheckStatus.Fail, ex.Problems[0].Problem, ex.Problems[0].Fix,
+                new[] { Ev.Declared(cp, $"mesh {cp.Name}", "vipRange", cp.VipRange) });
         }
     }
 }
