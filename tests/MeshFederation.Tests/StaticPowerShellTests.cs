@@ -51,7 +51,7 @@ public partial class StaticPowerShellTests
     private static List<(string Name, string Text)> Sources()
     {
         var root = Paths.RepoRoot;
-        var skip = new Regex(@"[\\/](node_modules|bin|obj|out|TestResults|rendered)[\\/]");
+        var skip = new Regex(@"[\\/](node_modules|bin|obj|out|TestResults|rendered|\.tools)[\\/]");
         var list = new List<(string, string)>();
         foreach (var f in Directory.GetFiles(root, "*.*", SearchOption.AllDirectories).Where(f => !skip.IsMatch(f)).Order(StringComparer.Ordinal))
         {
