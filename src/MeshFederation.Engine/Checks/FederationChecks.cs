@@ -116,11 +116,12 @@ public static class FederationChecks
 
     private static void CaBundle(MeshPeering p, CheckReport report)
     {
-        var ok = !string.IsNullOrEmpty(p.CaBundle) && Ev.Certificates(p.CaBundle).Count > 0;
+        var certificates = string.IsNullOrEmpty(p.CaBundle) ? null : Ev.Certificates(p.CaBundle);
+        var ok = certificates is { Count: > 0 };
         report.Add(CheckCatalogue.DeclaredPeerRootCertificate, p.Local.Name, p.Remote.Name, p.Local.ClusterName, ok ? CheckStatus.Pass : CheckStatus.Warn,
             ok ? $"root certificate of {p.Remote.Name} is known (ConfigMap {p.CaConfigMap})" : $"root certificate of {p.Remote.Name} is not known offline",
             $"pass {p.Remote.Name}'s istio-ca-root-cert (rootCertificate), or apply live so it is copied (then check live: --live, -Live)",
-            new[] { Ev.Declared(p.Local, Ev.Obj("ConfigMap", p.Local.Namespace, p.CaConfigMap), "data.root-cert.pem", ok ? Ev.Bundle(Ev.Certificates(p.CaBundle)) : "(not known)", p.Source) });
+            new[] { Ev.Declared(p.Local, Ev.Obj("ConfigMap", p.Local.Namespace, p.CaConfigMap), "data.root-cert.pem", ok ? Ev.Bundle(certificates!) : "(not known)", p.Source) });
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MeshControlPlane, string> SmcpNames = new();
@@ -132,7 +133,8 @@ public static class FederationChecks
     {
         var ingress = p.IngressGateway;
         var egress = p.EgressGateway;
-        var bad = new[] { ingress, egress }.Where(n => !Names.IsDns1123Label(n) || n.Length + "-service-account".Length > 63).ToList();
+        static bool Bad(string n) => !Names.IsDns1123Label(n) || n.Length + "-service-account".Length > 63;
+        var bad = Bad(ingress) || Bad(egress) ? new[] { ingress, egress }.Where(Bad).ToList() : new List<string>(0);
         report.Add(CheckCatalogue.DeclaredGatewayNames, p.Local.Name, p.Remote.Name, p.Local.ClusterName, bad.Count == 0 ? CheckStatus.Pass : CheckStatus.Fail,
             bad.Count == 0 ? $"gateways {ingress} and {egress} have valid names" : $"gateway names too long or invalid: {string.Join(", ", bad.Select(b => $"'{b}'"))}",
             "shorten the mesh names or the gateway name templates",
