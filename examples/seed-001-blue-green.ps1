@@ -13,10 +13,10 @@ param(
 $runtime = @{ runtime = @{ defaults = @{ container = @{ imagePullPolicy = 'Always' } } } }
 
 $blue = New-MeshControlPlane -Name blue-mesh -Namespace blue-mesh-system -Cluster blue -Context blue -Version v2.1 `
-    -TrustDomain blue-mesh.local -MemberNamespace nfs-app-istio -IngressGatewayName 'ingress-{peer}' -EgressGatewayName 'egress-{peer}' `
+    -TrustDomain blue-mesh.local -MemberNamespace nfs-app-istio -IngressGatewayName 'ingress-{peer}' -EgressGatewayName 'egress-{peer}' -GatewayForLabel Gateway `
     -IngressAddress @{ 'green-mesh' = '10.19.3.29' } -SpecOverride $runtime
 $green = New-MeshControlPlane -Name green-mesh -Namespace green-mesh-system -Cluster green -Context green -Version v2.1 `
-    -TrustDomain green-mesh.local -MemberNamespace nfs-app-istio -IngressGatewayName 'ingress-{peer}' -EgressGatewayName 'egress-{peer}' `
+    -TrustDomain green-mesh.local -MemberNamespace nfs-app-istio -IngressGatewayName 'ingress-{peer}' -EgressGatewayName 'egress-{peer}' -GatewayForLabel Gateway `
     -IngressAddress @{ 'blue-mesh' = '10.19.3.30' } -SpecOverride $runtime
 
 # Both directions of the pair: a ServiceMeshPeer in each mesh.

@@ -3,7 +3,7 @@
 <#
 .SYNOPSIS
     Seed 004 as a pipeline: two independent Istio meshes with a shared root CA. pke imports echo from gke as
-    echo.default.global (a ServiceEntry with a VIP, reached at gke's gateway on 15443) and splits echo's traffic
+    echo.default.global (ServiceEntry echo-svc with VIP 127.255.0.1, reached at gke's gateway on 15443) and splits echo's traffic
     50/50 between the two clusters.
 #>
 param(
@@ -19,8 +19,8 @@ $gke = New-MeshControlPlane -Name gke -Style MultiMesh -Cluster istio-multimesh-
 $peers = $pke, $gke | New-MeshPeer
 
 $export = $peers | Where-Object LocalMesh -eq 'gke' | Export-MeshService -Namespace default -Name echo
-$import = $peers | Where-Object LocalMesh -eq 'pke' | Import-MeshService -Namespace default -Name echo -Port 'http1:80/HTTP'
-$split = $import | New-MeshTrafficSplit -Name echo -Namespace default -LocalHost echo.default.svc.cluster.local -RemoteWeight 50 -RouteHost '*' -Gateway echo-gateway.default.svc.cluster.local -Port 80
+$import = $peers | Where-Object LocalMesh -eq 'pke' | Import-MeshService -Namespace default -Name echo -Port 'http1:80/http' -ServiceEntryName echo-svc -Vip 127.255.0.1 -ServiceEntryApiVersion networking.istio.io/v1alpha3
+$split = $import | New-MeshTrafficSplit -Name echo -Namespace default -LocalHost echo.default.svc.cluster.local -RemoteWeight 50 -RouteHost '*' -Gateway echo-gateway.default.svc.cluster.local -Port 80 -ApiVersion networking.istio.io/v1alpha3
 
 $all = $pke, $gke, $peers, $export, $import, $split, $ca
 $all | Test-MeshFederation -Quiet

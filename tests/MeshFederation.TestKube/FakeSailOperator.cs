@@ -6,7 +6,8 @@ namespace MeshFederation.TestKube;
 
 /// <summary>
 /// Stands in for what runs in a Sail-operator cluster besides the API server: the Sail operator marks an Istio and an
-/// IstioCNI Ready at their current generation; istiod publishes its root (the cacerts root, else a self-made one) in
+/// IstioCNI Ready with status.observedGeneration (after <see cref="ReadyDelay"/>; until then the status is the previous
+/// generation's); istiod publishes its root (the cacerts root, else a self-made one) in
 /// ConfigMap istio-ca-root-cert; kube-controller-manager's token controller fills service-account-token Secrets with a
 /// service-account JWT the API server then accepts (only once their ServiceAccount exists, as the real one does) and
 /// revokes when the Secret or its ServiceAccount is deleted; and a load balancer gives the east-west gateway Service
@@ -30,6 +31,9 @@ public sealed class FakeSailOperator
 
     /// <summary>The token issued into a service-account-token Secret ("namespace/name").</summary>
     public string TokenOf(string ns, string secret) { lock (_gate) return _tokens[$"{ns}/{secret}"]; }
+
+    /// <summary>Delay before the operator reconciles a new generation of an Istio or IstioCNI.</summary>
+    public TimeSpan ReadyDelay { get; set; }
 
     /// <summary>The address given to the east-west gateway.</summary>
     public string? GatewayAddress { get; private set; }
@@ -76,12 +80,28 @@ public sealed class FakeSailOperator
                     Revoke(t => t == $"{ns}/{s["metadata"]!["name"]!.GetValue<string>()}");
             return;
         }
-        if (type.Kind is "Istio" or "IstioCNI" && obj["status"]?["observedGeneration"]?.ToJsonString() != obj["metadata"]?["generation"]?.ToJsonString())
+        if (type.Kind is "Istio" or "IstioCNI" && md["deletionTimestamp"] is null
+            && ObjectStore.Number(obj["status"]?["observedGeneration"]) != (ObjectStore.Number(md["generation"]) ?? 1))
         {
-            var copy = (JsonObject)obj.DeepClone();
-            copy["status"] = ReadyStatus(obj, revisions: type.Kind == "Istio");
-            _server.Store.Upsert(copy, "sail-operator");
-            if (type.Kind == "Istio") PublishRoot(obj["spec"]?["namespace"]?.GetValue<string>() ?? "istio-system");
+            // The operator reconciles the generation it saw, after a delay; until then the status is the previous one's.
+            var generation = ObjectStore.Number(md["generation"]) ?? 1;
+            var revisions = type.Kind == "Istio";
+            var istioNamespace = obj["spec"]?["namespace"]?.GetValue<string>() ?? "istio-system";
+            void Reconcile()
+            {
+                try
+                {
+                    _server.Store.UpdateStatus(type, null, name, live => (ObjectStore.Number(live["metadata"]?["generation"]) ?? 1) != generation
+                        ? live["status"]?.DeepClone()
+                        : ReadyStatus(live, revisions), "sail-operator");
+                    if (revisions) PublishRoot(istioNamespace);
+                }
+                catch (ApiError)
+                {
+                }
+            }
+            if (ReadyDelay <= TimeSpan.Zero) Reconcile();
+            else _ = Task.Delay(ReadyDelay).ContinueWith(_ => Reconcile(), TaskScheduler.Default);
         }
         else if (type.Kind == "Secret" && name == "cacerts" && ns is not null) PublishRoot(ns);
         else if (type.Kind == "Secret" && obj["type"]?.GetValue<string>() == "kubernetes.io/service-account-token" && obj["data"]?["token"] is null)

@@ -75,7 +75,7 @@ internal static class KubeSchemas
         var result = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         // maistra-api carries descriptions but the same schemas as the operator copies; the operator copies are what
         // OSSM 2.5 installs, so they win where both exist.
-        foreach (var dir in new[] { "maistra-api", "maistra-istio-operator", "istio", "sail-operator", "ocm-multicluster-mesh" })
+        foreach (var dir in new[] { "maistra-api", "maistra-istio-operator", "istio", "sail-operator", "sail-operator-v1alpha1", "ocm-multicluster-mesh" })
             foreach (var file in Directory.GetFiles(Path.Combine(Paths.Crds, dir), "*.yaml").Order())
                 foreach (var node in bridge.Parse(File.ReadAllText(file), file))
                 {
@@ -129,7 +129,8 @@ internal static class KubeSchemas
         return result;
     }
 
-    private static void RewriteRefs(JsonNode? node)
+    /// <summary>OpenAPI v3 component references as JSON Schema definitions references.</summary>
+    internal static void RewriteRefs(JsonNode? node)
     {
         switch (node)
         {

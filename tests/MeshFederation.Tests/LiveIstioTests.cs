@@ -117,10 +117,10 @@ public sealed class LiveIstioTests : IAsyncLifetime
         using var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast, log);
         var live = Live(log, conns);
         var plan = await live.PlanAsync(set, CancellationToken.None);
-        Assert.Contains(plan.Items, i => i.Deferred && i.Kind == "ServiceEntry" && i.Name == "echo-global");
+        Assert.Contains(plan.Items, i => i.Deferred && i.Kind == "ServiceEntry" && i.Name == "echo-svc");
         await live.ApplyAsync(set, plan, _ => true, CancellationToken.None);
 
-        var (code, endpoint) = Kubectl("cluster1", "-n default get serviceentries.networking.istio.io echo-global -o jsonpath={.spec.endpoints[0].address}:{.spec.endpoints[0].ports.http1}|{.spec.addresses[0]}");
+        var (code, endpoint) = Kubectl("cluster1", "-n default get serviceentries.networking.istio.io echo-svc -o jsonpath={.spec.endpoints[0].address}:{.spec.endpoints[0].ports.http1}|{.spec.addresses[0]}");
         Assert.True(code == 0, endpoint);
         var parts = endpoint.Trim().Split('|');
         Assert.Equal($"{_operators["cluster2"].GatewayAddress}:15443", parts[0]);

@@ -28,7 +28,7 @@ public class PipelineTests
         {
             Name = "blue-mesh", Namespace = "blue-mesh-system", Clusters = new[] { new ClusterBinding("blue") { Context = "blue" } },
             Version = "v2.1", TrustDomain = "blue-mesh.local", MemberNamespaces = new[] { "nfs-app-istio" },
-            IngressGatewayTemplate = "ingress-{peer}", EgressGatewayTemplate = "egress-{peer}",
+            IngressGatewayTemplate = "ingress-{peer}", EgressGatewayTemplate = "egress-{peer}", GatewayForLabel = GatewayForLabel.Gateway,
             IngressAddresses = new Dictionary<string, IReadOnlyList<string>> { ["green-mesh"] = new[] { "10.19.3.29" } },
             SpecOverrides = overrides,
         }).Single();
@@ -36,7 +36,7 @@ public class PipelineTests
         {
             Name = "green-mesh", Namespace = "green-mesh-system", Clusters = new[] { new ClusterBinding("green") { Context = "green" } },
             Version = "v2.1", TrustDomain = "green-mesh.local", MemberNamespaces = new[] { "nfs-app-istio" },
-            IngressGatewayTemplate = "ingress-{peer}", EgressGatewayTemplate = "egress-{peer}",
+            IngressGatewayTemplate = "ingress-{peer}", EgressGatewayTemplate = "egress-{peer}", GatewayForLabel = GatewayForLabel.Gateway,
             IngressAddresses = new Dictionary<string, IReadOnlyList<string>> { ["blue-mesh"] = new[] { "10.19.3.30" } },
             SpecOverrides = overrides,
         }).Single();

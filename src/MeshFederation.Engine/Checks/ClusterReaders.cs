@@ -266,7 +266,13 @@ public sealed partial class SnapshotClusterReader : IClusterReader
             string text;
             try
             {
-                text = File.ReadAllText(f);
+                // Bounded, regular files only, valid UTF-8 (the hardening rules of every input file).
+                text = IO.InputFile.ReadText(f, "snapshot file", IO.InputFile.MaxSnapshotBytes, "save the objects with kubectl get ... -o yaml");
+            }
+            catch (MeshFederationException ex)
+            {
+                problems.AddRange(ex.Problems);
+                continue;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

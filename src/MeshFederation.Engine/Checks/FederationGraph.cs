@@ -159,15 +159,44 @@ public static class FederationGraph
         var dot = FindDot() ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, "format", "svg",
             "needs Graphviz's dot, which is not installed", "install Graphviz (Debian: apt-get install graphviz), or ask for mermaid or dot text"));
         var psi = new ProcessStartInfo(dot, "-Tsvg") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(Dot(model));
-        p.StandardInput.Close();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"dot failed ({p.ExitCode}): {error.Result}");
-        return output.Result;
+        static MeshFederationException Failed(string why) => new(new MeshProblem(MeshErrorKind.Io, "format", "svg", $"Graphviz dot failed: {why}",
+            "check the Graphviz installation (dot -V), or ask for --format dot or mermaid and render it elsewhere"));
+        Process p;
+        try
+        {
+            p = Process.Start(psi) ?? throw Failed("it did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw Failed($"it cannot be started ({e.Message})");
+        }
+        using (p)
+        {
+            var output = p.StandardOutput.ReadToEndAsync();
+            var error = p.StandardError.ReadToEndAsync();
+            try
+            {
+                p.StandardInput.Write(Dot(model));
+                p.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // dot exited before reading its input: its exit code and message tell why.
+            }
+            if (!p.WaitForExit(60_000))
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                throw Failed("it did not finish within 60 seconds");
+            }
+            if (p.ExitCode != 0)
+            {
+                var first = error.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "no message";
+                throw Failed($"exit code {p.ExitCode} ({first})");
+            }
+            var svg = output.Result;
+            if (!svg.Contains("<svg", StringComparison.Ordinal)) throw Failed("it wrote no SVG");
+            return svg;
+        }
     }
 
     private static string? FindDot()

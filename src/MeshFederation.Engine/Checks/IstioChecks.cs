@@ -111,7 +111,7 @@ internal static class IstioChecks
                     report.Add(CheckCatalogue.DeclaredGatewayAddressKnown, cp.Name, i.Peer, cp.ClusterName, addresses.Count > 0 ? CheckStatus.Pass : CheckStatus.Warn,
                     addresses.Count > 0 ? $"{i.LocalHost} is reached at {string.Join(",", addresses)}:15443" : $"the gateway address of {i.Peer} is not known offline",
                     $"give {i.Peer} ingressAddresses, or apply live so the east-west gateway's LoadBalancer address is read",
-                    new[] { Ev.Declared(cp, Ev.Obj("ServiceEntry", i.LocalNamespace, IstioRenderer.ServiceEntryName(i)), "spec.endpoints", addresses.Count > 0 ? string.Join(", ", addresses) : "(not known)", i.Source) });
+                    new[] { Ev.Declared(cp, Ev.Obj("ServiceEntry", i.ServiceEntryNamespace, i.ServiceEntryName), "spec.endpoints", addresses.Count > 0 ? string.Join(", ", addresses) : "(not known)", i.Source) });
                 }
                 var candidates = exports.GetValueOrDefault((i.Peer, i.Mesh)) ?? new List<MeshServiceExport>();
                 var exported = candidates.FirstOrDefault(e => (Names.IsWildcard(e.Namespace) || e.Namespace == i.Namespace) && (e.IsLabelSelector || Names.IsWildcard(e.Name) || e.Name == i.Name));
@@ -128,7 +128,7 @@ internal static class IstioChecks
     {
         try
         {
-            var vips = VipAllocator.Allocate(cp.VipRange, imports.Where(i => i.LocalHost is not null).Select(i => i.LocalHost!), field: $"mesh '{cp.Name}'.vipRange");
+            var vips = IstioRenderer.Vips(cp, imports); // pinned VIPs as given, the others from the range (as rendered)
             report.Add(CheckCatalogue.DeclaredVipUnique, cp.Name, null, cp.ClusterName, vips.Count > 0 ? CheckStatus.Pass : CheckStatus.Warn,
                 vips.Count > 0 ? $"{vips.Count} .global host(s) have distinct VIPs from {cp.VipRange}" : "no import names a single .global host",
                 "import services by name", vips.Select(kv => Ev.Declared(cp, $"ServiceEntry for {kv.Key}", "spec.addresses", kv.Value)).DefaultIfEmpty(Ev.Declared(cp, $"mesh {cp.Name}", "vipRange", cp.VipRange)).ToList());

@@ -654,7 +654,7 @@ internal static class IstioObservedChecks
         if (ctx.Intended is null || cp.Intended?.Style != MeshStyle.MultiMesh) return;
         foreach (var i in ctx.Intended.Imports.Where(i => i.ControlPlane == cp.Intended && i.LocalHost is not null && !entries.Any(se => (se["spec"]?["hosts"] as JsonArray)?.Any(h => h.S() == i.LocalHost) == true)))
             ctx.Add(CheckCatalogue.GlobalServiceEntry, cp, i.Peer, CheckStatus.Fail, $"no ServiceEntry for {i.LocalHost} in {cp.Cluster}", "apply the federation (meshfed apply, Sync-MeshFederation)",
-                new[] { Ev.Read(c, read, Ev.Obj("ServiceEntry", i.LocalNamespace, IstioRenderer.ServiceEntryName(i)), null, "not found") });
+                new[] { Ev.Read(c, read, Ev.Obj("ServiceEntry", i.ServiceEntryNamespace, i.ServiceEntryName), null, "not found") });
     }
 
     private static void Failover(Context ctx, ObservedIstio cp)

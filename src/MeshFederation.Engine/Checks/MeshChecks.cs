@@ -16,20 +16,58 @@ public static class MeshChecks
     /// tried from here. Throws <see cref="NoMeshFoundException"/> when no control plane is found anywhere.
     /// </summary>
     public static async Task<IReadOnlyList<MeshCheckResult>> RunLiveAsync(FederationSet? intended, IEnumerable<ClusterBinding> clusters, ClusterConnections connections,
-        CheckOptions options, bool probe, IMeshLog? log, CancellationToken cancellationToken)
+        CheckOptions options, bool probe, IMeshLog? log, CancellationToken cancellationToken, Action<ClusterBinding, Exception>? onClusterFailed = null)
     {
         log ??= NullMeshLog.Instance;
-        var readers = clusters.DistinctBy(c => c.Name).Select(c => (IClusterReader)new LiveClusterReader(c.Name, connections.For(c))).ToList();
-        log.Progress(new MeshProgress(3, null, "Checking federation", $"reading {readers.Count} cluster(s)", 0, false));
+        var bindings = clusters.DistinctBy(c => c.Name).ToList();
+        log.Progress(new MeshProgress(3, null, "Checking federation", $"reading {bindings.Count} cluster(s)", 0, false));
         try
         {
+            // Each cluster is read on its own: one that is missing, unreachable or refuses us is a Fail result (and
+            // reported to the caller); the others are still checked.
+            var readers = new List<IClusterReader>();
+            var failed = new List<(ClusterBinding Binding, Exception Error)>();
+            foreach (var b in bindings)
+            {
+                try
+                {
+                    readers.Add(new LiveClusterReader(b.Name, connections.For(b)));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    failed.Add((b, ex));
+                }
+            }
             var observed = await Observation.ObserveAsync(readers, cancellationToken).ConfigureAwait(false);
-            log.Verbose($"Observed {observed.Meshes.Count(m => m.ControlPlane is not null)} ServiceMeshControlPlane(s) and {observed.IstioControlPlanes.Count} Istio control plane(s) in {readers.Count} cluster(s).");
             foreach (var c in observed.Clusters)
-                foreach (var kind in new[] { KindRef.Smcp, KindRef.Smp, KindRef.Istio })
-                    if (!c.Read(kind).Ok) log.Warning($"{c.Cluster}: {kind.Kind} objects could not be read: {c.Read(kind).Unreadable}");
+            {
+                // Nothing at all could be read: the cluster is unreachable or refuses us.
+                var firstRound = new[] { KindRef.Smcp, KindRef.Smp, KindRef.Istio, KindRef.Node };
+                if (firstRound.All(k => !c.Read(k).Ok))
+                    failed.Add((bindings.First(b => b.Name == c.Cluster), new InvalidOperationException(c.Read(KindRef.Smcp).Unreadable ?? "nothing could be read")));
+                else
+                    foreach (var kind in new[] { KindRef.Smcp, KindRef.Smp, KindRef.Istio })
+                        if (!c.Read(kind).Ok) log.Warning($"{c.Cluster}: {kind.Kind} objects could not be read: {c.Read(kind).Unreadable}");
+            }
+            log.Verbose($"Observed {observed.Meshes.Count(m => m.ControlPlane is not null)} ServiceMeshControlPlane(s) and {observed.IstioControlPlanes.Count} Istio control plane(s) in {bindings.Count - failed.Count} of {bindings.Count} cluster(s).");
             log.Progress(new MeshProgress(3, null, "Checking federation", "checking", 50, false));
             var results = (await ObservedChecks.RunAsync(observed, intended, WithYaml(options, connections.Yaml), cancellationToken).ConfigureAwait(false)).ToList();
+            foreach (var (binding, error) in failed)
+            {
+                onClusterFailed?.Invoke(binding, error);
+                var meshes = intended?.ControlPlanes.Where(c => c.ClusterName == binding.Name).Select(c => c.Name).Distinct().ToList() ?? new List<string>();
+                results.Add(new MeshCheckResult
+                {
+                    Mesh = meshes.Count > 0 ? string.Join(",", meshes) : binding.Name,
+                    Cluster = binding.Name,
+                    CheckId = "CLUSTER.Reachable",
+                    Status = CheckStatus.Fail,
+                    Message = $"cluster {binding.Name} could not be read: {error.Message}",
+                    Why = "Nothing in this cluster was observed, so none of its checks ran; they are not passed.",
+                    Fix = "check the context (kubectl --context <context> get ns): the API server must be reachable from here and the credentials accepted",
+                    Evidence = new[] { new MeshEvidence { Cluster = binding.Name, Object = $"context {binding.Context ?? binding.Name}", Value = "unreadable: " + error.Message, Source = "live" } },
+                });
+            }
             if (probe) results.AddRange(await ProbeAsync(observed.Meshes, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false));
             return results;
         }

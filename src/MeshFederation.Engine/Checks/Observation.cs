@@ -205,6 +205,7 @@ public sealed class Observation
         var round2 = new List<Task>();
         foreach (var ns in meshes.Select(m => m.Namespace).Distinct(StringComparer.Ordinal))
         {
+            round2.Add(Get(KindRef.Namespace, null, ns)); // a Terminating namespace takes the mesh with it
             round2.Add(List(KindRef.ConfigMap, ns));
             round2.Add(List(KindRef.Service, ns));
             round2.Add(List(KindRef.Pod, ns, IstiodSelector));

@@ -148,6 +148,20 @@ public static class ObservedChecks
                         "save or read the ServiceMeshControlPlanes too", new[] { Ev.Unreadable(c, read, "ServiceMeshControlPlanes") });
                 return;
             }
+            // A namespace being deleted takes the control plane with it, however ready it still looks.
+            var nsRead = c.ReadOne(KindRef.Namespace, null, mesh.Namespace);
+            var nsDeleted = nsRead.Ok ? nsRead.Items.FirstOrDefault()?["metadata"]?["deletionTimestamp"].S() : null;
+            var smcpDeleted = mesh.ControlPlane["metadata"]?["deletionTimestamp"].S();
+            if (nsDeleted is not null || smcpDeleted is not null)
+            {
+                Add(CheckCatalogue.ControlPlaneReady, mesh, null, CheckStatus.Fail,
+                    $"{(nsDeleted is not null ? $"namespace {mesh.Namespace}" : "the ServiceMeshControlPlane")} is Terminating (deletion requested at {nsDeleted ?? smcpDeleted}): the control plane is being deleted",
+                    "wait until the namespace is gone and apply the federation again, or find what deleted it",
+                    new[] { nsDeleted is not null
+                        ? Ev.Read(c, nsRead, Ev.Obj("Namespace", null, mesh.Namespace), "metadata.deletionTimestamp", nsDeleted)
+                        : SmcpEv(mesh, "metadata.deletionTimestamp", smcpDeleted!) });
+                return;
+            }
             var status = mesh.ControlPlane["status"];
             var conditions = (status?["conditions"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
             var ready = conditions.FirstOrDefault(x => x["type"].S() == "Ready");

@@ -43,7 +43,7 @@ public static class MeshDiscovery
                     Style = MeshStyle.Ossm2,
                     Provider = MeshProvider.OpenShiftServiceMesh2,
                     Discovered = true,
-                    Version = s["spec"]?["version"]?.GetValue<string>() ?? MeshControlPlane.DefaultVersion,
+                    Version = s["spec"]?["version"]?.GetValue<string>() ?? "", // none set: the operator's default, left out when rendered
                     TrustDomain = s["spec"]?["security"]?["trust"]?["domain"]?.GetValue<string>() ?? "cluster.local",
                     Cluster = cluster,
                     MemberNamespaces = (rolls[i]?["spec"]?["members"] as JsonArray)?.Select(m => m!.GetValue<string>()).ToList() ?? new List<string>(),

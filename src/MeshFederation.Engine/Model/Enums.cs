@@ -52,3 +52,12 @@ public enum UriMatchKind
     Prefix,
     Regex,
 }
+
+/// <summary>The value of the <c>federation.maistra.io/ingress-for</c> / <c>egress-for</c> label of a peer's federation gateway Services.</summary>
+public enum GatewayForLabel
+{
+    /// <summary>The peer's mesh name, as the maistra federation sample and the OCM addon write it (<c>egress-for: mesh2</c>).</summary>
+    Peer,
+    /// <summary>The gateway's own name, as the OpenShift docs and seed 001 write it (<c>egress-for: egress-green-mesh</c>).</summary>
+    Gateway,
+}

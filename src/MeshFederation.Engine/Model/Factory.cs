@@ -44,6 +44,17 @@ public sealed class ControlPlaneRequest
 
     public JsonObject? SpecOverrides { get; init; }
 
+    /// <summary>Where each override was written (dotted path under spec).</summary>
+    public IReadOnlyDictionary<string, SourceLocation>? SpecOverrideSources { get; init; }
+
+    /// <summary>OSSM 2: fields merged into every per-peer federation gateway (merge-patch; null removes).</summary>
+    public JsonObject? GatewayOverrides { get; init; }
+
+    public IReadOnlyDictionary<string, SourceLocation>? GatewayOverrideSources { get; init; }
+
+    /// <summary>OSSM 2: ingress-for / egress-for label value, the peer name (default) or the gateway name.</summary>
+    public GatewayForLabel GatewayForLabel { get; init; } = GatewayForLabel.Peer;
+
     /// <summary>Istio styles: mesh ID; multi-primary default is the request's name (shared by its clusters), multi-mesh the mesh's own name.</summary>
     public string? MeshId { get; init; }
 
@@ -86,7 +97,9 @@ public static class Factory
                 ControlPlaneName = r.ControlPlaneName ?? "",
                 Style = r.Style,
                 Provider = istio ? MeshProvider.SailOperator : MeshProvider.OpenShiftServiceMesh2,
-                Version = r.Version ?? (istio ? MeshControlPlane.DefaultIstioVersion : MeshControlPlane.DefaultVersion),
+                // Sail v1alpha1 (0.2.0) served up to v1.24.1, its default; v1 defaults to the version of the shipped CRD.
+                Version = r.Version ?? (!istio ? MeshControlPlane.DefaultVersion
+                    : r.SailApiVersion == "sailoperator.io/v1alpha1" ? MeshControlPlane.DefaultSailV1Alpha1Version : MeshControlPlane.DefaultIstioVersion),
                 // Istio clusters sharing a root keep the default trust domain (seed 003); OSSM 2 meshes each need their own.
                 TrustDomain = r.TrustDomain ?? (istio ? "cluster.local" : $"{name}.local"),
                 MeshId = r.MeshId ?? (r.Style == MeshStyle.MultiMesh ? name : r.Name),
@@ -103,6 +116,10 @@ public static class Factory
                 IngressServiceAnnotations = r.IngressServiceAnnotations,
                 RootCertificate = r.RootCertificate,
                 SpecOverrides = r.SpecOverrides?.DeepClone().AsObject(),
+                SpecOverrideSources = r.SpecOverrideSources ?? new Dictionary<string, SourceLocation>(StringComparer.Ordinal),
+                GatewayOverrides = r.GatewayOverrides?.DeepClone().AsObject(),
+                GatewayOverrideSources = r.GatewayOverrideSources ?? new Dictionary<string, SourceLocation>(StringComparer.Ordinal),
+                GatewayForLabel = r.GatewayForLabel,
                 Source = r.Source,
             };
             cp.Validate(problems);
@@ -154,7 +171,7 @@ public static class Factory
                 problems.Add(MeshErrorKind.InvalidArgument, field, spec, "is not name:number[/protocol]", "write ports like 'http1:80/HTTP' or 'grpc:9090/GRPC'", null);
                 continue;
             }
-            result.Add(new ServicePortSpec(spec[..colon], number, slash < 0 ? "HTTP" : spec[(slash + 1)..].ToUpperInvariant()));
+            result.Add(new ServicePortSpec(spec[..colon], number, slash < 0 ? "HTTP" : spec[(slash + 1)..]));
         }
         problems.ThrowIfAny();
         return result;
@@ -168,7 +185,7 @@ public static class Factory
             problems.Add(MeshErrorKind.InvalidArgument, "peers", string.Join(",", controlPlanes.Select(c => c.Name)),
                 "federation needs at least two control planes", "give two or more control planes (pipe them into New-MeshPeer)", options?.Source);
         foreach (var g in controlPlanes.GroupBy(c => c.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
-            problems.Add(MeshErrorKind.Conflict, "peers", g.Key, "a mesh cannot be federated with itself (it was given twice)", "give each control plane once", options?.Source);
+            problems.Add(MeshErrorKind.Conflict, "peers", g.Key, "a mesh cannot be federated with itself (it was given twice)", "give each control plane once", options?.Source, g.Last());
         problems.ThrowIfAny();
         var result = MeshPeering.FullMesh(controlPlanes, options);
         foreach (var p in result) p.Validate(problems);

@@ -146,7 +146,7 @@ public sealed class FederationSet
         // (an export piped alone into ConvertTo-MeshManifest) renders with a warning instead.
         var hasPeerings = _peerings.Select(p => p.Local.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var e in _exports)
-            if (!peered.Contains((e.ControlPlane.Name, e.Peer)) && hasPeerings.Contains(e.ControlPlane.Name))
+            if (!peered.Contains((e.ControlPlane.Name, e.Peer)) && hasPeerings.Contains(e.ControlPlane.Name) && e.Peer != e.ControlPlane.Name)
                 problems.Add(MeshErrorKind.NotFound, $"export '{e}'.to", e.Peer, $"{e.ControlPlane.Name} has no peering with {e.Peer}",
                     $"peer {e.ControlPlane.Name} with {e.Peer} (New-MeshPeer) or export to a mesh it is peered with", e.Source, e);
         foreach (var g in _exports.Where(e => e.ExportedHost is not null).GroupBy(e => (e.ControlPlane.Name, e.ExportedHost)).Where(g => g.Count() > 1))
@@ -154,7 +154,7 @@ public sealed class FederationSet
                 $"two exports to {g.Last().Peer} publish the same name", "give each exported service its own alias", g.Last().Source, g.Last());
 
         foreach (var i in _imports)
-            if (!peered.Contains((i.ControlPlane.Name, i.Peer)) && hasPeerings.Contains(i.ControlPlane.Name))
+            if (!peered.Contains((i.ControlPlane.Name, i.Peer)) && hasPeerings.Contains(i.ControlPlane.Name) && i.Peer != i.ControlPlane.Name)
                 problems.Add(MeshErrorKind.NotFound, $"import '{i}'.from", i.Peer, $"{i.ControlPlane.Name} has no peering with {i.Peer}",
                     $"peer {i.ControlPlane.Name} with {i.Peer} (New-MeshPeer) or import from a mesh it is peered with", i.Source, i);
         foreach (var g in _imports.Where(i => i.LocalHost is not null && !i.ImportAsLocal).GroupBy(i => (i.ControlPlane.Name, i.LocalHost)).Where(g => g.Count() > 1))
@@ -170,6 +170,14 @@ public sealed class FederationSet
                 problems.Add(MeshErrorKind.Conflict, $"import '{d.Last()}'", $"{d.Key.Namespace}/{d.Key.Name}",
                     "the same exported service is imported twice from one peer; only the first rule would ever match", "keep one import rule per exported service", d.Last().Source, d.Last());
         }
+        var serviceEntries = _imports.Where(i => i.ControlPlane.Style == MeshStyle.MultiMesh).ToList();
+        foreach (var g in serviceEntries.GroupBy(i => (i.Cluster, i.ServiceEntryNamespace, i.ServiceEntryName)).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"import '{g.Last()}'.serviceEntry.name", $"{g.Key.ServiceEntryNamespace}/{g.Key.ServiceEntryName}",
+                $"is also the ServiceEntry of {g.First()} in cluster {g.Key.Cluster}", "give each import its own ServiceEntry name", g.Last().Source, g.Last());
+        foreach (var g in serviceEntries.Where(i => i.ServiceEntry.Address is not null && i.LocalHost is not null)
+                     .GroupBy(i => (i.Cluster, i.ServiceEntry.Address)).Where(g => g.Select(i => i.LocalHost).Distinct().Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"import '{g.Last()}'.serviceEntry.address", g.Key.Address,
+                $"is also the VIP of {g.First().LocalHost} in cluster {g.Key.Cluster}; each .global host needs its own address", "pin another address, or leave it out to allocate one", g.Last().Source, g.Last());
         foreach (var g in _splits.GroupBy(s => (s.Cluster, s.Namespace, s.Name)).Where(g => g.Count() > 1))
             problems.Add(MeshErrorKind.Conflict, $"trafficSplit '{g.Key.Namespace}/{g.Key.Name}'", g.Key.Cluster, "is declared twice in one cluster", "give each traffic split a unique name", g.Last().Source, g.Last());
         foreach (var x in _proxies)

@@ -36,11 +36,39 @@ public sealed class MeshFailoverPolicy
 
     public string BaseEjectionTime { get; init; } = "1m";
 
-    public string ApiVersion { get; init; } = "networking.istio.io/v1";
+    /// <summary>
+    /// trafficPolicy.connectionPool as JSON text (e.g. <c>{"http":{"maxRequestsPerConnection":1}}</c>, istio.io's failover
+    /// task); judged by the DestinationRule schema when rendered.
+    /// </summary>
+    public string? ConnectionPool { get; init; }
+
+    /// <summary>trafficPolicy.loadBalancer.simple (ROUND_ROBIN, LEAST_REQUEST, ...); unset leaves Istio's default.</summary>
+    public string? LoadBalancer { get; init; }
+
+    private readonly string? _apiVersion;
+
+    /// <summary>networking.istio.io/v1 for the Istio styles; v1beta1 for OSSM 2 (Istio before 1.22 does not serve v1).</summary>
+    public string ApiVersion
+    {
+        get => _apiVersion ?? (ControlPlane.Style == MeshStyle.Ossm2 ? "networking.istio.io/v1beta1" : "networking.istio.io/v1");
+        init => _apiVersion = string.IsNullOrEmpty(value) ? null : value;
+    }
 
     public SourceLocation? Source { get; init; }
 
     public override string ToString() => $"{Namespace}/{Name}: {Host} {FromRegion} -> {ToRegion}";
+
+    private static bool IsJsonObject(string text)
+    {
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(text) is System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
 
     public void Validate(ProblemList problems)
     {
@@ -55,6 +83,13 @@ public sealed class MeshFailoverPolicy
         if (Consecutive5xxErrors < 1)
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.consecutive5xxErrors", Consecutive5xxErrors.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "must be at least 1: failover needs outlier detection", "use 1 as the seed does", Source, this);
+        foreach (var (key, value) in new[] { ("interval", Interval), ("baseEjectionTime", BaseEjectionTime) })
+            if (!Names.IsIstioDuration(value))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.{key}", value, "is not a duration Istio accepts (digits with a unit: h, m, s, ms; at least 1ms)",
+                    key == "interval" ? "write e.g. '1s' or '500ms'" : "write e.g. '1m' or '30s'", Source, this);
+        if (ConnectionPool is not null && !IsJsonObject(ConnectionPool))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.connectionPool", ConnectionPool, "is not a mapping (JSON object)",
+                "give the DestinationRule connectionPool as a mapping, e.g. {http: {maxRequestsPerConnection: 1}}", Source, this);
         if (ControlPlane.Style == MeshStyle.Ossm2 && ApiVersion == "networking.istio.io/v1")
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.apiVersion", ApiVersion, "is not served by OSSM 2 (Istio before 1.22)", "use networking.istio.io/v1beta1", Source, this);
     }
@@ -85,15 +120,9 @@ public sealed class ClusterCaMaterial
     /// <summary>Reads &lt;dir&gt;/&lt;cluster&gt;/{ca-cert,ca-key,root-cert,cert-chain}.pem as meshfed ca and seed 003 leave them.</summary>
     public static ClusterCaMaterial FromDirectory(string directory, string cluster)
     {
-        string Read(string file)
-        {
-            var path = Path.Combine(directory, cluster, file);
-            if (!File.Exists(path))
-                throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "certificateAuthority.dir", path, "does not exist",
-                    $"create the cluster's intermediate first: meshfed ca --cluster {cluster} --root-cert ... --root-key ... --out {directory}"));
-            return File.ReadAllText(path);
-        }
-        return new ClusterCaMaterial { Cluster = cluster, CaCertPem = Read("ca-cert.pem"), KeyPem = Read("ca-key.pem"), RootCertPem = Read("root-cert.pem"), CertChainPem = Read("cert-chain.pem") };
+        // Verified when loaded (Pki.ClusterCacerts): parses, key matches, chains to the root, CA flags and dates right.
+        var f = Pki.ClusterCacerts.Read(directory, cluster);
+        return new ClusterCaMaterial { Cluster = cluster, CaCertPem = f.CaCertPem, KeyPem = f.CaKeyPem, RootCertPem = f.RootCertPem, CertChainPem = f.CertChainPem };
     }
 }
 

@@ -51,7 +51,10 @@ public sealed partial class MeshControlPlane
     /// <summary>True when the object was read from a cluster (Get-MeshControlPlane) rather than declared.</summary>
     public bool Discovered { get; init; }
 
-    /// <summary>Control-plane version, e.g. <c>v2.5</c> (SMCP spec.version).</summary>
+    /// <summary>
+    /// Control-plane version, e.g. <c>v2.5</c> (SMCP spec.version) or <c>v1.27.3</c> (Sail spec.version). Empty: the
+    /// field is left out and the operator installs its default (the maistra 2.5 federation sample does this).
+    /// </summary>
     public string Version { get; init; } = DefaultVersion;
 
     /// <summary>The mesh's trust domain; unique per federation. Defaults to <c>&lt;name&gt;.local</c>.</summary>
@@ -90,8 +93,40 @@ public sealed partial class MeshControlPlane
     /// <summary>This mesh's root certificate (PEM of its istio-ca-root-cert), when known offline; peers trust it.</summary>
     public string? RootCertificate { get; init; }
 
-    /// <summary>Extra SMCP spec fields deep-merged over what is rendered (e.g. runtime defaults).</summary>
-    public JsonObject? SpecOverrides { get; init; }
+    /// <summary>
+    /// Extra SMCP (or Sail Istio) spec fields merged over what is rendered (e.g. runtime defaults), with JSON merge-patch
+    /// semantics (RFC 7386): mappings merge, other values replace, <c>null</c> removes a rendered field.
+    /// </summary>
+    /// <remarks>Internal so hosts never show System.Text.Json nodes: <see cref="GetSpecOverrides"/> gives a copy.</remarks>
+    internal JsonObject? SpecOverrides { get; init; }
+
+    /// <summary>A copy of the extra SMCP spec fields, or null.</summary>
+    public JsonObject? GetSpecOverrides() => (JsonObject?)SpecOverrides?.DeepClone();
+
+    /// <summary>Where each overridden field was written (dotted path under spec, e.g. <c>tracing.type</c>), for problems with file and line.</summary>
+    public IReadOnlyDictionary<string, SourceLocation> SpecOverrideSources { get; init; } = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Fields merged (merge-patch, null removes) into every federation gateway this OSSM 2 mesh renders for its peers,
+    /// ingress and egress: e.g. <c>runtime</c> resources, or <c>routerMode: null</c> as the maistra sample leaves it out.
+    /// </summary>
+    /// <remarks>Internal so hosts never show System.Text.Json nodes: <see cref="GetGatewayOverrides"/> gives a copy.</remarks>
+    internal JsonObject? GatewayOverrides { get; init; }
+
+    /// <summary>A copy of the gateway overrides, or null.</summary>
+    public JsonObject? GetGatewayOverrides() => (JsonObject?)GatewayOverrides?.DeepClone();
+
+    /// <summary>Where each gateway override was written (dotted path under the gateway).</summary>
+    public IReadOnlyDictionary<string, SourceLocation> GatewayOverrideSources { get; init; } = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Value of the <c>federation.maistra.io/ingress-for</c> / <c>egress-for</c> Service labels: the peer name (the maistra
+    /// sample and the OCM addon) or the gateway name (the OpenShift docs, seed 001).
+    /// </summary>
+    public GatewayForLabel GatewayForLabel { get; init; } = GatewayForLabel.Peer;
+
+    /// <summary>The ingress-for / egress-for label value of a peer's gateway.</summary>
+    public string ForLabelValue(string gateway, string peer) => GatewayForLabel == GatewayForLabel.Gateway ? gateway : peer;
 
     /// <summary>Where the control plane was declared, when it came from a topology file.</summary>
     public SourceLocation? Source { get; init; }
@@ -107,6 +142,9 @@ public sealed partial class MeshControlPlane
     /// <summary>Default control-plane version of the Istio styles (the Sail operator's default at 1.27.3).</summary>
     public const string DefaultIstioVersion = "v1.27.3";
 
+    /// <summary>Default version of sailoperator.io/v1alpha1 (Sail 0.2.0, the last release serving it).</summary>
+    public const string DefaultSailV1Alpha1Version = "v1.24.1";
+
     public string EgressGatewayFor(string peer) => Names.ApplyTemplate(EgressGatewayTemplate, peer);
 
     /// <summary>The addresses a given peer should use to reach this mesh; empty when not known offline.</summary>
@@ -115,7 +153,8 @@ public sealed partial class MeshControlPlane
         : IngressAddresses.TryGetValue("*", out var any) ? any
         : Array.Empty<string>();
 
-    public override string ToString() => $"{Name} ({Namespace} in {Cluster.Name})";
+    // Null-safe: PowerShell builds instances from hashtables without the required members, then prints them.
+    public override string ToString() => $"{Name} ({Namespace} in {Cluster?.Name})";
 
     /// <summary>A copy with node addresses read from the cluster.</summary>
     public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()
@@ -125,7 +164,8 @@ public sealed partial class MeshControlPlane
         IngressGatewayTemplate = IngressGatewayTemplate, EgressGatewayTemplate = EgressGatewayTemplate, IngressAddresses = IngressAddresses,
         NodeAddresses = nodeAddresses, NodePortBase = NodePortBase, IngressServiceAnnotations = IngressServiceAnnotations,
         MeshId = MeshId, SailApiVersion = SailApiVersion, VipRange = VipRange,
-        RootCertificate = RootCertificate, SpecOverrides = SpecOverrides, Source = Source,
+        RootCertificate = RootCertificate, SpecOverrides = SpecOverrides, SpecOverrideSources = SpecOverrideSources,
+        GatewayOverrides = GatewayOverrides, GatewayOverrideSources = GatewayOverrideSources, GatewayForLabel = GatewayForLabel, Source = Source,
     };
 
     /// <summary>Validates this control plane alone; cross-object rules live in <see cref="FederationSet"/>.</summary>
@@ -141,9 +181,13 @@ public sealed partial class MeshControlPlane
                 "is not a valid trust domain (a DNS name)", $"use '{Names.Suggest(Name)}.local'", at);
         if (Style != MeshStyle.Ossm2)
         {
-            if (!IstioVersionPattern().IsMatch(Version))
+            // The versions the Sail CRD of the chosen API version takes (its spec.version enum, shipped with the engine).
+            var versions = SailApiVersion is "sailoperator.io/v1" or "sailoperator.io/v1alpha1" ? UpstreamSchemas.EnumOf($"{SailApiVersion}/Istio", "spec.version") : null;
+            if (Version.Length > 0 && (versions is null ? !IstioVersionPattern().IsMatch(Version) : !versions.Contains(Version, StringComparer.Ordinal)))
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.version", Version,
-                    "is not an Istio version the Sail operator takes", "use a version such as v1.27.3 or v1.27-latest", at);
+                    versions is null ? "is not an Istio version the Sail operator takes"
+                    : $"is not a version the Sail {SailApiVersion} CRD takes (spec.version enum)" + (IstioVersionPattern().IsMatch(Version) && SailApiVersion == "sailoperator.io/v1alpha1" ? "; sailoperator.io/v1 serves newer versions" : ""),
+                    versions is null ? "use a version such as v1.27.3 or v1.27-latest" : $"use one of: {string.Join(", ", versions)}", at);
             if (!Names.IsDns1123Label(Network))
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.network", Network, "is not a DNS-1123 label", "use a network name such as network1", at);
             if (SailApiVersion is not ("sailoperator.io/v1" or "sailoperator.io/v1alpha1"))
@@ -153,9 +197,10 @@ public sealed partial class MeshControlPlane
             if (Style == MeshStyle.MultiMesh && !Rendering.VipAllocator.TryParse(VipRange, out _, out _))
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.vipRange", VipRange, "is not an IPv4 CIDR range", "use a range such as 127.255.0.0/16 or 240.0.0.0/16", at);
         }
-        else if (!VersionPattern().IsMatch(Version))
+        else if (Version.Length > 0 && !VersionPattern().IsMatch(Version))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.version", Version,
-                "is not an OSSM 2 version that supports federation (v2.1 or later)", "use a version such as v2.5", at);
+                "is not an OpenShift Service Mesh 2 version with federation (v2.1, which introduced it, to v2.6, the last 2.x)",
+                "use a version from v2.1 to v2.6 such as v2.5, or an empty version to leave spec.version to the operator", at);
         foreach (var m in MemberNamespaces) Names.CheckLabel(problems, $"mesh '{Name}'.members[]", m, at);
         if (MemberNamespaces.Contains(Namespace, StringComparer.Ordinal))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.members[]", Namespace,
@@ -172,6 +217,9 @@ public sealed partial class MeshControlPlane
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.gateways.{field}", template,
                     "does not give a DNS-1123 label", "use lower-case letters, digits and '-' around {peer}", at);
         }
+        if (Style != MeshStyle.Ossm2 && GatewayOverrides is { Count: > 0 })
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.gateways.overrides", string.Join(",", GatewayOverrides.Select(kv => kv.Key)),
+                "applies to the per-peer federation gateways of OSSM 2 meshes; Istio-style meshes have one east-west gateway", "remove it, or use overrides for the Istio resource", at);
         if (string.Equals(IngressGatewayTemplate, EgressGatewayTemplate, StringComparison.Ordinal))
             problems.Add(MeshErrorKind.Conflict, $"mesh '{Name}'.gateways", IngressGatewayTemplate,
                 "ingress and egress gateways would get the same name", "give them different templates", at);
@@ -190,10 +238,9 @@ public sealed partial class MeshControlPlane
                     "is not an IP address or DNS name", "list the cluster nodes' addresses", at);
     }
 
-    internal static bool IsHostOrIp(string value) =>
-        System.Net.IPAddress.TryParse(value, out _) || Names.IsDns1123Subdomain(value.ToLowerInvariant());
+    internal static bool IsHostOrIp(string value) => Names.IsHostOrIp(value);
 
-    [System.Text.RegularExpressions.GeneratedRegex("^v2\\.([1-9]|[1-9][0-9])$")]
+    [System.Text.RegularExpressions.GeneratedRegex("^v2\\.[1-6]$")]
     private static partial System.Text.RegularExpressions.Regex VersionPattern();
 
     [System.Text.RegularExpressions.GeneratedRegex("^v1\\.[0-9]{1,2}(\\.[0-9]{1,3}|-latest)$")]

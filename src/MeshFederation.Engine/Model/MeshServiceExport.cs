@@ -26,13 +26,22 @@ public sealed class MeshServiceExport
     /// <summary>Label selector (matchLabels) instead of a name.</summary>
     public IReadOnlyDictionary<string, string>? LabelSelector { get; init; }
 
+    /// <summary>Label selector requirements (matchExpressions), alone or with <see cref="LabelSelector"/>.</summary>
+    public IReadOnlyList<LabelSelectorRequirement> MatchExpressions { get; init; } = Array.Empty<LabelSelectorRequirement>();
+
+    /// <summary>
+    /// Label selectors: the aliases tried in order, first match wins (labelSelector.aliases), e.g. <c>*/foo-&gt;*/bar</c>.
+    /// <see cref="AliasNamespace"/> adds a last one that moves every matched service to that namespace.
+    /// </summary>
+    public IReadOnlyList<ServiceAlias> Aliases { get; init; } = Array.Empty<ServiceAlias>();
+
     public string? AliasNamespace { get; init; }
 
     public string? AliasName { get; init; }
 
     public SourceLocation? Source { get; init; }
 
-    public bool IsLabelSelector => LabelSelector is { Count: > 0 };
+    public bool IsLabelSelector => LabelSelector is { Count: > 0 } || MatchExpressions.Count > 0;
 
     /// <summary>The namespace peers see (alias or original).</summary>
     public string ExportedNamespace => Names.IsWildcard(AliasNamespace) ? Namespace : AliasNamespace!;
@@ -46,13 +55,15 @@ public sealed class MeshServiceExport
             ? Names.ExportedHost(n, ExportedNamespace, Peer) : null;
 
     public override string ToString() =>
-        $"{ControlPlane.Name} -> {Peer}: {Namespace}/{(IsLabelSelector ? "{" + string.Join(",", LabelSelector!.Select(kv => kv.Key + "=" + kv.Value)) + "}" : Name)}"
+        $"{ControlPlane.Name} -> {Peer}: {Namespace}/{(IsLabelSelector ? "{" + string.Join(",", (LabelSelector ?? new Dictionary<string, string>()).Select(kv => kv.Key + "=" + kv.Value).Concat(MatchExpressions.Select(e => e.ToString()))) + "}" : Name)}"
         + (AliasNamespace is null && AliasName is null ? "" : $" as {ExportedNamespace}/{ExportedName ?? "*"}");
 
     public void Validate(ProblemList problems)
     {
         var field = $"export '{this}'";
         Names.CheckLabel(problems, $"{field}.to", Peer, Source);
+        if (string.Equals(Peer, ControlPlane.Name, StringComparison.Ordinal))
+            problems.Add(MeshErrorKind.Conflict, $"{field}.to", Peer, "a mesh cannot export to itself", "export to a peer mesh (-Peer <the other mesh>)", Source, this);
         Names.CheckLabel(problems, $"{field}.namespace", Namespace, Source, allowWildcard: true);
         if (IsLabelSelector && Name is not null)
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.name", Name, "cannot be combined with a label selector",
@@ -63,10 +74,15 @@ public sealed class MeshServiceExport
         if (Name is not null) Names.CheckLabel(problems, $"{field}.name", Name, Source, allowWildcard: true);
         if (AliasNamespace is not null) Names.CheckLabel(problems, $"{field}.alias.namespace", AliasNamespace, Source, allowWildcard: true);
         if (AliasName is not null) Names.CheckLabel(problems, $"{field}.alias.name", AliasName, Source, allowWildcard: true);
+        foreach (var e in MatchExpressions) e.Validate(problems, $"{field}.matchExpressions[{e.Key}]", Source, this);
+        if (Aliases.Count > 0 && !IsLabelSelector)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.aliases", string.Join(", ", Aliases), "aliases belong to label selectors; a named export has one alias",
+                "use alias for a named service, or select by labels", Source, this);
+        foreach (var a in Aliases) a.Validate(problems, $"{field}.aliases[{a}]", Source, this);
         if (IsLabelSelector)
         {
-            foreach (var (k, v) in LabelSelector!)
-                if (!Names.IsLabelValue(v) || string.IsNullOrEmpty(k))
+            foreach (var (k, v) in LabelSelector ?? new Dictionary<string, string>())
+                if (!Names.IsLabelValue(v) || !Names.IsLabelKey(k))
                     problems.Add(MeshErrorKind.InvalidArgument, $"{field}.labelSelector[{k}]", v, "is not a valid label",
                         "use label keys and values as Kubernetes allows them", Source, this);
             if (!Names.IsWildcard(AliasName))
@@ -76,5 +92,65 @@ public sealed class MeshServiceExport
         if (Name == "*" && !Names.IsWildcard(AliasName))
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.alias.name", AliasName,
                 "all services cannot share one alias name", "alias the namespace only, or export a single service", Source, this);
+    }
+}
+
+/// <summary>One requirement of a label selector (metav1.LabelSelectorRequirement): key, In/NotIn/Exists/DoesNotExist, values.</summary>
+public sealed record LabelSelectorRequirement(string Key, string Operator, IReadOnlyList<string> Values)
+{
+    public static readonly string[] Operators = { "In", "NotIn", "Exists", "DoesNotExist" };
+
+    public override string ToString() => Operator switch
+    {
+        "Exists" => Key,
+        "DoesNotExist" => "!" + Key,
+        _ => $"{Key} {Operator.ToLowerInvariant()} ({string.Join(",", Values)})",
+    };
+
+    public void Validate(ProblemList problems, string field, SourceLocation? at, object? target)
+    {
+        if (!Names.IsLabelKey(Key))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.key", Key, "is not a label key", "use a key such as 'app' or 'example.com/tier'", at, target);
+        if (!Operators.Contains(Operator, StringComparer.Ordinal))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.operator", Operator, "is not a label selector operator", $"use one of: {string.Join(", ", Operators)}", at, target);
+        else if (Operator is "In" or "NotIn" && Values.Count == 0)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.values", "", $"{Operator} needs at least one value", "list the label values", at, target);
+        else if (Operator is "Exists" or "DoesNotExist" && Values.Count > 0)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.values", string.Join(",", Values), $"{Operator} takes no values", "remove the values", at, target);
+        foreach (var v in Values)
+            if (!Names.IsLabelValue(v))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.values[]", v, "is not a label value", "use label values as Kubernetes allows them", at, target);
+    }
+}
+
+/// <summary>
+/// One alias of a label-selector export (ServiceNameMapping): services matching <c>namespace/name</c> (<c>*</c> any) are
+/// exported as <c>aliasNamespace/aliasName</c>; an unset or <c>*</c> alias part keeps the original. Written
+/// <c>ns/name-&gt;ns/name</c> as maistra/api documents them; a bare namespace on the right leaves the alias name out.
+/// </summary>
+public sealed record ServiceAlias(string? Namespace, string? Name, string? AliasNamespace, string? AliasName)
+{
+    public override string ToString() =>
+        $"{Namespace ?? ""}/{Name ?? ""}->{AliasNamespace ?? ""}" + (AliasName is null ? "" : "/" + AliasName);
+
+    /// <summary>Parses <c>ns/name-&gt;ns[/name]</c>; null when the text is not of that form.</summary>
+    public static ServiceAlias? Parse(string text)
+    {
+        var arrow = text.IndexOf("->", StringComparison.Ordinal);
+        if (arrow <= 0) return null;
+        var from = text[..arrow].Trim();
+        var to = text[(arrow + 2)..].Trim();
+        var slash = from.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == from.Length - 1 || to.Length == 0) return null;
+        var toSlash = to.IndexOf('/', StringComparison.Ordinal);
+        return new ServiceAlias(from[..slash], from[(slash + 1)..], toSlash < 0 ? to : to[..toSlash], toSlash < 0 ? null : to[(toSlash + 1)..]);
+    }
+
+    public void Validate(ProblemList problems, string field, SourceLocation? at, object? target)
+    {
+        foreach (var (part, value) in new[] { ("namespace", Namespace), ("name", Name), ("alias.namespace", AliasNamespace), ("alias.name", AliasName) })
+            if (value is not null && value.Length > 0) Names.CheckLabel(problems, $"{field}.{part}", value, at, allowWildcard: true);
+        if (Names.IsWildcard(AliasNamespace) && Names.IsWildcard(AliasName))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.alias", ToString(), "an alias that keeps both namespace and name changes nothing", "give the alias namespace or name, or remove the alias", at, target);
     }
 }

@@ -13,6 +13,12 @@ public sealed record GatewayNodePorts(string Mesh, string Peer, int Discovery, i
 /// </summary>
 public static class NodePortAllocator
 {
+    /// <summary>
+    /// The key of an Istio-style mesh's east-west gateway: one node port (its tls port, 15443, at the mesh's base) that
+    /// every peer reaches, instead of a pair per peer.
+    /// </summary>
+    public static (string Mesh, string Peer) EastWestKey(MeshControlPlane cp) => (cp.Name, "");
+
     public const int DefaultBase = 31000;
     public const int BlockSize = 50;
     public const int RangeMin = 30000;
@@ -33,6 +39,15 @@ public static class NodePortAllocator
         {
             var cp = nodePortMeshes[i];
             var start = cp.NodePortBase ?? DefaultBase + (i * BlockSize);
+            if (cp.Style != MeshStyle.Ossm2)
+            {
+                if (owner.TryGetValue(start, out var holder))
+                    problems.Add(Validation.MeshErrorKind.Conflict, $"mesh '{cp.Name}'.gateways.nodePortBase", start.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        $"node port {start} is already used by {holder}", $"give the meshes node-port bases at least {BlockSize} apart", cp.Source, cp);
+                else owner[start] = $"{cp.Name}/east-west";
+                result[EastWestKey(cp)] = new GatewayNodePorts(cp.Name, "", 0, start);
+                continue;
+            }
             if (!peersOf.TryGetValue(cp.Name, out var peers)) continue;
             for (var j = 0; j < peers.Count; j++)
             {

@@ -22,7 +22,7 @@ public static class NodePortServices
         var name = ServiceName(gateway);
         var obj = Obj(
             ("apiVersion", "v1"), ("kind", "Service"),
-            ("metadata", Metadata(name, cp.Namespace, cp.Name, peer, new Dictionary<string, string>(StringComparer.Ordinal) { ["federation.maistra.io/ingress-for"] = gateway })),
+            ("metadata", Metadata(name, cp.Namespace, cp.Name, peer, new Dictionary<string, string>(StringComparer.Ordinal) { ["federation.maistra.io/ingress-for"] = cp.ForLabelValue(gateway, peer) })),
             ("spec", Obj(
                 ("type", "NodePort"),
                 ("selector", Obj(("service.istio.io/canonical-name", gateway))),

@@ -33,19 +33,21 @@ internal static class IstioRenderer
     /// </summary>
     private static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
 
-    public static string ServiceEntryName(MeshServiceImport i) => $"{i.LocalName}-global";
+    public static string ServiceEntryName(MeshServiceImport i) => i.ServiceEntryName;
 
     public static string CrossNetworkApiVersion(MeshControlPlane cp) =>
         cp.SailApiVersion == "sailoperator.io/v1alpha1" ? "networking.istio.io/v1alpha3" : "networking.istio.io/v1";
 
-    public static void Render(FederationSet set, MeshControlPlane cp, List<RenderedManifest> docs, List<PendingItem> pending, List<string> warnings)
+    public static void Render(FederationSet set, MeshControlPlane cp, List<RenderedManifest> docs, List<PendingItem> pending, List<string> warnings,
+        IReadOnlyDictionary<(string Mesh, string Peer), Proxy.GatewayNodePorts> nodePorts)
     {
         var peerings = set.Peerings.Where(p => p.Local == cp).OrderBy(p => p.Remote.Name, StringComparer.Ordinal).ToList();
-        void Add(int order, string apiVersion, string kind, string? ns, string name, JsonObject content, bool sensitive = false) =>
+        void Add(int order, string apiVersion, string kind, string? ns, string name, JsonObject content, bool sensitive = false, SourceLocation? source = null,
+            IReadOnlyDictionary<string, SourceLocation>? fieldSources = null) =>
             docs.Add(new RenderedManifest
             {
                 Cluster = cp.ClusterName, Mesh = cp.Name, Order = order, ApiVersion = apiVersion, Kind = kind, Namespace = ns,
-                Name = name, Content = content, Sensitive = sensitive,
+                Name = name, Content = content, Sensitive = sensitive, Source = source ?? cp.Source, FieldSources = fieldSources,
             });
         var networkLabel = new Dictionary<string, string> { [NetworkLabel] = cp.Network };
 
@@ -64,10 +66,11 @@ internal static class IstioRenderer
                 $"New-MeshCertificateAuthority -Cluster {cp.ClusterName} | ConvertTo-MeshManifest, or meshfed ca --cluster {cp.ClusterName} and certificateAuthority.dir in the topology"));
 
         Add(Ossm2Renderer.OrderControlPlane, cp.SailApiVersion, "IstioCNI", null, "default", Obj(("apiVersion", cp.SailApiVersion), ("kind", "IstioCNI"),
-            ("metadata", Metadata("default", null, cp.Name)), ("spec", Obj(("version", cp.Version), ("namespace", CniNamespace)))));
-        Add(Ossm2Renderer.OrderControlPlane, cp.SailApiVersion, "Istio", null, cp.ControlPlaneName, Istio(cp));
+            ("metadata", Metadata("default", null, cp.Name)), ("spec", Obj(("version", cp.Version.Length > 0 ? cp.Version : null), ("namespace", CniNamespace)))));
+        Add(Ossm2Renderer.OrderControlPlane, cp.SailApiVersion, "Istio", null, cp.ControlPlaneName, Istio(cp),
+            fieldSources: cp.SpecOverrideSources.ToDictionary(kv => "spec." + kv.Key, kv => kv.Value, StringComparer.Ordinal));
 
-        foreach (var gw in EastWestGateway(cp)) docs.Add(gw);
+        foreach (var gw in EastWestGateway(cp, EastWestNodePort(cp, nodePorts))) docs.Add(gw);
 
         var exposed = ExposedHosts(set, cp);
         if (exposed.Count > 0)
@@ -92,15 +95,15 @@ internal static class IstioRenderer
         }
         else
         {
-            ServiceEntries(set, cp, peerings, docs, pending);
+            ServiceEntries(set, cp, peerings, docs, pending, nodePorts);
             foreach (var e in set.Exports.Where(e => e.ControlPlane == cp && !set.Peerings.Any(p => p.Local == cp && p.Remote.Name == e.Peer)).Select(e => e.Peer).Distinct())
                 warnings.Add($"{cp.Name} exports to {e} without a peering in this render; {e} reaches the export only through its own ServiceEntry.");
         }
 
         foreach (var f in set.FailoverPolicies.Where(f => f.ControlPlane == cp))
-            Add(Ossm2Renderer.OrderRoutes, f.ApiVersion, "DestinationRule", f.Namespace, f.Name, Failover(f));
+            Add(Ossm2Renderer.OrderRoutes, f.ApiVersion, "DestinationRule", f.Namespace, f.Name, Ossm2Renderer.DestinationRule(f), source: f.Source);
         foreach (var s in set.TrafficSplits.Where(s => s.ControlPlane == cp))
-            Add(Ossm2Renderer.OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, Ossm2Renderer.VirtualService(s));
+            Add(Ossm2Renderer.OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, Ossm2Renderer.VirtualService(s), source: s.Source);
     }
 
     private static JsonObject Istio(MeshControlPlane cp)
@@ -108,7 +111,7 @@ internal static class IstioRenderer
         var global = Obj(("meshID", cp.MeshId), ("multiCluster", Obj(("clusterName", cp.ClusterName))), ("network", cp.Network));
         var values = Obj(("global", global), ("pilot", Obj(("env", Obj(("ROOT_CA_DIR", "/etc/cacerts"))))));
         if (cp.TrustDomain != "cluster.local") values["meshConfig"] = Obj(("trustDomain", cp.TrustDomain));
-        var spec = Obj(("version", cp.Version), ("namespace", cp.Namespace), ("values", values));
+        var spec = Obj(("version", cp.Version.Length > 0 ? cp.Version : null), ("namespace", cp.Namespace), ("values", values));
         if (cp.SpecOverrides is not null) DeepMerge(spec, cp.SpecOverrides);
         return Obj(("apiVersion", cp.SailApiVersion), ("kind", "Istio"), ("metadata", Metadata(cp.ControlPlaneName, null, cp.Name)), ("spec", spec));
     }
@@ -122,7 +125,11 @@ internal static class IstioRenderer
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The east-west gateway exactly as samples/multicluster/gen-eastwest-gateway.sh generates it, for this cluster's network.</summary>
-    internal static IEnumerable<RenderedManifest> EastWestGateway(MeshControlPlane cp)
+    /// <summary>The fixed node port of a NodePort mesh's east-west gateway (its tls port, 15443): what peers' ServiceEntries point at.</summary>
+    internal static int? EastWestNodePort(MeshControlPlane cp, IReadOnlyDictionary<(string Mesh, string Peer), Proxy.GatewayNodePorts> nodePorts) =>
+        cp.GatewayExposure == GatewayExposure.NodePort && nodePorts.TryGetValue(Proxy.NodePortAllocator.EastWestKey(cp), out var np) ? np.Service : null;
+
+    internal static IEnumerable<RenderedManifest> EastWestGateway(MeshControlPlane cp, int? tlsNodePort = null)
     {
         const string app = MeshControlPlane.EastWestGatewayName;
         const string sa = "istio-eastwestgateway-service-account";
@@ -151,7 +158,8 @@ internal static class IstioRenderer
             };
         }
         JsonObject Port(int containerPort, string? name = null) => Obj(("containerPort", containerPort), ("name", name), ("protocol", "TCP"));
-        JsonObject ServicePort(string name, int port) => Obj(("name", name), ("port", port), ("protocol", "TCP"), ("targetPort", port));
+        JsonObject ServicePort(string name, int port) => Obj(("name", name), ("port", port), ("protocol", "TCP"), ("targetPort", port),
+            ("nodePort", name == "tls" && tlsNodePort is { } np ? np : null));
 
         yield return Doc("v1", "ServiceAccount", sa, new JsonObject());
         yield return Doc("apps/v1", "Deployment", app, Obj(("spec", Obj(
@@ -259,7 +267,7 @@ internal static class IstioRenderer
         if (p.RemoteApi is not { } api)
         {
             pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"Secret {cp.Namespace}/{name} (kubeconfig for {remoteCluster}'s API server)",
-                $"apply live (meshfed apply, Sync-MeshFederation), which reads the server and the {ReaderTokenSecret} token from {remoteCluster}; or istioctl create-remote-secret --context={p.Remote.Cluster.Context ?? remoteCluster} --name={remoteCluster}"));
+                $"apply live (meshfed apply, Sync-MeshFederation), which reads the server and the {ReaderTokenSecret} token from {remoteCluster}; or istioctl create-remote-secret {Shell.Quote("--context=" + (p.Remote.Cluster.Context ?? remoteCluster))} --name={remoteCluster}"));
             return;
         }
         var cluster = Obj(("certificate-authority-data", api.CertificateAuthorityData), ("server", api.Server));
@@ -281,52 +289,71 @@ internal static class IstioRenderer
         });
     }
 
-    private static void ServiceEntries(FederationSet set, MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings, List<RenderedManifest> docs, List<PendingItem> pending)
+    private static void ServiceEntries(FederationSet set, MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings, List<RenderedManifest> docs, List<PendingItem> pending,
+        IReadOnlyDictionary<(string Mesh, string Peer), Proxy.GatewayNodePorts> nodePorts)
     {
         var imports = set.Imports.Where(i => i.ControlPlane == cp).ToList();
         if (imports.Count == 0) return;
-        var vips = VipAllocator.Allocate(cp.VipRange, imports.Select(i => i.LocalHost!), field: $"mesh '{cp.Name}'.vipRange");
+        var vips = Vips(cp, imports);
+        var problems = new ProblemList();
         foreach (var i in imports.OrderBy(i => i.LocalHost, StringComparer.Ordinal))
         {
+            var se = i.ServiceEntry;
             var peering = peerings.FirstOrDefault(p => p.Remote.Name == i.Peer);
-            var addresses = peering?.RemoteAddresses ?? set.FindControlPlane(i.Peer)?.IngressAddressesFor(cp.Name) ?? Array.Empty<string>();
+            var remote = peering?.Remote ?? set.FindControlPlane(i.Peer);
+            // NodePort meshes are reached at their nodes on the east-west gateway's fixed tls node port (the OCM demo on
+            // KinD); LoadBalancer meshes at the gateway's address on 15443, the port istio.io says not to change.
+            var nodePort = remote is null ? null : EastWestNodePort(remote, nodePorts);
+            var addresses = peering?.RemoteAddresses is { Count: > 0 } given ? given
+                : remote?.IngressAddressesFor(cp.Name) is { Count: > 0 } declared ? declared
+                : nodePort is not null ? remote!.NodeAddresses
+                : Array.Empty<string>();
+            var port = nodePort ?? CrossNetworkPort;
             var spec = Obj(
                 ("hosts", Strings(new[] { i.LocalHost! })),
                 ("location", "MESH_INTERNAL"),
                 ("ports", Arr(i.Ports.Select(p => (JsonNode?)Obj(("name", p.Name), ("number", p.Number), ("protocol", p.Protocol))))),
-                ("resolution", "DNS"),
+                ("resolution", se.EffectiveResolution),
                 ("addresses", Strings(new[] { vips[i.LocalHost!] })));
             if (addresses.Count > 0)
+            {
+                if (se.EffectiveResolution == "STATIC")
+                    foreach (var a in addresses.Where(a => !System.Net.IPAddress.TryParse(a, out _)))
+                        problems.Add(MeshErrorKind.InvalidArgument, $"import '{i}'.serviceEntry.resolution", "STATIC",
+                            $"needs IP endpoints, but {i.Peer} is reached at {a}", "use resolution DNS for a host name, or give the gateway's IP address", i.Source, i);
                 spec["endpoints"] = Arr(addresses.Select(a => (JsonNode?)Obj(("address", a),
-                    ("ports", Obj(i.Ports.Select(p => (p.Name, (JsonNode?)CrossNetworkPort)).ToArray())))));
+                    ("labels", se.EndpointLabels.Count > 0 ? Obj(se.EndpointLabels.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray()) : null),
+                    ("ports", Obj(i.Ports.Select(p => (p.Name, (JsonNode?)port)).ToArray())))));
+            }
             else
             {
-                var remote = set.FindControlPlane(i.Peer);
-                pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ServiceEntry {i.LocalNamespace}/{ServiceEntryName(i)} spec.endpoints",
-                    remote is null ? $"add {i.Peer}'s control plane with ingressAddresses"
-                    : $"kubectl --context {remote.Cluster.Context ?? remote.ClusterName} -n {remote.Namespace} get svc {MeshControlPlane.EastWestGatewayName} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
+                var what = $"ServiceEntry {i.ServiceEntryNamespace}/{i.ServiceEntryName} spec.endpoints";
+                pending.Add(remote is null
+                    ? new PendingItem(cp.ClusterName, cp.Name, what, $"add {i.Peer}'s control plane with ingressAddresses")
+                    : nodePort is not null
+                        ? new PendingItem(cp.ClusterName, cp.Name, $"{what} ({i.Peer}'s node addresses; its east-west gateway listens on node port {nodePort})",
+                            $"kubectl --context {Shell.Quote(remote.Cluster.Context ?? remote.ClusterName)} get nodes -o jsonpath='{{.items[*].status.addresses[?(@.type==\"InternalIP\")].address}}' (then list them under nodeAddresses of {remote.Name})")
+                        : new PendingItem(cp.ClusterName, cp.Name, what,
+                            $"kubectl --context {Shell.Quote(remote.Cluster.Context ?? remote.ClusterName)} -n {remote.Namespace} get svc {MeshControlPlane.EastWestGatewayName} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
             }
             docs.Add(new RenderedManifest
             {
-                Cluster = cp.ClusterName, Mesh = cp.Name, Order = Ossm2Renderer.OrderImports, ApiVersion = "networking.istio.io/v1", Kind = "ServiceEntry",
-                Namespace = i.LocalNamespace, Name = ServiceEntryName(i),
-                Content = Obj(("apiVersion", "networking.istio.io/v1"), ("kind", "ServiceEntry"),
-                    ("metadata", Metadata(ServiceEntryName(i), i.LocalNamespace, cp.Name, i.Peer)), ("spec", spec)),
+                Cluster = cp.ClusterName, Mesh = cp.Name, Order = Ossm2Renderer.OrderImports, ApiVersion = se.EffectiveApiVersion, Kind = "ServiceEntry",
+                Namespace = i.ServiceEntryNamespace, Name = i.ServiceEntryName, Source = i.Source ?? cp.Source,
+                Content = Obj(("apiVersion", se.EffectiveApiVersion), ("kind", "ServiceEntry"),
+                    ("metadata", Metadata(i.ServiceEntryName, i.ServiceEntryNamespace, cp.Name, i.Peer)), ("spec", spec)),
             });
         }
+        problems.ThrowIfAny();
     }
 
-    private static JsonObject Failover(MeshFailoverPolicy f) => Obj(
-        ("apiVersion", f.ApiVersion), ("kind", "DestinationRule"),
-        ("metadata", Metadata(f.Name, f.Namespace, f.ControlPlane.Name)),
-        ("spec", Obj(
-            ("host", f.Host),
-            ("trafficPolicy", Obj(
-                ("loadBalancer", Obj(("localityLbSetting", Obj(
-                    ("enabled", true),
-                    ("failover", Arr(new JsonNode[] { Obj(("from", f.FromRegion), ("to", f.ToRegion)) })))))),
-                ("outlierDetection", Obj(
-                    ("consecutive5xxErrors", f.Consecutive5xxErrors),
-                    ("interval", f.Interval),
-                    ("baseEjectionTime", f.BaseEjectionTime))))))));
+    /// <summary>The VIP of every .global host imported into a multi-mesh control plane: pinned ones as given, the others from its range.</summary>
+    public static IReadOnlyDictionary<string, string> Vips(MeshControlPlane cp, IEnumerable<MeshServiceImport> imports)
+    {
+        var list = imports.Where(i => i.LocalHost is not null).ToList();
+        var pinned = list.Where(i => i.ServiceEntry.Address is not null).GroupBy(i => i.LocalHost!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().ServiceEntry.Address!, StringComparer.Ordinal);
+        return VipAllocator.Allocate(cp.VipRange, list.Select(i => i.LocalHost!), field: $"mesh '{cp.Name}'.vipRange", pinned: pinned);
+    }
+
 }

@@ -37,13 +37,23 @@ public static class JsonBuilder
         return md;
     }
 
-    /// <summary>Deep-merges <paramref name="overrides"/> into <paramref name="target"/>: objects merge, everything else replaces.</summary>
+    /// <summary>
+    /// Merges <paramref name="overrides"/> into <paramref name="target"/> as a JSON merge patch (RFC 7386, what
+    /// <c>kubectl patch --type merge</c> does): objects merge, other values replace, <c>null</c> removes the field.
+    /// </summary>
     public static void DeepMerge(JsonObject target, JsonObject overrides)
     {
         foreach (var (key, value) in overrides)
         {
-            if (value is JsonObject o && target[key] is JsonObject t) DeepMerge(t, o);
-            else target[key] = value?.DeepClone();
+            if (value is null) target.Remove(key);
+            else if (value is JsonObject o && target[key] is JsonObject t) DeepMerge(t, o);
+            else if (value is JsonObject fresh)
+            {
+                var created = new JsonObject();
+                DeepMerge(created, fresh);
+                target[key] = created;
+            }
+            else target[key] = value.DeepClone();
         }
     }
 }

@@ -27,11 +27,20 @@ public static class Ossm2Renderer
     /// <summary>Renders one object on its own, with the control planes it depends on.</summary>
     public static RenderResult RenderObject(object item) => Render(FederationSet.From(new[] { item }));
 
-    public static RenderResult Render(FederationSet set)
+    public static RenderResult Render(FederationSet set) => Render(set, offlineComplete: true);
+
+    /// <summary>
+    /// Renders everything the set would render and judges each object by its upstream schema, throwing every problem
+    /// with the field path and, for topologies, the file and line. Values that are only read live (node addresses of a
+    /// pending proxy) are not required here: this is what validation (meshfed validate, Import-MeshTopology) runs.
+    /// </summary>
+    public static void Validate(FederationSet set) => Render(set, offlineComplete: false);
+
+    private static RenderResult Render(FederationSet set, bool offlineComplete)
     {
         set.EnsureValid();
         var problems = new ProblemList();
-        if (set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
+        if (offlineComplete && set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
             foreach (var cp in set.ControlPlanes.Where(c => c.GatewayExposure == GatewayExposure.NodePort && c.NodeAddresses.Count == 0))
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.nodeAddresses", "",
                     "the federation proxy needs the cluster's node addresses, which are not known offline",
@@ -51,7 +60,7 @@ public static class Ossm2Renderer
         {
             if (cp.Style != MeshStyle.Ossm2)
             {
-                IstioRenderer.Render(set, cp, docs, pending, warnings);
+                IstioRenderer.Render(set, cp, docs, pending, warnings, nodePorts);
                 continue;
             }
             var peerings = set.Peerings.Where(p => p.Local == cp).OrderBy(p => p.Remote.Name, StringComparer.Ordinal).ToList();
@@ -67,10 +76,11 @@ public static class Ossm2Renderer
                         ("data", Obj((Names.RootCertKey, p.CaBundle))))));
                 else
                     pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ConfigMap {cp.Namespace}/{p.CaConfigMap} (root certificate of {p.Remote.Name})",
-                        $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
+                        $"kubectl --context {Shell.Quote(p.Remote.Cluster.Context ?? p.Remote.ClusterName)} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
             }
 
-            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, ControlPlane(cp, peerings)));
+            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, ControlPlane(cp, peerings),
+                fieldSources: ControlPlaneSources(cp, peerings)));
             docs.AddRange(NodePortServices.ForPeerings(peerings, nodePorts));
 
             if (cp.MemberNamespaces.Count > 0)
@@ -80,13 +90,13 @@ public static class Ossm2Renderer
                     ("spec", Obj(("members", Strings(cp.MemberNamespaces)))))));
 
             foreach (var p in peerings)
-                docs.Add(Make(cp, OrderPeer, "federation.maistra.io/v1", "ServiceMeshPeer", cp.Namespace, p.Name, Peer(p, nodePorts, proxy, pending)));
+                docs.Add(Make(cp, OrderPeer, "federation.maistra.io/v1", "ServiceMeshPeer", cp.Namespace, p.Name, Peer(p, nodePorts, proxy, pending), p.Source ?? cp.Source));
 
             foreach (var g in set.Exports.Where(e => e.ControlPlane == cp).GroupBy(e => e.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
                 docs.Add(Make(cp, OrderExports, "federation.maistra.io/v1", "ExportedServiceSet", cp.Namespace, g.Key, Obj(
                     ("apiVersion", "federation.maistra.io/v1"), ("kind", "ExportedServiceSet"),
                     ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
-                    ("spec", Obj(("exportRules", Arr(g.Select(ExportRule))))))));
+                    ("spec", Obj(("exportRules", Arr(g.Select(ExportRule)))))), g.First().Source));
 
             foreach (var g in set.Imports.Where(i => i.ControlPlane == cp).GroupBy(i => i.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
@@ -97,11 +107,14 @@ public static class Ossm2Renderer
                 docs.Add(Make(cp, OrderImports, "federation.maistra.io/v1", "ImportedServiceSet", cp.Namespace, g.Key, Obj(
                     ("apiVersion", "federation.maistra.io/v1"), ("kind", "ImportedServiceSet"),
                     ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
-                    ("spec", spec))));
+                    ("spec", spec)), g.First().Source));
             }
 
+            // Locality failover of imported services (OpenShift docs: importAsLocal + locality + this DestinationRule).
+            foreach (var f in set.FailoverPolicies.Where(f => f.ControlPlane == cp))
+                docs.Add(Make(cp, OrderRoutes, f.ApiVersion, "DestinationRule", f.Namespace, f.Name, DestinationRule(f), f.Source));
             foreach (var s in set.TrafficSplits.Where(s => s.ControlPlane == cp))
-                docs.Add(Make(cp, OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, VirtualService(s)));
+                docs.Add(Make(cp, OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, VirtualService(s), s.Source));
 
             foreach (var e in set.Exports.Where(e => e.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == e.Peer)).Select(e => e.Peer).Distinct())
                 warnings.Add($"{cp.Name} exports to {e} without a peering in this render; the ExportedServiceSet only takes effect once ServiceMeshPeer {e} exists.");
@@ -111,6 +124,9 @@ public static class Ossm2Renderer
                 if (!set.Peerings.Any(o => o.Local == p.Remote && o.Remote == p.Local))
                     warnings.Add($"{p.Local.Name} peers with {p.Remote.Name} but {p.Remote.Name} has no peering back; federation needs a ServiceMeshPeer on both sides (New-MeshPeer creates both).");
         }
+
+        JudgeBySchemas(docs, problems);
+        problems.ThrowIfAny();
 
         var extra = new Dictionary<string, string>(StringComparer.Ordinal);
         if (proxy is not null)
@@ -126,7 +142,8 @@ public static class Ossm2Renderer
         return new RenderResult { Name = set.Name, Clusters = clusters, Pending = pending, Warnings = warnings, ExtraFiles = extra };
     }
 
-    private static RenderedManifest Make(MeshControlPlane cp, int order, string apiVersion, string kind, string? ns, string name, JsonObject obj) => new()
+    private static RenderedManifest Make(MeshControlPlane cp, int order, string apiVersion, string kind, string? ns, string name, JsonObject obj, SourceLocation? source = null,
+        IReadOnlyDictionary<string, SourceLocation>? fieldSources = null) => new()
     {
         Cluster = cp.ClusterName,
         Mesh = cp.Name,
@@ -136,11 +153,38 @@ public static class Ossm2Renderer
         Namespace = ns,
         Name = name,
         Content = obj,
+        Source = source ?? cp.Source,
+        FieldSources = fieldSources,
     };
+
+    /// <summary>Every object against its upstream schema (shipped with the engine): unknown fields, types, enums, required fields.</summary>
+    private static void JudgeBySchemas(IEnumerable<RenderedManifest> docs, ProblemList problems)
+    {
+        foreach (var d in docs)
+            foreach (var v in UpstreamSchemas.Validate(d.Content))
+                problems.Add(new MeshProblem(MeshErrorKind.InvalidData, $"{d.Kind} {(d.Namespace is null ? "" : d.Namespace + "/")}{d.Name} {v.Path}",
+                    d.Sensitive && v.Value is not null ? "(not shown: the object holds a key or token)" : v.Value,
+                    $"{v.Problem} ({d.ApiVersion} {d.Kind} schema)", v.Fix) { Location = d.SourceOf(v.Path), Target = d });
+    }
+
+    /// <summary>Where the SMCP's overridden fields were written: spec overrides, and the gateway overrides under each federation gateway.</summary>
+    private static Dictionary<string, SourceLocation> ControlPlaneSources(MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings)
+    {
+        var map = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+        foreach (var (path, at) in cp.SpecOverrideSources) map["spec." + path] = at;
+        foreach (var p in peerings)
+            foreach (var (path, at) in cp.GatewayOverrideSources)
+            {
+                map.TryAdd($"spec.gateways.additionalIngress.{p.IngressGateway}.{path}", at);
+                map.TryAdd($"spec.gateways.additionalEgress.{p.EgressGateway}.{path}", at);
+            }
+        return map;
+    }
 
     private static JsonObject ControlPlane(MeshControlPlane cp, IReadOnlyList<MeshPeering> peerings)
     {
-        var spec = Obj(("version", cp.Version));
+        var spec = new JsonObject();
+        if (cp.Version.Length > 0) spec["version"] = cp.Version;
         if (peerings.Count > 0)
         {
             var egress = new JsonObject();
@@ -152,14 +196,14 @@ public static class Ossm2Renderer
                     ("requestedNetworkView", Strings(new[] { p.EffectiveNetworkView })),
                     ("routerMode", "sni-dnat"),
                     ("service", Obj(
-                        ("metadata", Obj(("labels", Obj(("federation.maistra.io/egress-for", p.EgressGateway))))),
+                        ("metadata", Obj(("labels", Obj(("federation.maistra.io/egress-for", cp.ForLabelValue(p.EgressGateway, p.Remote.Name)))))),
                         ("ports", Arr(new JsonNode[]
                         {
                             Obj(("port", p.ServicePort), ("name", "tls")),
                             Obj(("port", p.DiscoveryPort), ("name", "http-discovery")),
                         })))));
 
-                var serviceMetadata = Obj(("labels", Obj(("federation.maistra.io/ingress-for", p.IngressGateway))));
+                var serviceMetadata = Obj(("labels", Obj(("federation.maistra.io/ingress-for", cp.ForLabelValue(p.IngressGateway, p.Remote.Name)))));
                 if (cp.IngressServiceAnnotations.Count > 0)
                     serviceMetadata["annotations"] = Obj(cp.IngressServiceAnnotations.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray());
                 // NodePort meshes keep the gateway Service internal and expose it through a separate NodePort Service
@@ -175,6 +219,11 @@ public static class Ossm2Renderer
                             Obj(("port", p.ServicePort), ("name", "tls")),
                             Obj(("port", p.DiscoveryPort), ("name", "https-discovery")),
                         })))));
+                if (cp.GatewayOverrides is not null)
+                {
+                    DeepMerge(egress[p.EgressGateway]!.AsObject(), cp.GatewayOverrides);
+                    DeepMerge(ingress[p.IngressGateway]!.AsObject(), cp.GatewayOverrides);
+                }
             }
             spec["gateways"] = Obj(("additionalEgress", egress), ("additionalIngress", ingress));
         }
@@ -202,7 +251,7 @@ public static class Ossm2Renderer
         var remote = new JsonObject();
         if (addresses.Count > 0) remote["addresses"] = Strings(addresses);
         else pending.Add(new PendingItem(p.Local.ClusterName, p.Local.Name, $"ServiceMeshPeer {p.Local.Namespace}/{p.Name} spec.remote.addresses",
-            $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get svc {p.Remote.IngressGatewayFor(p.Local.Name)} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
+            $"kubectl --context {Shell.Quote(p.Remote.Cluster.Context ?? p.Remote.ClusterName)} -n {p.Remote.Namespace} get svc {p.Remote.IngressGatewayFor(p.Local.Name)} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
         remote["discoveryPort"] = discoveryPort;
         remote["servicePort"] = servicePort;
         return Obj(("apiVersion", "federation.maistra.io/v1"), ("kind", "ServiceMeshPeer"),
@@ -222,10 +271,18 @@ public static class Ossm2Renderer
             : Obj(("namespace", e.AliasNamespace), ("name", e.AliasName));
         if (e.IsLabelSelector)
         {
-            var sel = Obj(("namespace", e.Namespace),
-                ("selector", Obj(("matchLabels", Obj(e.LabelSelector!.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray())))));
+            var selector = new JsonObject();
+            if (e.LabelSelector is { Count: > 0 } labels) selector["matchLabels"] = Obj(labels.Select(kv => (kv.Key, (JsonNode?)kv.Value)).ToArray());
+            if (e.MatchExpressions.Count > 0)
+                selector["matchExpressions"] = Arr(e.MatchExpressions.Select(x => (JsonNode?)Obj(("key", x.Key), ("operator", x.Operator),
+                    ("values", x.Values.Count > 0 ? Strings(x.Values) : null))));
+            var sel = Obj(("namespace", e.Namespace), ("selector", selector));
+            // Tried in order, first match wins (maistra/api); a namespace alias moves every other match (the OSSM docs' form).
+            var aliases = e.Aliases.Select(a => (JsonNode?)Obj(("namespace", a.Namespace), ("name", a.Name),
+                ("alias", Obj(("namespace", a.AliasNamespace), ("name", a.AliasName))))).ToList();
             if (e.AliasNamespace is not null)
-                sel["aliases"] = Arr(new JsonNode[] { Obj(("namespace", e.Namespace), ("name", "*"), ("alias", Obj(("namespace", e.AliasNamespace), ("name", "*")))) });
+                aliases.Add(Obj(("namespace", "*"), ("name", "*"), ("alias", Obj(("namespace", e.AliasNamespace)))));
+            if (aliases.Count > 0) sel["aliases"] = Arr(aliases);
             return Obj(("type", "LabelSelector"), ("labelSelector", sel));
         }
         return Obj(("type", "NameSelector"), ("nameSelector", Obj(("namespace", e.Namespace), ("name", e.Name), ("alias", alias))));
@@ -236,12 +293,12 @@ public static class Ossm2Renderer
         JsonObject? alias = i.AliasNamespace is null && i.AliasName is null ? null
             : Obj(("namespace", i.AliasNamespace), ("name", i.AliasName));
         return Obj(("type", "NameSelector"), ("importAsLocal", i.ImportAsLocal), ("domainSuffix", i.DomainSuffix),
-            ("nameSelector", Obj(("namespace", i.Namespace), ("name", i.Name), ("alias", alias))));
+            ("nameSelector", Obj(("namespace", i.Namespace), ("name", i.Name.Length == 0 ? null : i.Name), ("alias", alias))));
     }
 
     internal static JsonObject VirtualService(MeshTrafficSplit s)
     {
-        JsonObject Destination(string host, int weight)
+        JsonObject Destination(string host, int? weight)
         {
             var d = Obj(("host", host));
             if (s.Port is { } port) d["port"] = Obj(("number", port));
@@ -251,12 +308,40 @@ public static class Ossm2Renderer
         var http = new JsonObject();
         if (s.Matches.Count > 0)
             http["match"] = Arr(s.Matches.Select(m => (JsonNode?)Obj(("uri", Obj((m.Kind.ToString().ToLowerInvariant(), m.Value))))));
-        http["route"] = Arr(new JsonNode[] { Destination(s.LocalHost, s.LocalWeight), Destination(s.RemoteHost, s.RemoteWeight) });
+        if (s.RewriteAuthority is not null || s.RewriteUri is not null)
+            http["rewrite"] = Obj(("authority", s.RewriteAuthority), ("uri", s.RewriteUri));
+        // A single destination takes all traffic and is written without a weight, as seed 000's passthrough does.
+        http["route"] = s.RemoteOnly ? Arr(new JsonNode[] { Destination(s.RemoteHost, null) })
+            : Arr(new JsonNode[] { Destination(s.LocalHost, s.LocalWeight), Destination(s.RemoteHost, s.RemoteWeight) });
         var spec = new JsonObject();
         if (s.Gateways.Count > 0) spec["gateways"] = Strings(s.Gateways);
         spec["hosts"] = Strings(s.Hosts.Count > 0 ? s.Hosts : new[] { s.LocalHost });
         spec["http"] = Arr(new JsonNode[] { http });
         return Obj(("apiVersion", s.ApiVersion), ("kind", "VirtualService"),
             ("metadata", Metadata(s.Name, s.Namespace, s.ControlPlane.Name)), ("spec", spec));
+    }
+
+    /// <summary>
+    /// The locality failover DestinationRule (seed 003, the OpenShift docs, istio.io's failover task): failover from one
+    /// region to another, the outlierDetection failover needs, and optionally connectionPool and loadBalancer.simple.
+    /// </summary>
+    internal static JsonObject DestinationRule(MeshFailoverPolicy f)
+    {
+        var loadBalancer = new JsonObject();
+        if (f.LoadBalancer is not null) loadBalancer["simple"] = f.LoadBalancer;
+        loadBalancer["localityLbSetting"] = Obj(
+            ("enabled", true),
+            ("failover", Arr(new JsonNode[] { Obj(("from", f.FromRegion), ("to", f.ToRegion)) })));
+        var trafficPolicy = new JsonObject();
+        if (f.ConnectionPool is not null) trafficPolicy["connectionPool"] = JsonNode.Parse(f.ConnectionPool);
+        trafficPolicy["loadBalancer"] = loadBalancer;
+        trafficPolicy["outlierDetection"] = Obj(
+            ("consecutive5xxErrors", f.Consecutive5xxErrors),
+            ("interval", f.Interval),
+            ("baseEjectionTime", f.BaseEjectionTime));
+        return Obj(
+            ("apiVersion", f.ApiVersion), ("kind", "DestinationRule"),
+            ("metadata", Metadata(f.Name, f.Namespace, f.ControlPlane.Name)),
+            ("spec", Obj(("host", f.Host), ("trafficPolicy", trafficPolicy))));
     }
 }

@@ -22,10 +22,29 @@ public sealed class RenderedManifest
     public required string Mesh { get; init; }
 
     /// <summary>The full object (apiVersion, kind, metadata, spec/data).</summary>
-    public required JsonObject Content { get; init; }
+    /// <remarks>Internal so hosts never show System.Text.Json nodes (with their Parent/Root cycles): <see cref="GetContent"/> gives a copy.</remarks>
+    internal JsonObject Content { get; init; } = null!;
+
+    /// <summary>A copy of the full object (apiVersion, kind, metadata, spec/data).</summary>
+    public JsonObject GetContent() => (JsonObject)Content.DeepClone();
 
     /// <summary>True for Secrets holding private keys or tokens: never shown, written 0600.</summary>
     public bool Sensitive { get; init; }
+
+    /// <summary>Where the object was declared (topology file and line), for problems found in it.</summary>
+    public Validation.SourceLocation? Source { get; init; }
+
+    /// <summary>Where fields of the object were written, by dotted path (e.g. <c>spec.tracing</c> from a mesh's overrides).</summary>
+    internal IReadOnlyDictionary<string, Validation.SourceLocation>? FieldSources { get; init; }
+
+    /// <summary>The most precise known source of a field path.</summary>
+    internal Validation.SourceLocation? SourceOf(string path)
+    {
+        if (FieldSources is { Count: > 0 })
+            for (var p = path; p.Length > 0; p = p.LastIndexOf('.') is var i and > 0 ? p[..i] : "")
+                if (FieldSources.TryGetValue(p, out var at)) return at;
+        return Source;
+    }
 
     public string Reference => Namespace is null ? $"{Kind}/{Name}" : $"{Kind} {Namespace}/{Name}";
 

@@ -16,7 +16,7 @@ public static class VipAllocator
         network = 0;
         prefix = 0;
         var parts = cidr.Split('/');
-        if (parts.Length != 2 || !IPAddress.TryParse(parts[0], out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+        if (parts.Length != 2 || !Names.IsIPv4(parts[0]) || !IPAddress.TryParse(parts[0], out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix is < 8 or > 32) return false;
         var bytes = ip.GetAddressBytes();
         var value = ((uint)bytes[0] << 24) | ((uint)bytes[1] << 16) | ((uint)bytes[2] << 8) | bytes[3];
@@ -53,19 +53,28 @@ public static class VipAllocator
         return h;
     }
 
-    /// <summary>Allocates a VIP per host; <paramref name="existing"/> (read from the cluster) are kept when still valid.</summary>
-    public static IReadOnlyDictionary<string, string> Allocate(string cidr, IEnumerable<string> hosts, IReadOnlyDictionary<string, string>? existing = null, string field = "vipRange")
+    /// <summary>
+    /// Allocates a VIP per host; <paramref name="existing"/> (read from the cluster) are kept when still valid;
+    /// <paramref name="pinned"/> (declared, e.g. istio.io's 240.0.0.2) are used as given and never handed to another host.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Allocate(string cidr, IEnumerable<string> hosts, IReadOnlyDictionary<string, string>? existing = null, string field = "vipRange",
+        IReadOnlyDictionary<string, string>? pinned = null)
     {
         if (!TryParse(cidr, out var network, out var prefix))
             throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, cidr, "is not an IPv4 CIDR range", "use a range such as 127.255.0.0/16"));
         var (first, count) = Usable(network, prefix);
-        var wanted = hosts.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        if (wanted.Count > count)
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var taken = new HashSet<uint>();
+        foreach (var (host, ip) in pinned ?? new Dictionary<string, string>())
+        {
+            result[host] = ip;
+            if (IPAddress.TryParse(ip, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) taken.Add(Parse(ip));
+        }
+        var wanted = hosts.Distinct(StringComparer.Ordinal).Where(h => !result.ContainsKey(h)).Order(StringComparer.Ordinal).ToList();
+        if (wanted.Count > count - taken.Count(t => t >= first && t < first + count))
             throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, cidr,
                 $"is exhausted: {wanted.Count} imported hosts need a VIP but the range has {count} usable addresses",
                 "use a larger range (a shorter prefix), or import fewer services into this cluster"));
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        var taken = new HashSet<uint>();
         if (existing is not null)
             foreach (var host in wanted)
                 if (existing.TryGetValue(host, out var ip) && IPAddress.TryParse(ip, out _))

@@ -42,7 +42,8 @@ internal sealed class NodeReader
         var v = Node(key);
         if (v is null)
         {
-            if (required) _problems.Add(MeshErrorKind.InvalidData, $"{_path}.{key}", null, "is required", fix ?? $"add '{key}:'", _node.Location);
+            // Not a mapping at all: that is reported once, not again for each required key.
+            if (required && _node.Kind == YNodeKind.Mapping) _problems.Add(MeshErrorKind.InvalidData, $"{_path}.{key}", null, "is required", fix ?? $"add '{key}:'", _node.Location);
             return null;
         }
         if (v.Kind != YNodeKind.Scalar)
@@ -77,7 +78,9 @@ internal sealed class NodeReader
         var s = Str(key);
         if (s is null) return null;
         if (aliases is not null && aliases.TryGetValue(s.ToLowerInvariant(), out var a)) return a;
-        if (System.Enum.TryParse<TEnum>(s, ignoreCase: true, out var e) && !int.TryParse(s, out _)) return e;
+        // One name exactly (case aside): Enum.TryParse would also take "LoadBalancer, NodePort" and numbers.
+        if (System.Enum.GetNames<TEnum>().FirstOrDefault(n => string.Equals(n, s, StringComparison.OrdinalIgnoreCase)) is { } name)
+            return System.Enum.Parse<TEnum>(name);
         var valid = aliases is not null ? string.Join(", ", aliases.Keys) : string.Join(", ", System.Enum.GetNames<TEnum>());
         _problems.Add(MeshErrorKind.InvalidArgument, $"{_path}.{key}", s, $"is not a known {key}", $"use one of: {valid}", At(key));
         return null;
@@ -158,14 +161,5 @@ internal sealed class NodeReader
         }
     }
 
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-            for (var j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1));
-        return d[a.Length, b.Length];
-    }
+    private static int Distance(string a, string b) => SchemaValidator.Distance(a, b);
 }

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using MeshFederation.Engine.Model;
 using MeshFederation.Infrastructure;
@@ -8,7 +9,7 @@ namespace MeshFederation.Commands;
 /// New-MeshFailoverPolicy: locality failover for a host in one control plane (seed 003): a DestinationRule with
 /// localityLbSetting.failover from one region to another and the outlierDetection that failover needs.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshFailoverPolicy")]
+[Cmdlet(VerbsCommon.New, "MeshFailoverPolicy", HelpUri = HelpLinks.Docs + "New-MeshFailoverPolicy.md")]
 [OutputType(typeof(MeshFailoverPolicy))]
 public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
 {
@@ -21,6 +22,7 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
 
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = "";
 
     /// <summary>The host the rule applies to; <c>&lt;Name&gt;.&lt;Namespace&gt;.svc.cluster.local</c> when omitted.</summary>
@@ -40,20 +42,38 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
     [ValidateRange(1, 1000)]
     public int Consecutive5xxErrors { get; set; } = 1;
 
+    /// <summary>outlierDetection.interval: how often hosts are checked for ejection.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Interval { get; set; } = "1s";
+    [TimeSpanArgument]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>outlierDetection.baseEjectionTime: how long an ejected host stays out at first.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string BaseEjectionTime { get; set; } = "1m";
+    [TimeSpanArgument]
+    public TimeSpan BaseEjectionTime { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>trafficPolicy.connectionPool, e.g. @{ http = @{ maxRequestsPerConnection = 1 } } (istio.io's failover task).</summary>
+    [Parameter]
+    public Hashtable? ConnectionPool { get; set; }
+
+    /// <summary>trafficPolicy.loadBalancer.simple.</summary>
+    [Parameter]
+    [ValidateSet("UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST")]
+    public string? LoadBalancer { get; set; }
+
+    /// <summary>Default: networking.istio.io/v1 for the Istio styles, v1beta1 for OSSM 2.</summary>
     [Parameter]
     [ValidateSet("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")]
-    public string ApiVersion { get; set; } = "networking.istio.io/v1";
+    public string? ApiVersion { get; set; }
 
     protected override void ProcessRecord()
     {
+        if (Interval <= TimeSpan.Zero || BaseEjectionTime <= TimeSpan.Zero || Interval.Ticks % TimeSpan.TicksPerMillisecond != 0 || BaseEjectionTime.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            WriteError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Interval)), ErrorIds.InvalidArgument, ErrorCategory.InvalidArgument, ControlPlane)
+            { ErrorDetails = new ErrorDetails($"Interval = '{Interval}', BaseEjectionTime = '{BaseEjectionTime}': must be positive whole milliseconds.") { RecommendedAction = "give durations such as 1s and 1m" } });
+            return;
+        }
         MeshFailoverPolicy? policy = null;
         if (!Try(() => policy = Factory.Failover(new MeshFailoverPolicy
         {
@@ -64,9 +84,11 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
             FromRegion = FromRegion,
             ToRegion = ToRegion,
             Consecutive5xxErrors = Consecutive5xxErrors,
-            Interval = Interval,
-            BaseEjectionTime = BaseEjectionTime,
-            ApiVersion = ApiVersion,
+            Interval = TimeSpanArgumentAttribute.ToGoDuration(Interval),
+            BaseEjectionTime = TimeSpanArgumentAttribute.ToGoDuration(BaseEjectionTime),
+            ConnectionPool = PSConvert.ToJsonObject(ConnectionPool)?.ToJsonString(),
+            LoadBalancer = LoadBalancer,
+            ApiVersion = ApiVersion!,
         }), ControlPlane)) return;
         WriteVerbose($"Failover in {ControlPlane.Name}: {policy}.");
         WriteObject(policy);
