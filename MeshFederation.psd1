@@ -9,6 +9,8 @@
     Description          = 'Federate service meshes across Kubernetes and OpenShift clusters: OpenShift Service Mesh 2 federation (ServiceMeshControlPlane gateways, ServiceMeshPeer, Exported/ImportedServiceSet) on LoadBalancer or NodePort + haproxy; Istio / OSSM 3 multi-primary multi-network (Sail operator, shared root CA, remote secrets, east-west gateways, locality failover) and multi-mesh .global ServiceEntries; rendered from typed pipeline objects or a declarative topology.'
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('MeshFederation.format.ps1xml')
+    TypesToProcess       = @('MeshFederation.types.ps1xml')
+    HelpInfoURI          = 'https://github.com/meshfederation/MeshFederation/tree/main/docs'
     CmdletsToExport      = @(
         'ConvertTo-MeshFederationGraph'
         'ConvertTo-MeshManifest'

@@ -3,10 +3,12 @@
 .SYNOPSIS
     Builds the MeshFederation module, assembles out/MeshFederation/<version>/, builds help, runs the tests and packages.
 .DESCRIPTION
-    Build    compiles the solution and assembles out/MeshFederation/<version>/ (module, engine, format and about files;
-             the YAML bridge and YamlDotNet under Dependencies/).
-    Help     compiles docs/*.md into MAML help (en-US/MeshFederation.dll-Help.xml) with PlatyPS, when installed.
-    Test     runs the xunit suite and the Pester suite.
+    Build    compiles the solution and assembles out/MeshFederation/<version>/ (module, engine, format and type files;
+             en-US/ with the MAML help the build generates from docs/*.md and the about topic; the YAML bridge and
+             YamlDotNet under Dependencies/).
+    Help     regenerates en-US/MeshFederation.dll-Help.xml of the assembled module from docs/*.md (tools/HelpGen: the
+             markdown's text, the compiled cmdlets' parameter metadata; PlatyPS is not needed).
+    Test     runs the xunit suite and the Pester suite (Pester 5.7.1; tests/pester/Invoke-PesterSuite.ps1).
     Package  publishes the assembled module to a local repository folder as a PowerShell Gallery nupkg.
 .EXAMPLE
     ./build.ps1
@@ -39,36 +41,37 @@ if ('Build' -in $Task) {
     $publish = Join-Path $root "out/publish"
     Invoke-Native dotnet @('publish', (Join-Path $root 'src/MeshFederation/MeshFederation.csproj'), '-c', $Configuration, '-o', $publish)
     New-Item -ItemType Directory -Force -Path (Join-Path $out 'Dependencies'), (Join-Path $out 'en-US') | Out-Null
-    foreach ($file in 'MeshFederation.dll', 'MeshFederation.Engine.dll', 'MeshFederation.psd1', 'MeshFederation.format.ps1xml') {
+    foreach ($file in 'MeshFederation.dll', 'MeshFederation.Engine.dll', 'MeshFederation.psd1') {
         Copy-Item (Join-Path $publish $file) $out
     }
+    Copy-Item (Join-Path $publish 'MeshFederation.*.ps1xml') $out
     Copy-Item (Join-Path $publish 'Dependencies/*.dll') (Join-Path $out 'Dependencies')
-    Copy-Item (Join-Path $root 'module/en-US/*') (Join-Path $out 'en-US')
+    Copy-Item (Join-Path $publish 'en-US/*') (Join-Path $out 'en-US')
     Remove-Item -Recurse -Force $publish
     Write-Host "Assembled $out"
 }
 
 if ('Help' -in $Task) {
-    if (Get-Module -ListAvailable -Name platyPS) {
-        Import-Module platyPS
-        New-ExternalHelp -Path (Join-Path $root 'docs') -OutputPath (Join-Path $out 'en-US') -Force | Out-Null
-        Write-Host "Built MAML help into $out/en-US"
-    } else {
-        Write-Warning 'PlatyPS is not installed (Install-Module platyPS); skipping MAML help. docs/*.md stays the source.'
-    }
+    $helpGen = Join-Path $root "tools/HelpGen/bin/$Configuration/net8.0/MeshFederation.HelpGen.dll"
+    if (-not (Test-Path $helpGen)) { Invoke-Native dotnet @('build', (Join-Path $root 'tools/HelpGen/MeshFederation.HelpGen.csproj'), '-c', $Configuration) }
+    $sma = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/powershellstandard.library/5.1.1/lib/netstandard2.0/System.Management.Automation.dll'
+    if ($env:NUGET_PACKAGES) { $sma = Join-Path $env:NUGET_PACKAGES 'powershellstandard.library/5.1.1/lib/netstandard2.0/System.Management.Automation.dll' }
+    Invoke-Native dotnet @($helpGen, '--assembly', (Join-Path $out 'MeshFederation.dll'), '--sma', $sma, '--docs', (Join-Path $root 'docs'),
+        '--out', (Join-Path $out 'en-US/MeshFederation.dll-Help.xml'))
+    Write-Host "Built MAML help into $out/en-US"
 }
 
 if ('Test' -in $Task) {
     Invoke-Native dotnet @('test', (Join-Path $root 'MeshFederation.sln'), '-c', $Configuration)
-    if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge ([version]'5.5.0'))) {
+    $pester = Get-Module -ListAvailable Pester | Where-Object Version -ge ([version]'5.5.0') | Sort-Object Version -Descending | Select-Object -First 1
+    if (-not $pester) {
         Install-Module Pester -MinimumVersion 5.5.0 -Force -Scope CurrentUser -SkipPublisherCheck
+        $pester = Get-Module -ListAvailable Pester | Sort-Object Version -Descending | Select-Object -First 1
     }
     $env:MESHFED_MODULE_PATH = Join-Path $out 'MeshFederation.psd1'
-    $config = New-PesterConfiguration
-    $config.Run.Path = Join-Path $root 'tests/pester'
-    $config.Run.Exit = $true
-    $config.Output.Verbosity = 'Detailed'
-    Invoke-Pester -Configuration $config
+    $env:PESTER_MODULE = $pester.Path
+    $env:CONFIGURATION = $Configuration
+    Invoke-Native (Get-Process -Id $PID).Path @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'tests/pester/Invoke-PesterSuite.ps1'))
 }
 
 if ('Package' -in $Task) {

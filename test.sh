@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: the xunit suite (dotnet test) and the Pester suite (always; pwsh and Pester are installed here).
-# Installs what the tests need when missing: haproxy, openssl, Graphviz and Node.js (Debian packages), tree-sitter and
-# tree-sitter-powershell (npm, for the static PowerShell check); packs the module and the dotnet tool first (the
-# packaging tests open the packages). kubectl is expected on PATH (it is on these machines).
+# Installs what the tests need when missing: haproxy, openssl and Graphviz (Debian packages), pwsh and Pester (below);
+# packs the module and the dotnet tool first (the packaging tests open the packages; Pester tests the assembled module).
+# kubectl is expected on PATH (it is on these machines).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,8 +10,6 @@ need=()
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -42,8 +40,6 @@ fi
 [ -f "$PESTER_MODULE" ] || { echo "test.sh: Pester $PESTER_VERSION is missing at $PESTER_MODULE"; exit 1; }
 export PWSH
 
-echo "test.sh: installing the static-check packages (npm ci tests/static)"
-npm ci --no-audit --no-fund --prefix tests/static >/dev/null
 echo "test.sh: assembling and packing the module (tools/package.sh)"
 ./tools/package.sh
 results="$(pwd)/TestResults"

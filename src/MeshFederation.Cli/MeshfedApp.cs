@@ -26,8 +26,12 @@ public static class MeshfedApp
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, Interrupts.None);
+
+    /// <summary>Runs meshfed; <paramref name="interrupts"/> turns SIGINT/SIGTERM during a write into a clean stop.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Interrupts interrupts)
     {
+        ArgumentNullException.ThrowIfNull(interrupts);
         IYamlBridge yaml = new YamlDotNetBridge();
         var topologyArg = new Argument<FileInfo>("topology") { Description = "Topology file (YAML, docs/topology.md)." };
 
@@ -39,21 +43,27 @@ public static class MeshfedApp
         };
         render.SetAction(r => Guard(stderr, () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            var topology = r.GetValue(topologyArg)!.FullName;
+            var set = TopologyLoader.LoadFile(topology, yaml);
             var result = Ossm2Renderer.Render(set);
             var files = ManifestEmitter.Files(result, yaml);
             var dir = r.GetValue(outOption)!.FullName;
+            var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology)) with { PrivateFiles = ManifestEmitter.PrivateFiles(result) };
             if (r.GetValue(dryRun))
             {
+                OutputFolder.Check(dir, files, options);
                 foreach (var (path, content) in files)
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
                 return ExitOk;
             }
-            foreach (var written in AtomicFileWriter.WriteAll(dir, files, privateFiles: ManifestEmitter.PrivateFiles(result))) stdout.WriteLine($"wrote {written}");
+            OutputFolderResult written;
+            using (interrupts.Writing()) written = OutputFolder.Write(dir, files, options);
+            foreach (var f in written.Written) stdout.WriteLine($"wrote {f}");
+            foreach (var f in written.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
             foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
             foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
             return ExitOk;
-        }));
+        }, interrupts));
 
         var validate = new Command("validate", "Validate a topology; print every problem with file and line.") { topologyArg };
         validate.SetAction(r => Guard(stderr, () =>
@@ -71,10 +81,13 @@ public static class MeshfedApp
         var snapshot = new Option<DirectoryInfo?>("--snapshot") { Description = "Check objects saved with kubectl get -o yaml (one sub-folder per cluster)." };
         var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
         var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
-        var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken)." };
-        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed; 2: bad input.")
+        var checkInCluster = InClusterOption();
+        var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken; default: the files' times)." };
+        var syncWarn = new Option<int?>("--sync-warn-after") { Description = "Seconds after which a ServiceMeshPeer's last full sync is a warning (default 120: two resync periods)." };
+        var syncFail = new Option<int?>("--sync-fail-after") { Description = "Seconds after which it is a failure (default 600: ten resync periods)." };
+        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed or no mesh was found; 2: bad input.")
         {
-            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, asOf,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf, syncWarn, syncFail,
         };
         check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
@@ -85,13 +98,18 @@ public static class MeshfedApp
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "topology", null, "nothing to check",
                     "give a topology file, --snapshot DIR or --context NAME"));
             var set = file is null ? null : TopologyLoader.LoadFile(file.FullName, yaml);
-            var options = new CheckOptions { Now = r.GetValue(asOf) ?? DateTimeOffset.UtcNow };
+            var options = new CheckOptions
+            {
+                Now = r.GetValue(asOf), Yaml = yaml,
+                SyncWarnAfter = r.GetValue(syncWarn) is { } w ? TimeSpan.FromSeconds(w) : null,
+                SyncFailAfter = r.GetValue(syncFail) is { } f ? TimeSpan.FromSeconds(f) : null,
+            };
             IReadOnlyList<MeshCheckResult> results;
             if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
             else if (contexts.Length > 0 || r.GetValue(live))
             {
                 var log = new CliLog(stderr);
-                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log);
+                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(checkInCluster));
                 var clusters = contexts.Length > 0 ? contexts.Select(c => new ClusterBinding(c) { Context = c }).ToList() : set!.ControlPlanes.Select(c => c.Cluster).ToList();
                 results = await MeshChecks.RunLiveAsync(set, clusters, connections, options, r.GetValue(probe), log, ct).ConfigureAwait(false);
             }
@@ -99,7 +117,7 @@ public static class MeshfedApp
             if (r.GetValue(output) == "json")
                 stdout.WriteLine(JsonSerializer.Serialize(results.Select(x => new
                 {
-                    x.Mesh, x.Peer, x.CheckId, Status = x.Status.ToString(), x.Message, x.Why, x.Fix, x.Evidence,
+                    x.Mesh, x.Peer, x.Cluster, x.CheckId, Status = x.Status.ToString(), x.Message, x.Why, x.Fix, x.Evidence,
                 }), JsonOptions));
             else
                 WriteTable(stdout, results);
@@ -133,71 +151,80 @@ public static class MeshfedApp
         }));
 
         var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file to use instead of each mesh's own ($KUBECONFIG, ~/.kube/config)." };
-        var force = new Option<bool>("--force") { Description = "Take over fields other field managers own (server-side apply force)." };
+        var inCluster = InClusterOption();
+        var forceConflicts = new Option<bool>("--force-conflicts") { Description = "Take over fields other field managers own (server-side apply --force-conflicts)." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for control planes and gateway addresses.", DefaultValueFactory = _ => 600 };
-        var noPrune = new Option<bool>("--no-prune") { Description = "Keep objects meshfederation created earlier that the topology no longer has." };
+        var prune = new Option<bool>("--prune") { Description = "Also delete objects meshfederation created earlier that the topology no longer has." };
         var applyDryRun = new Option<bool>("--dry-run") { Description = "Print the plan; change nothing." };
         var apply = new Command("apply", "Apply a topology to its clusters: read roots and addresses, plan, apply in dependency order, wait for control planes.")
         {
-            topologyArg, kubeconfig, force, timeout, noPrune, applyDryRun,
+            topologyArg, kubeconfig, inCluster, forceConflicts, timeout, prune, applyDryRun,
         };
         apply.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             var live = new LiveFederation(connections, new LiveOptions
             {
-                Force = r.GetValue(force), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = !r.GetValue(noPrune),
+                ForceConflicts = r.GetValue(forceConflicts), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = r.GetValue(prune),
             }, log);
             var plan = await live.PlanAsync(set, ct).ConfigureAwait(false);
             WritePlan(stdout, plan);
             if (r.GetValue(applyDryRun) || !plan.HasChanges) return ExitOk;
             var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"applied {outcomes.Count(o => o.Done)} change(s)"));
+            WriteOutcomes(stdout, outcomes);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"applied {outcomes.Count(o => o.State is OutcomeState.Applied or OutcomeState.Deleted)} change(s)"));
             return ExitOk;
         }));
 
-        var planCommand = new Command("plan", "Print what apply would change (create, update, unchanged, delete per object).") { topologyArg, kubeconfig };
+        var planCommand = new Command("plan", "Print what apply would change (create, update, unchanged, delete per object), from a server-side dry run.") { topologyArg, kubeconfig, inCluster };
         planCommand.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             WritePlan(stdout, await new LiveFederation(connections, null, log).PlanAsync(set, ct).ConfigureAwait(false));
             return ExitOk;
         }));
 
         var keepNamespaces = new Option<bool>("--keep-namespaces") { Description = "Keep the control-plane namespaces meshfederation created." };
         var deleteDryRun = new Option<bool>("--dry-run") { Description = "Print what would be deleted; delete nothing." };
+        var deleteTimeout = new Option<int>("--timeout") { Description = "Seconds to wait for deleted objects to be gone; what is still there is reported as terminating.", DefaultValueFactory = _ => 120 };
         var delete = new Command("delete", "Delete exactly what meshfederation created for the topology's meshes, and nothing else.")
         {
-            topologyArg, kubeconfig, keepNamespaces, deleteDryRun,
+            topologyArg, kubeconfig, inCluster, keepNamespaces, deleteTimeout, deleteDryRun,
         };
         delete.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log);
-            var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces) }, log);
+            using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
+            var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces), DeleteTimeout = TimeSpan.FromSeconds(r.GetValue(deleteTimeout)) }, log);
             var plan = await live.PlanRemovalAsync(set, ct).ConfigureAwait(false);
             WritePlan(stdout, plan);
-            if (r.GetValue(deleteDryRun) || plan.Items.Count == 0) return ExitOk;
+            if (r.GetValue(deleteDryRun) || !plan.HasChanges) return ExitOk;
             var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {outcomes.Count(o => o.Done)} object(s)"));
-            return ExitOk;
+            WriteOutcomes(stdout, outcomes);
+            var released = outcomes.Count(o => o.State == OutcomeState.Applied);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"deleted {outcomes.Count(o => o.State == OutcomeState.Deleted)} object(s){(released == 0 ? "" : $", released {released} namespace(s)")}, {outcomes.Count(o => o.State == OutcomeState.Terminating)} still terminating, {outcomes.Count(o => o.State == OutcomeState.Kept)} kept"));
+            return outcomes.Any(o => o.State == OutcomeState.Terminating) ? ExitFailed : ExitOk;
         }));
 
         var contexts = new Option<string[]>("--context") { Description = "Kubeconfig context(s) to look in (default: the current context).", AllowMultipleArgumentsPerToken = true };
         var discoverOutput = new Option<string>("--output") { Description = "table or json.", DefaultValueFactory = _ => "table" };
         discoverOutput.AcceptOnlyFromAmong("table", "json");
-        var discover = new Command("discover", "List the control planes running in clusters (SMCP, Sail Istio, istiod).") { contexts, kubeconfig, discoverOutput };
+        var discover = new Command("discover", "List the control planes running in clusters (SMCP, Sail Istio, istiod).") { contexts, kubeconfig, inCluster, discoverOutput };
         discover.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var file = r.GetValue(kubeconfig)?.FullName;
-            var names = r.GetValue(contexts) is { Length: > 0 } c ? c : new[] { KubeConfig.Load(file, yaml).CurrentContext ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--context", null, "no context given and the kubeconfig has no current-context", "pass --context NAME")) };
+            var pod = r.GetValue(inCluster) || (file is null && r.GetValue(contexts) is not { Length: > 0 } && !KubeConfig.AnyFileExists(null) && KubeConfig.InClusterAvailable());
+            var names = r.GetValue(contexts) is { Length: > 0 } c ? c
+                : pod ? new[] { "in-cluster" }
+                : new[] { KubeConfig.Load(file, yaml).CurrentContext ?? throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--context", null, "no context given and the kubeconfig has no current-context", "pass --context NAME")) };
             var log = new CliLog(stderr);
-            using var connections = new ClusterConnections(yaml, file, new KubeClientOptions(), log);
+            using var connections = new ClusterConnections(yaml, file, new KubeClientOptions(), log, r.GetValue(inCluster));
             var found = await MeshDiscovery.DiscoverAsync(connections, names.Select(n => new ClusterBinding(n) { Context = n, KubeConfig = file }), log, ct).ConfigureAwait(false);
             if (r.GetValue(discoverOutput) == "json")
                 stdout.WriteLine(JsonSerializer.Serialize(found.Select(m => new { m.Name, m.Namespace, Cluster = m.ClusterName, Provider = m.Provider.ToString(), Style = m.Style.ToString(), m.Version, m.TrustDomain, m.MemberNamespaces }), JsonOptions));
@@ -229,7 +256,7 @@ public static class MeshfedApp
             else results = FederationChecks.Run(set);
             var format = Enum.Parse<GraphFormat>(r.GetValue(graphFormat)!, ignoreCase: true);
             var text = FederationGraph.Render(FederationGraph.From(set, results), format);
-            if (r.GetValue(graphOut) is { } file) AtomicFileWriter.Write(file.FullName, text);
+            if (r.GetValue(graphOut) is { } file) OutputFolder.WriteFile(file.FullName, text, WriteOptions("--out", interrupts, stderr, Inputs(set, r.GetValue(topologyArg)!.FullName)));
             else stdout.Write(text);
             return ExitOk;
         }));
@@ -242,32 +269,59 @@ public static class MeshfedApp
         var caRootCert = new Option<FileInfo?>("--root-cert") { Description = "Existing root certificate (PEM) to issue under." };
         var caRootKey = new Option<FileInfo?>("--root-key") { Description = "Its private key (PEM)." };
         var caTrust = new Option<FileInfo[]>("--trust-also") { Description = "Older root certificates to keep trusted (rollover bundle)." };
+        var caForce = new Option<bool>("--force") { Description = "Replace key material that already exists in --out (certificates issued under the old keys stop verifying)." };
         var ca = new Command("ca", "Create a shared root CA and intermediates per cluster (seed 003), or issue/rotate intermediates under an existing root.")
         {
-            caClusters, caOut, caAlgorithm, caDays, caRootCert, caRootKey, caTrust,
+            caClusters, caOut, caAlgorithm, caDays, caRootCert, caRootKey, caTrust, caForce,
         };
         ca.SetAction(r => Guard(stderr, () =>
         {
             var rootCert = r.GetValue(caRootCert);
             var rootKey = r.GetValue(caRootKey);
+            var days = r.GetValue(caDays);
+            if (days is < 1 or > 36500)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--days", days.ToString(CultureInfo.InvariantCulture),
+                    "is out of range", "use 1 to 36500 days (default 3650, as seed 003)"));
             if ((rootCert is null) != (rootKey is null))
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, rootCert is null ? "--root-cert" : "--root-key", null,
                     "is missing: an existing root needs both its certificate and its key", "give both --root-cert and --root-key, or neither for a new root"));
-            var authority = rootCert is not null
-                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, r.GetValue(caDays))
-                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, r.GetValue(caDays));
-            foreach (var c in r.GetValue(caClusters) ?? Array.Empty<string>()) authority.Issue(c);
-            foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>()) authority.TrustAlso(File.ReadAllText(f.FullName));
             var dir = r.GetValue(caOut)!.FullName;
-            foreach (var (path, (content, isPrivate)) in authority.Files(includeRootKey: rootCert is null))
+            // Existing key material is never replaced silently (issue 10, defect 1): refuse before generating anything.
+            var clash = MeshCertificateAuthority.ExistingKeyFiles(dir, r.GetValue(caClusters) ?? Array.Empty<string>(), includeRootKey: rootCert is null);
+            if (clash.Count > 0 && !r.GetValue(caForce))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "--out", dir,
+                    $"already holds key material ({string.Join(", ", clash.Select(f => Path.GetRelativePath(dir, f)))}); replacing it makes every certificate issued under it stop verifying",
+                    "issue under the existing root with --root-cert root-cert.pem --root-key root-key.pem (and a cluster not issued yet), write to another --out, or pass --force to replace it"));
+            var authority = rootCert is not null
+                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key")
+                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days);
+            foreach (var c in r.GetValue(caClusters) ?? Array.Empty<string>()) authority.Issue(c);
+            var inputs = new List<string>();
+            if (rootCert is not null) inputs.AddRange(new[] { rootCert.FullName, rootKey!.FullName });
+            foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>())
             {
-                AtomicFileWriter.Write(Path.Combine(dir, path), content, isPrivate);
-                stdout.WriteLine($"wrote {Path.Combine(dir, path)}{(isPrivate ? " (0600)" : "")}");
+                authority.TrustAlso(PemMaterial.ReadFile(f.FullName, "--trust-also"), "--trust-also", f.FullName);
+                inputs.Add(f.FullName);
+            }
+            var files = authority.Files(includeRootKey: rootCert is null);
+            // A CA folder gains intermediates: what meshfed wrote there before stays unless replaced (KeepExisting).
+            var options = WriteOptions("--out", interrupts, stderr, inputs) with
+            {
+                KeepExisting = true,
+                ReplaceForeign = r.GetValue(caForce),
+                PrivateFiles = files.Where(f => f.Value.Private).Select(f => f.Key).ToHashSet(StringComparer.Ordinal),
+            };
+            OutputFolderResult written;
+            using (interrupts.Writing()) written = OutputFolder.Write(dir, files.ToDictionary(f => f.Key, f => f.Value.Content, StringComparer.Ordinal), options);
+            foreach (var path in written.Written)
+            {
+                var rel = Path.GetRelativePath(dir, path).Replace(Path.DirectorySeparatorChar, '/');
+                stdout.WriteLine($"wrote {path}{(files.TryGetValue(rel, out var f) && f.Private ? " (0600)" : "")}");
             }
             return ExitOk;
-        }));
+        }, interrupts));
 
-        var migrate = MigrateCommand(yaml, stdout, stderr);
+        var migrate = MigrateCommand(yaml, stdout, stderr, interrupts);
 
         var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca, migrate };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
@@ -284,18 +338,19 @@ public static class MeshfedApp
     /// meshfed migrate: an OSSM 2 federation (a topology, or read from the clusters of --context) to the OSSM 3
     /// federation style: ossm3-topology.yaml, the steps' manifests and patches, and MIGRATION.md with the guide's steps.
     /// </summary>
-    private static Command MigrateCommand(IYamlBridge yaml, TextWriter stdout, TextWriter stderr)
+    private static Command MigrateCommand(IYamlBridge yaml, TextWriter stdout, TextWriter stderr, Interrupts interrupts)
     {
         var topology = new Argument<FileInfo?>("topology") { Description = "The OSSM 2 federation's topology (or give --context).", Arity = ArgumentArity.ZeroOrOne };
         var contexts = new Option<string[]>("--context") { Description = "Read the OSSM 2 federation from these contexts (one per cluster).", AllowMultipleArgumentsPerToken = true };
         var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --context." };
+        var inCluster = InClusterOption();
         var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder for MIGRATION.md, ossm3-topology.yaml and the steps' files.", Required = true };
         var version = new Option<string>("--version") { Description = "The OSSM 3 Istio version (Sail spec.version).", DefaultValueFactory = _ => MeshFederation.Engine.Migration.MigrationOptions.DefaultVersion };
         var name = new Option<string?>("--name") { Description = "Name of the OSSM 3 topology." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show the steps and the files that would be written; write nothing." };
         var command = new Command("migrate", "Turn an OSSM 2 federation into the OSSM 3 federation style: the OSSM 3 topology, its manifests and the migration guide's steps (what to apply where, what to verify, how to roll back). Changes nothing in the clusters.")
         {
-            topology, contexts, kubeconfig, outDir, version, name, dryRun,
+            topology, contexts, kubeconfig, inCluster, outDir, version, name, dryRun,
         };
         command.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
@@ -310,7 +365,7 @@ public static class MeshfedApp
             {
                 var log = new CliLog(stderr);
                 var kc = r.GetValue(kubeconfig)?.FullName;
-                using var connections = new ClusterConnections(yaml, kc, new KubeClientOptions(), log);
+                using var connections = new ClusterConnections(yaml, kc, new KubeClientOptions(), log, r.GetValue(inCluster));
                 source = await Engine.Migration.Ossm2Federation.DiscoverAsync(connections, ctx.Select(c => new ClusterBinding(c) { Context = c, KubeConfig = kc }), log, ct).ConfigureAwait(false);
             }
             var migration = Engine.Migration.Ossm3Migration.Create(source, new Engine.Migration.MigrationOptions { Version = r.GetValue(version)!, Name = r.GetValue(name) }, yaml);
@@ -319,7 +374,13 @@ public static class MeshfedApp
                 foreach (var (path, content) in migration.Files)
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
             else
-                foreach (var written in AtomicFileWriter.WriteAll(dir, migration.Files)) stdout.WriteLine($"wrote {written}");
+            {
+                // All or nothing, as render: files meshfed did not write, and the topology read, are never overwritten.
+                var options = WriteOptions("--out", interrupts, stderr, file is null ? Array.Empty<string>() : new[] { file.FullName });
+                OutputFolderResult written;
+                using (interrupts.Writing()) written = OutputFolder.Write(dir, migration.Files, options);
+                foreach (var f in written.Written) stdout.WriteLine($"wrote {f}");
+            }
             foreach (var step in migration.Steps)
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step.Number}: {step.Title} ({step.Actions.Count} action(s), {step.Verify.Count} check(s){(step.Rollback.Count > 0 ? ", rollback" : "")})"));
             foreach (var p in migration.Manifests.Pending.Where(p => p.Defers)) stderr.WriteLine($"pending: {p}");
@@ -341,6 +402,12 @@ public static class MeshfedApp
             stderr.WriteLine($"meshfed: {ex.Message}");
             return ExitCancelled;
         }
+        catch (NoMeshFoundException ex)
+        {
+            // Nothing to check is a failed check, not bad input and never a pass.
+            stderr.WriteLine($"meshfed: error: {ex.Problem}");
+            return ExitCheckFailed;
+        }
         catch (MeshFederationException ex)
         {
             foreach (var p in ex.Problems) stderr.WriteLine($"meshfed: error: {p}");
@@ -358,9 +425,25 @@ public static class MeshfedApp
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            stderr.WriteLine($"meshfed: error: {Echo.Text(ex.Message)}");
             return ExitBadInput;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Unexpected(stderr, ex);
+        }
+    }
+
+    private static Option<bool> InClusterOption() => new("--in-cluster")
+    {
+        Description = "Use the pod's service account (in-cluster configuration) for clusters without a kubeconfig of their own; automatic when no kubeconfig exists and KUBERNETES_SERVICE_HOST is set.",
+    };
+
+    /// <summary>What was kept or is still terminating, with the reason (deleted and applied objects are counted, not listed).</summary>
+    private static void WriteOutcomes(TextWriter w, IReadOnlyList<ApplyOutcome> outcomes)
+    {
+        foreach (var o in outcomes.Where(o => o.State is OutcomeState.Kept or OutcomeState.Terminating))
+            w.WriteLine($"{(o.State == OutcomeState.Kept ? "kept" : "still terminating")}: {o.Item.Target}: {o.Reason}");
     }
 
     private static void WritePlan(TextWriter w, FederationPlan plan)
@@ -399,11 +482,16 @@ public static class MeshfedApp
         }
     }
 
-    private static int Guard(TextWriter stderr, Func<int> action)
+    private static int Guard(TextWriter stderr, Func<int> action, Interrupts? interrupts = null)
     {
         try
         {
             return action();
+        }
+        catch (OperationCanceledException) when (interrupts?.Signal is not null)
+        {
+            stderr.WriteLine($"meshfed: interrupted ({interrupts.Signal}); nothing was changed: the output folder keeps its previous files");
+            return interrupts.ExitCode;
         }
         catch (MeshFederationException ex)
         {
@@ -412,20 +500,75 @@ public static class MeshfedApp
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            stderr.WriteLine($"meshfed: error: {Echo.Text(ex.Message)}");
             return ExitBadInput;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Unexpected(stderr, ex);
         }
     }
 
+    /// <summary>A bug, reported in one line (no stack trace unless MESHFED_VERBOSE=1), exit 1.</summary>
+    private static int Unexpected(TextWriter stderr, Exception ex)
+    {
+        stderr.WriteLine($"meshfed: error: unexpected {ex.GetType().Name}: {Echo.Text(ex.Message)}. This is a bug in meshfed; please report it with the command line (MESHFED_VERBOSE=1 shows details).");
+        if (Environment.GetEnvironmentVariable("MESHFED_VERBOSE") is "1" or "true") stderr.WriteLine(ex.ToString());
+        return ExitFailed;
+    }
+
+    private static OutputFolderOptions WriteOptions(string field, Interrupts interrupts, TextWriter stderr, IEnumerable<string> inputs) => new()
+    {
+        Field = field,
+        Inputs = inputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList(),
+        CurrentDirectory = Environment.CurrentDirectory,
+        CancellationToken = interrupts.Token,
+        Log = Environment.GetEnvironmentVariable("MESHFED_VERBOSE") is "1" or "true" ? m => stderr.WriteLine("meshfed: " + m) : null,
+    };
+
+    /// <summary>The files a render reads: the topology and every file its objects came from. They are never overwritten.</summary>
+    private static IEnumerable<string> Inputs(FederationSet set, string topology) =>
+        new[] { topology }.Concat(set.AllObjects().Select(o => o switch
+        {
+            MeshControlPlane c => c.Source?.File,
+            MeshPeering p => p.Source?.File,
+            MeshServiceExport e => e.Source?.File,
+            MeshServiceImport i => i.Source?.File,
+            MeshTrafficSplit t => t.Source?.File,
+            MeshFailoverPolicy f => f.Source?.File,
+            _ => null,
+        }).OfType<string>()).Where(File.Exists);
+
     private static void WriteTable(TextWriter w, IReadOnlyList<MeshCheckResult> results)
     {
-        var rows = results.Select(r => new[] { r.Status.ToString().ToUpperInvariant(), r.CheckId, r.Mesh, r.Peer ?? "-", r.Message }).ToList();
-        var header = new[] { "STATUS", "CHECK", "MESH", "PEER", "MESSAGE" };
-        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-        void Line(string[] cells) => w.WriteLine(string.Join("  ", cells.Select((c, i) => i == cells.Length - 1 ? c : c.PadRight(widths[i]))).TrimEnd());
-        Line(header);
-        foreach (var r in rows) Line(r);
-        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{results.Count(r => r.Status == CheckStatus.Pass)} passed, {results.Count(r => r.Status == CheckStatus.Fail)} failed, {results.Count(r => r.Status == CheckStatus.Warn)} warnings, {results.Count(r => r.Status == CheckStatus.Skip)} skipped"));
+        // Streams the rows (no per-cell copies): a check of 200 meshes all peered prints 160,000 of them.
+        static string Status(CheckStatus s) => s switch { CheckStatus.Pass => "PASS", CheckStatus.Warn => "WARN", CheckStatus.Fail => "FAIL", _ => "SKIP" };
+        int wStatus = "STATUS".Length, wCheck = "CHECK".Length, wMesh = "MESH".Length, wPeer = "PEER".Length;
+        int pass = 0, fail = 0, warn = 0, skip = 0;
+        foreach (var r in results)
+        {
+            wCheck = Math.Max(wCheck, r.CheckId.Length);
+            wMesh = Math.Max(wMesh, r.Mesh.Length);
+            wPeer = Math.Max(wPeer, (r.Peer ?? "-").Length);
+            switch (r.Status) { case CheckStatus.Pass: pass++; break; case CheckStatus.Fail: fail++; break; case CheckStatus.Warn: warn++; break; default: skip++; break; }
+        }
+        var sb = new System.Text.StringBuilder(results.Count * 120);
+        void Cell(string text, int width) => sb.Append(text).Append(' ', width - text.Length + 2);
+        void Line(string status, string check, string mesh, string peer, string message)
+        {
+            Cell(status, wStatus);
+            Cell(check, wCheck);
+            Cell(mesh, wMesh);
+            Cell(peer, wPeer);
+            sb.Append(message);
+            var end = sb.Length;
+            while (end > 0 && sb[end - 1] == ' ') end--;
+            sb.Length = end;
+            sb.Append('\n');
+        }
+        Line("STATUS", "CHECK", "MESH", "PEER", "MESSAGE");
+        foreach (var r in results) Line(Status(r.Status), r.CheckId, r.Mesh, r.Peer ?? "-", r.Message);
+        sb.Append(CultureInfo.InvariantCulture, $"{pass} passed, {fail} failed, {warn} warnings, {skip} skipped\n");
+        w.Write(sb.ToString());
     }
 }

@@ -2,5 +2,9 @@ namespace MeshFederation.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args) => MeshfedApp.Run(args, Console.Out, Console.Error);
+    private static int Main(string[] args)
+    {
+        using var interrupts = Interrupts.ForProcess();
+        return MeshfedApp.Run(args, Console.Out, Console.Error, interrupts);
+    }
 }

@@ -11,11 +11,32 @@ using YamlDotNet.Core.Events;
 namespace MeshFederation.Yaml;
 
 /// <summary>The YamlDotNet implementation of the engine's <see cref="IYamlBridge"/>.</summary>
+/// <remarks>
+/// Parsing is bounded: no exception but <see cref="MeshFederationException"/> leaves <see cref="Parse"/>; nesting is
+/// limited to <see cref="MaxDepth"/> levels, the text to <see cref="MaxTextLength"/> characters, and aliases may add at
+/// most <see cref="MaxAliasExpansion"/> nodes to what the text itself holds (so an alias bomb is refused before anything
+/// expands it). Merge keys (<c>&lt;&lt;</c>) follow the YAML merge-key type; duplicate keys are rejected in every mapping,
+/// as Kubernetes' own YAML reader does.
+/// </remarks>
 public sealed partial class YamlDotNetBridge : IYamlBridge
 {
+    /// <summary>Deepest nesting of mappings and sequences accepted.</summary>
+    public const int MaxDepth = 200;
+
+    /// <summary>Largest text accepted (characters); files are capped earlier, by their readers.</summary>
+    public const int MaxTextLength = 64 * 1024 * 1024;
+
+    /// <summary>Nodes that aliases may add to a document beyond the nodes written in it.</summary>
+    public const long MaxAliasExpansion = 100_000;
+
     public IReadOnlyList<YNode> Parse(string text, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(text);
+        sourceName ??= "(yaml)";
+        if (text.Length > MaxTextLength)
+            throw Problem("yaml", $"{text.Length} characters", $"is too large to parse (the limit is {MaxTextLength / (1024 * 1024)} Mi characters)",
+                "split the input or remove what it does not need", new SourceLocation(sourceName, 1, 1));
+        var state = new ReadState(sourceName);
         var docs = new List<YNode>();
         try
         {
@@ -23,24 +44,101 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
             parser.Consume<StreamStart>();
             while (parser.TryConsume<DocumentStart>(out _))
             {
-                var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
-                var node = ReadNode(parser, sourceName, anchors);
+                state.StartDocument();
+                var node = ReadNode(parser, state, 0);
                 parser.Consume<DocumentEnd>();
                 if (!(node.Kind == YNodeKind.Scalar && node.IsNull)) docs.Add(node);
             }
             parser.Consume<StreamEnd>();
         }
+        catch (MeshFederationException)
+        {
+            throw;
+        }
+        catch (YamlException ex) when ((ex.InnerException ?? ex).Message.Contains("flow", StringComparison.Ordinal) && (UnclosedFlow(text, sourceName) ?? (state.OpenFlow.Count > 0 ? state.OpenFlow.Peek() : null)) is { } open)
+        {
+            // YamlDotNet notices an unclosed '[' or '{' on a later line: name the line where it was opened.
+            throw Problem("yaml", null, $"is not valid YAML: the '[' or '{{' opened here is not closed ({Clean((ex.InnerException ?? ex).Message).TrimEnd('.')})",
+                "close it (']' or '}'), or write the list in block style ('- item' lines)", open);
+        }
         catch (YamlException ex)
         {
             var inner = ex.InnerException is YamlException ie ? ie : ex;
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "yaml", null,
-                $"is not valid YAML: {Clean(inner.Message)}", "fix the YAML syntax at that line (indentation, ':' after keys, matching quotes)")
-            {
-                Location = new SourceLocation(sourceName, (int)inner.Start.Line, (int)inner.Start.Column),
-            });
+            throw Problem("yaml", null, $"is not valid YAML: {Clean(inner.Message)}",
+                "fix the YAML syntax at that line (indentation, ':' after keys, matching quotes and brackets)",
+                new SourceLocation(sourceName, Math.Max(1, (int)inner.Start.Line), Math.Max(1, (int)inner.Start.Column)));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // YamlDotNet's scanner throws InvalidOperationException (and has thrown others) on some malformed texts, such
+            // as an unclosed '[' followed by more lines: report it as what it is, at the last position read.
+            if ((UnclosedFlow(text, sourceName) ?? (state.OpenFlow.Count > 0 ? state.OpenFlow.Peek() : null)) is { } open)
+                throw Problem("yaml", null, "is not valid YAML: the '[' or '{' opened here is not closed",
+                    "close it (']' or '}'), or write the list in block style ('- item' lines)", open);
+            throw Problem("yaml", null, "is not valid YAML: the parser stopped after this point (an unclosed quote or bracket is the usual cause)",
+                "close every '[', '{' and quote that is opened", state.Last);
         }
         return docs;
     }
+
+    /// <summary>
+    /// Where the first '[' or '{' that starts a flow collection and is never closed was opened: a lexical scan that knows
+    /// quotes, comments and where a node may start, used only to point at the cause of a parse error.
+    /// </summary>
+    internal static SourceLocation? UnclosedFlow(string text, string source)
+    {
+        var open = new List<(char Close, int Line, int Column)>();
+        int line = 1, column = 0;
+        var nodeStart = true; // at a place where a node may begin (start of line, after ': ', '- ', '[', '{', ',')
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            column++;
+            if (c == '\n') { line++; column = 0; nodeStart = true; continue; }
+            if (c == '#' && (i == 0 || char.IsWhiteSpace(text[i - 1])))
+            {
+                while (i + 1 < text.Length && text[i + 1] != '\n') i++;
+                continue;
+            }
+            if ((c == '"' || c == '\'') && nodeStart)
+            {
+                // A quoted scalar: skip it (a backslash escapes in double quotes, '' in single quotes).
+                for (i++; i < text.Length; i++)
+                {
+                    column++;
+                    if (text[i] == '\n') { line++; column = 0; }
+                    else if (c == '"' && text[i] == '\\') { i++; column++; }
+                    else if (text[i] == c)
+                    {
+                        if (c == '\'' && i + 1 < text.Length && text[i + 1] == '\'') { i++; column++; continue; }
+                        break;
+                    }
+                }
+                nodeStart = false;
+                continue;
+            }
+            if ((c == '[' || c == '{') && (nodeStart || open.Count > 0))
+            {
+                open.Add((c == '[' ? ']' : '}', line, column));
+                nodeStart = true;
+                continue;
+            }
+            if ((c == ']' || c == '}') && open.Count > 0)
+            {
+                if (open[^1].Close == c) open.RemoveAt(open.Count - 1);
+                nodeStart = false;
+                continue;
+            }
+            if (char.IsWhiteSpace(c)) continue;
+            if (c == ',' && open.Count > 0) { nodeStart = true; continue; }
+            if ((c == ':' || c == '-' || c == '?') && (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]) || (open.Count > 0 && c == ':'))) { nodeStart = true; continue; }
+            nodeStart = false;
+        }
+        return open.Count == 0 ? null : new SourceLocation(source, open[0].Line, open[0].Column);
+    }
+
+    private static MeshFederationException Problem(string field, string? value, string problem, string fix, SourceLocation at) =>
+        new(new MeshProblem(MeshErrorKind.InvalidData, field, value, problem, fix) { Location = at });
 
     private static string Clean(string message)
     {
@@ -48,48 +146,178 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
         return i >= 0 && message.StartsWith('(') ? message[(i + 3)..] : message;
     }
 
-    private static YNode ReadNode(IParser parser, string source, Dictionary<string, YNode> anchors)
+    /// <summary>What one parse keeps track of: anchors, the expanded size of every node, and the last position read.</summary>
+    private sealed class ReadState
     {
-        var at = new SourceLocation(source, (int)parser.Current!.Start.Line, (int)parser.Current.Start.Column);
+        public ReadState(string source)
+        {
+            Source = source;
+            Last = new SourceLocation(source, 1, 1);
+        }
+
+        public string Source { get; }
+
+        public SourceLocation Last { get; set; }
+
+        public Dictionary<string, YNode> Anchors { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Flow collections ('[', '{') opened and not yet closed, innermost on top.</summary>
+        public Stack<SourceLocation> OpenFlow { get; } = new();
+
+        /// <summary>Nodes written in the document, and the nodes they stand for once aliases are expanded.</summary>
+        public long Written { get; set; }
+
+        public long Expanded { get; set; }
+
+        /// <summary>Expanded size of each node that an alias can refer to (anchored nodes and their children).</summary>
+        public Dictionary<YNode, long> Weight { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public void StartDocument()
+        {
+            Anchors.Clear();
+            Weight.Clear();
+            OpenFlow.Clear();
+            Written = 0;
+            Expanded = 0;
+        }
+    }
+
+    private static YNode ReadNode(IParser parser, ReadState state, int depth)
+    {
+        var current = parser.Current!;
+        var at = new SourceLocation(state.Source, Math.Max(1, (int)current.Start.Line), Math.Max(1, (int)current.Start.Column));
+        state.Last = at;
+        if (depth > MaxDepth)
+            throw Problem("yaml", null, $"nests deeper than {MaxDepth} levels", "flatten the structure; a topology needs a few levels only", at);
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
-            if (anchors.TryGetValue(alias.Value.Value, out var target)) return target;
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "yaml", "*" + alias.Value.Value,
-                "refers to an anchor that is not defined before it", "define the anchor (&name) first") { Location = at });
+            if (!state.Anchors.TryGetValue(alias.Value.Value, out var target))
+                throw Problem("yaml", "*" + alias.Value.Value, "refers to an anchor that is not defined before it", "define the anchor (&name) first", at);
+            state.Expanded += state.Weight.TryGetValue(target, out var w) ? w : 1;
+            if (state.Expanded - state.Written > MaxAliasExpansion)
+                throw Problem("yaml", "*" + alias.Value.Value,
+                    $"expands the document by more than {MaxAliasExpansion:N0} nodes through aliases (an alias bomb, or 'billion laughs')",
+                    "write the values out, or use fewer and smaller aliases", at);
+            return target;
         }
         if (parser.TryConsume<Scalar>(out var scalar))
         {
-            var node = new YNode { Kind = YNodeKind.Scalar, Value = scalar.Value, IsPlain = scalar.Style == ScalarStyle.Plain, Location = at };
-            if (!scalar.Anchor.IsEmpty) anchors[scalar.Anchor.Value] = node;
+            var plain = scalar.Style == ScalarStyle.Plain;
+            if (!scalar.Tag.IsEmpty)
+            {
+                plain = scalar.Tag.Value switch
+                {
+                    "tag:yaml.org,2002:str" => false,
+                    "tag:yaml.org,2002:int" or "tag:yaml.org,2002:float" or "tag:yaml.org,2002:bool" or "tag:yaml.org,2002:null" => true,
+                    "!" => false,
+                    _ => throw Problem("yaml", scalar.Tag.Value, "is a YAML tag that is not supported here", "remove the tag; write the value plainly", at),
+                };
+            }
+            var node = new YNode { Kind = YNodeKind.Scalar, Value = scalar.Value, IsPlain = plain, Location = at };
+            Count(state, node, 1, scalar.Anchor);
             return node;
         }
+        // A flow collection is marked open before it is consumed: the scanner reads ahead, and an unclosed '[' fails there.
+        var flow = current is SequenceStart { Style: SequenceStyle.Flow } or MappingStart { Style: MappingStyle.Flow };
+        if (flow) state.OpenFlow.Push(at);
         if (parser.TryConsume<SequenceStart>(out var seqStart))
         {
+            CheckCollectionTag(seqStart.Tag, "tag:yaml.org,2002:seq", at);
             var items = new List<YNode>();
-            while (!parser.TryConsume<SequenceEnd>(out _)) items.Add(ReadNode(parser, source, anchors));
+            var before = state.Expanded;
+            while (!parser.TryConsume<SequenceEnd>(out _)) items.Add(ReadNode(parser, state, depth + 1));
+            if (flow) state.OpenFlow.Pop();
             var node = new YNode { Kind = YNodeKind.Sequence, Items = items, Location = at };
-            if (!seqStart.Anchor.IsEmpty) anchors[seqStart.Anchor.Value] = node;
+            Count(state, node, 1 + (state.Expanded - before), seqStart.Anchor);
             return node;
         }
         if (parser.TryConsume<MappingStart>(out var mapStart))
         {
-            var entries = new List<KeyValuePair<YNode, YNode>>();
-            while (!parser.TryConsume<MappingEnd>(out _))
-            {
-                var key = ReadNode(parser, source, anchors);
-                if (key.Kind != YNodeKind.Scalar)
-                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "yaml", key.ToString(),
-                        "a mapping key must be a plain value", "use a plain key") { Location = key.Location });
-                var value = ReadNode(parser, source, anchors);
-                if (key.Value == "<<" && key.IsPlain && value.Kind == YNodeKind.Mapping) entries.AddRange(value.Entries);
-                else entries.Add(new KeyValuePair<YNode, YNode>(key, value));
-            }
+            CheckCollectionTag(mapStart.Tag, "tag:yaml.org,2002:map", at);
+            var before = state.Expanded;
+            var entries = ReadMapping(parser, state, depth, at);
+            if (flow) state.OpenFlow.Pop();
             var node = new YNode { Kind = YNodeKind.Mapping, Entries = entries, Location = at };
-            if (!mapStart.Anchor.IsEmpty) anchors[mapStart.Anchor.Value] = node;
+            Count(state, node, 1 + (state.Expanded - before), mapStart.Anchor);
             return node;
         }
-        throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "yaml", parser.Current?.GetType().Name,
-            "unexpected YAML event", "check the file's structure") { Location = at });
+        throw Problem("yaml", parser.Current?.GetType().Name, "unexpected YAML event", "check the file's structure", at);
+    }
+
+    private static void CheckCollectionTag(TagName tag, string allowed, SourceLocation at)
+    {
+        if (!tag.IsEmpty && tag.Value != allowed && tag.Value != "!")
+            throw Problem("yaml", tag.Value, "is a YAML tag that is not supported here", "remove the tag", at);
+    }
+
+    /// <summary>Counts a node as written once, and records its expanded size when an alias may refer to it.</summary>
+    private static void Count(ReadState state, YNode node, long weight, AnchorName anchor)
+    {
+        state.Written++;
+        state.Expanded++;
+        if (!anchor.IsEmpty)
+        {
+            state.Anchors[anchor.Value] = node;
+            state.Weight[node] = weight;
+        }
+    }
+
+    /// <summary>
+    /// Reads a mapping's entries. Explicit keys must be unique. A plain <c>&lt;&lt;</c> key merges the entries of a mapping
+    /// (or of each mapping of a list, earlier ones winning) in its place, except keys the mapping sets itself.
+    /// </summary>
+    private static List<KeyValuePair<YNode, YNode>> ReadMapping(IParser parser, ReadState state, int depth, SourceLocation at)
+    {
+        var explicitEntries = new List<(KeyValuePair<YNode, YNode> Entry, List<YNode>? Merge)>();
+        var seen = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        YNode? mergeKey = null;
+        while (!parser.TryConsume<MappingEnd>(out _))
+        {
+            var key = ReadNode(parser, state, depth + 1);
+            if (key.Kind != YNodeKind.Scalar)
+                throw Problem("yaml", key.ToString(), "a mapping key must be a plain value", "use a plain key", key.Location);
+            var value = ReadNode(parser, state, depth + 1);
+            if (key.Value == "<<" && key.IsPlain)
+            {
+                if (mergeKey is not null)
+                    throw Problem("yaml", "<<", $"appears twice in one mapping (first at line {mergeKey.Location.Line})",
+                        "merge several mappings with one key: '<<: [*first, *second]'", key.Location);
+                mergeKey = key;
+                var sources = value.Kind switch
+                {
+                    YNodeKind.Mapping => new List<YNode> { value },
+                    YNodeKind.Sequence when value.Items.All(i => i.Kind == YNodeKind.Mapping) => value.Items.ToList(),
+                    _ => throw Problem("yaml", "<<", "the merge key takes a mapping or a list of mappings",
+                        "merge an anchored mapping ('<<: *defaults') or a list of them ('<<: [*a, *b]')", key.Location),
+                };
+                explicitEntries.Add((new KeyValuePair<YNode, YNode>(key, value), sources));
+                continue;
+            }
+            var name = key.Value ?? "";
+            if (seen.TryGetValue(name, out var first))
+                throw Problem(name.Length == 0 ? "yaml" : name, name, $"appears twice in one mapping (first at line {first.Location.Line})",
+                    "keep one of them: YAML mappings cannot repeat a key", key.Location);
+            seen[name] = key;
+            explicitEntries.Add((new KeyValuePair<YNode, YNode>(key, value), null));
+        }
+        var result = new List<KeyValuePair<YNode, YNode>>(explicitEntries.Count);
+        foreach (var (entry, merge) in explicitEntries)
+        {
+            if (merge is null)
+            {
+                result.Add(entry);
+                continue;
+            }
+            foreach (var source in merge)
+                foreach (var e in source.Entries)
+                {
+                    var name = e.Key.Value ?? "";
+                    if (seen.ContainsKey(name)) continue; // explicit keys, and earlier merged mappings, win
+                    seen[name] = e.Key;
+                    result.Add(e);
+                }
+        }
+        return result;
     }
 
     public string Emit(IEnumerable<JsonNode> documents)

@@ -9,7 +9,13 @@
 // peer, export and import statuses) and sail (Sail operator: Istio Ready, service-account tokens that the same cluster
 // accepts, east-west gateway address 10.30.N.x). --namespace creates that namespace on every cluster.
 // --unreachable NAME adds a context NAME whose server is a closed port; --unauthorized NAME adds a context NAME to the
-// first cluster with a token it does not accept.
+// first cluster with a token it does not accept. --ready-delay MS makes the operators reconcile a new generation of a
+// control plane only after MS milliseconds (its status stays the previous generation's until then); --cleanup-delay MS
+// makes the OSSM 2 operator hold its finalizer on a deleted SMCP that long.
+//
+// DIR/serviceaccount holds what a pod's service account mount holds (token, ca.crt, namespace) for the first cluster,
+// with a token it accepts: point MESHFED_SERVICEACCOUNT_DIR there and KUBERNETES_SERVICE_HOST/_PORT at its server.
+// clusters.json also has oidcToken (an id-token the first cluster accepts) and expiredOidcToken.
 //
 // Writes DIR/kubeconfig (a context per cluster, current context the first), DIR/clusters.json and DIR/clusters.psd1
 // (kubeconfig, token, clusters with name, context, server, operators), then prints one line
@@ -23,6 +29,7 @@ using System.Text.Json.Nodes;
 using MeshFederation.TestKube;
 
 const string Token = "testkube-admin-token-0123456789";
+const string ServiceAccountToken = "testkube-projected-serviceaccount-token";
 string[] knownOperators = { "ossm2", "federation", "sail" };
 
 string? outDir = null;
@@ -31,6 +38,8 @@ var namespaces = new List<string>();
 var unreachable = new List<string>();
 var unauthorized = new List<string>();
 var clusters = new List<(string Name, List<string> Operators)>();
+var readyDelay = TimeSpan.Zero;
+TimeSpan? cleanupDelay = null;
 try
 {
     for (var i = 0; i < args.Length; i++)
@@ -43,6 +52,8 @@ try
             case "--namespace": namespaces.Add(Next()); break;
             case "--unreachable": unreachable.Add(Next()); break;
             case "--unauthorized": unauthorized.Add(Next()); break;
+            case "--ready-delay": readyDelay = TimeSpan.FromMilliseconds(int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
+            case "--cleanup-delay": cleanupDelay = TimeSpan.FromMilliseconds(int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
             case "-h" or "--help":
                 Console.WriteLine("usage: MeshFederation.TestKube.Host --out DIR [--operators ossm2,federation,sail] [--namespace NS]... [--unreachable NAME]... [--unauthorized NAME]... CLUSTER[:OPERATORS]...");
                 return 0;
@@ -58,7 +69,7 @@ try
     if (outDir is null) throw new ArgumentException("--out DIR is required");
     if (clusters.Count == 0) throw new ArgumentException("give at least one cluster name");
 }
-catch (ArgumentException ex)
+catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
 {
     Console.Error.WriteLine("testkube: " + ex.Message);
     return 2;
@@ -90,10 +101,14 @@ try
         servers.Add(server);
         foreach (var ns in namespaces)
             server.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } }, "kubectl");
-        if (ops.Contains("ossm2")) _ = new FakeOssm2Operator(server, $"10.19.{n}.");
+        if (ops.Contains("ossm2"))
+        {
+            var ossm = new FakeOssm2Operator(server, $"10.19.{n}.") { ReadyDelay = readyDelay };
+            if (cleanupDelay is { } cd) ossm.CleanupDelay = cd;
+        }
         if (ops.Contains("sail"))
         {
-            _ = new FakeSailOperator(server, $"10.30.{n}.");
+            _ = new FakeSailOperator(server, $"10.30.{n}.") { ReadyDelay = readyDelay };
             AcceptIssuedTokens(server);
         }
         n++;
@@ -102,12 +117,24 @@ try
     if (federated.Length > 0) _ = new FakeFederationController(federated); // kept alive by the stores' Changed handlers
 
     Directory.CreateDirectory(outDir);
+    var account = Path.Combine(outDir, "serviceaccount");
+    Directory.CreateDirectory(account);
+    File.WriteAllText(Path.Combine(account, "token"), ServiceAccountToken);
+    File.WriteAllText(Path.Combine(account, "ca.crt"), servers[0].CaPem);
+    File.WriteAllText(Path.Combine(account, "namespace"), "meshfed-runbooks");
+    servers[0].Tokens[ServiceAccountToken] = "system:serviceaccount:meshfed-runbooks:runner";
+    // An oidc id-token the first cluster accepts (valid for an hour) and one that has expired (auth-provider: oidc users).
+    var oidcToken = Jwt(DateTimeOffset.UtcNow.AddHours(1));
+    servers[0].Tokens[oidcToken] = "oidc:alice";
     var kubeconfig = Path.Combine(outDir, "kubeconfig");
     File.WriteAllText(kubeconfig, Kubeconfig(servers, unreachable, unauthorized, ClosedPort()));
     var description = new JsonObject
     {
         ["kubeconfig"] = kubeconfig,
         ["token"] = Token,
+        ["serviceAccount"] = account,
+        ["oidcToken"] = oidcToken,
+        ["expiredOidcToken"] = Jwt(DateTimeOffset.UtcNow.AddMinutes(-10)),
         ["pid"] = Environment.ProcessId,
         ["clusters"] = new JsonArray(servers.Select((s, i) => (JsonNode)new JsonObject
         {
@@ -156,6 +183,12 @@ static void AcceptIssuedTokens(FakeApiServer server)
         var sa = obj["metadata"]?["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>();
         lock (server.Tokens) server.Tokens[Encoding.UTF8.GetString(Convert.FromBase64String(b64))] = $"system:serviceaccount:{ns}:{sa}";
     };
+}
+
+static string Jwt(DateTimeOffset expiry)
+{
+    static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    return $"{B64("{\"alg\":\"RS256\",\"typ\":\"JWT\"}")}.{B64($"{{\"iss\":\"https://idp.example.test\",\"sub\":\"alice\",\"exp\":{expiry.ToUnixTimeSeconds()}}}")}.c2lnbmF0dXJl";
 }
 
 static int ClosedPort()

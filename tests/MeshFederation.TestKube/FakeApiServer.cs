@@ -36,9 +36,12 @@ public sealed class FaultOptions
 }
 
 /// <summary>
-/// An in-process Kubernetes API server on 127.0.0.1 over HTTPS (HTTP/1.1 and HTTP/2) for tests: bearer tokens and
-/// client certificates, discovery, CRUD, server-side apply with managedFields, the status subresource,
-/// resourceVersion conflicts, label selectors, namespaces and fault injection. Real kubectl works against it.
+/// An in-process Kubernetes API server on 127.0.0.1 over HTTPS (HTTP/1.1 and HTTP/2) for tests that behaves like
+/// kube-apiserver where it matters: bearer tokens and client certificates, discovery, CRUD, JSON, YAML and protobuf
+/// bodies, server-side apply with managedFields for every manager, strategic merge patch, server defaults, generation,
+/// the status subresource, resourceVersion conflicts, label and field selectors, watches, dry runs, field validation
+/// against the upstream schemas, finalizers, garbage collection, Terminating namespaces, and fault injection.
+/// Real kubectl works against it. DEVELOPERS.md lists what it models.
 /// </summary>
 public sealed class FakeApiServer : IAsyncDisposable
 {
@@ -73,6 +76,28 @@ public sealed class FakeApiServer : IAsyncDisposable
         });
         _app = builder.Build();
         _app.Run(Handle);
+        // What kube-controller-manager does for every namespace (kube-root-ca.crt, the default ServiceAccount), and the
+        // namespaces every cluster has.
+        Store.Changed += (t, o, verb) =>
+        {
+            if (t.Kind != "Namespace" || verb != "ADDED") return;
+            var ns = o["metadata"]!["name"]!.GetValue<string>();
+            try
+            {
+                Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ServiceAccount", ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = ns } }, "kube-controller-manager");
+                Store.Upsert(new JsonObject
+                {
+                    ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = new JsonObject { ["name"] = "kube-root-ca.crt", ["namespace"] = ns },
+                    ["data"] = new JsonObject { ["ca.crt"] = pki.CaPem },
+                }, "kube-controller-manager");
+            }
+            catch (ApiError)
+            {
+                // The namespace went away meanwhile.
+            }
+        };
+        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
+            Store.Create(ResourceTypes.Namespace, null, new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } }, "v1", "kube-apiserver");
     }
 
     public string Name { get; }
@@ -84,8 +109,14 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>API groups this cluster pretends not to serve (an operator that is not installed).</summary>
     public HashSet<string> HiddenGroups { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Bearer tokens accepted, token to user name.</summary>
-    public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
+    /// <summary>Users that may only read (RBAC view): every write, dry runs included, is forbidden to them.</summary>
+    public HashSet<string> ReadOnlyUsers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Bearer tokens accepted, token to user name. A JWT whose exp has passed is rejected, as kube-apiserver does.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Users in system:masters: SelfSubjectAccessReviews allow them everything; everyone else is judged by RBAC.</summary>
+    public HashSet<string> Admins { get; } = new(StringComparer.Ordinal) { "admin" };
 
     /// <summary>Every request line served ("METHOD path?query"), for assertions on traffic.</summary>
     public List<string> RequestLog { get; } = new();
@@ -138,7 +169,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         var auth = req.Headers.Authorization.ToString();
         lock (AuthLog) AuthLog.Add(cert is not null ? "cert:" + cert.Subject : auth.StartsWith("Bearer ", StringComparison.Ordinal) ? "bearer" : "none");
         var user = cert is not null ? cert.GetNameInfo(X509NameType.SimpleName, false)
-            : auth.StartsWith("Bearer ", StringComparison.Ordinal) && Tokens.TryGetValue(auth[7..], out var u) ? u : null;
+            : auth.StartsWith("Bearer ", StringComparison.Ordinal) && Tokens.TryGetValue(auth[7..], out var u) && !Expired(auth[7..]) ? u : null;
         if (user is null)
         {
             await Status(http, HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
@@ -207,11 +238,58 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A JWT bearer token whose exp claim has passed.</summary>
+    private static bool Expired(string token)
+    {
+        var parts = token.Split('.');
+        if (parts.Length != 3) return false;
+        try
+        {
+            var payload = parts[1].Replace('-', '+').Replace('_', '/');
+            payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
+            var exp = JsonNode.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(payload)))?["exp"];
+            return exp is JsonValue v && v.TryGetValue<long>(out var seconds) && DateTimeOffset.FromUnixTimeSeconds(seconds) <= DateTimeOffset.UtcNow;
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews, judged by <see cref="Rbac"/> (what kubectl auth can-i sends).</summary>
+    private async Task SelfSubjectAccessReview(HttpContext http, string user)
+    {
+        var review = await Body(http) as JsonObject ?? throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "body must be an object");
+        var attributes = review["spec"]?["resourceAttributes"];
+        if (attributes is null) throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "spec.resourceAttributes is required (nonResourceAttributes are not served here)");
+        string? Attr(string key) => attributes[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+        var (allowed, reason) = Rbac.Allows(Store, Admins, user, Attr("verb") ?? "", Attr("group") ?? "", Attr("resource") ?? "", Attr("namespace"), Attr("name"));
+        review["apiVersion"] = "authorization.k8s.io/v1";
+        review["kind"] = "SelfSubjectAccessReview";
+        review["metadata"] ??= new JsonObject();
+        review["status"] = new JsonObject { ["allowed"] = allowed, ["reason"] = reason };
+        await Json(http, review, HttpStatusCode.Created);
+    }
+
     private async Task Route(HttpContext http, string user)
     {
         var path = http.Request.Path.Value ?? "/";
         var seg = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         var method = http.Request.Method;
+        if (seg is ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] && method == "POST")
+        {
+            await SelfSubjectAccessReview(http, user);
+            return;
+        }
+        if (seg is ["apis", "authorization.k8s.io", "v1"])
+        {
+            await Json(http, new JsonObject
+            {
+                ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = "authorization.k8s.io/v1",
+                ["resources"] = new JsonArray(new JsonObject { ["name"] = "selfsubjectaccessreviews", ["singularName"] = "selfsubjectaccessreview", ["namespaced"] = false, ["kind"] = "SelfSubjectAccessReview", ["verbs"] = new JsonArray("create") }),
+            });
+            return;
+        }
 
         if (path == "/version")
         {
@@ -242,6 +320,12 @@ public sealed class FakeApiServer : IAsyncDisposable
                     ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{g.Key}/{versions[0]}", ["version"] = versions[0] },
                 });
             }
+            groups.Add(new JsonObject
+            {
+                ["name"] = "authorization.k8s.io",
+                ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = "authorization.k8s.io/v1", ["version"] = "v1" }),
+                ["preferredVersion"] = new JsonObject { ["groupVersion"] = "authorization.k8s.io/v1", ["version"] = "v1" },
+            });
             await Json(http, new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups });
             return;
         }
@@ -281,14 +365,27 @@ public sealed class FakeApiServer : IAsyncDisposable
         var type = ResourceTypes.Find(group, version, rest[0]) ?? throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({path})");
         var name = rest.Length >= 2 ? rest[1] : null;
         var status = rest.Length >= 3 && rest[2] == "status";
+        if (rest.Length >= 3 && !(status && type.HasStatus))
+            throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({path})");
         var query = http.Request.Query;
-        var manager = query["fieldManager"].ToString() is { Length: > 0 } fm ? fm : user;
+        var agent = http.Request.Headers.UserAgent.ToString();
+        var manager = query["fieldManager"].ToString() is { Length: > 0 } fm ? fm : agent.Length > 0 ? agent.Split('/')[0] : user;
+        var dryRun = query["dryRun"].ToString() == "All";
+        if (method != "GET" && ReadOnlyUsers.Contains(user))
+            throw new ApiError(HttpStatusCode.Forbidden, "Forbidden",
+                $"{type.Plural}{(type.Group.Length == 0 ? "" : "." + type.Group)} \"{name}\" is forbidden: User \"{user}\" cannot {(method switch { "POST" => "create", "PUT" => "update", "DELETE" => "delete", _ => "patch" })} resource \"{type.Plural}\" in API group \"{type.Group}\"{(ns is null ? "" : $" in the namespace \"{ns}\"")}");
+        var validation = query["fieldValidation"].ToString();
 
         switch (method)
         {
+            case "GET" when name is null && (query["watch"] == "true" || query["watch"] == "1"):
+                await Watch(http, type, ns, version, query);
+                return;
             case "GET" when name is null:
                 var selector = query["labelSelector"].ToString();
-                var items = Store.List(type, ns, string.IsNullOrEmpty(selector) ? null : LabelSelector.Parse(selector), version);
+                var fields = query["fieldSelector"].ToString();
+                var items = Store.List(type, ns, string.IsNullOrEmpty(selector) ? null : LabelSelector.Parse(selector), version,
+                    string.IsNullOrEmpty(fields) ? null : FieldSelector.Parse(fields));
                 foreach (var i in items) { i.Remove("apiVersion"); i.Remove("kind"); }
                 await Json(http, new JsonObject
                 {
@@ -302,11 +399,16 @@ public sealed class FakeApiServer : IAsyncDisposable
                 return;
             case "POST" when name is null:
                 var body = await Body(http) as JsonObject ?? throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "body must be an object");
-                await Json(http, Store.Create(type, type.Kind == "Namespace" ? null : ns ?? body["metadata"]?["namespace"]?.GetValue<string>(), body, version, manager), HttpStatusCode.Created);
+                var bodyNs = body["metadata"]?["namespace"]?.GetValue<string>();
+                if (type.Namespaced && ns is not null && bodyNs is not null && bodyNs != ns)
+                    throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+                CheckFields(http, type, version, body, validation, ssa: false);
+                await Json(http, Store.Create(type, type.Kind == "Namespace" ? null : ns ?? bodyNs, body, version, manager, dryRun, validate: true), HttpStatusCode.Created);
                 return;
             case "PUT" when name is not null:
                 var put = await Body(http) as JsonObject ?? throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "body must be an object");
-                await Json(http, Store.Update(type, ns, name, put, version, status, manager));
+                CheckFields(http, type, version, put, validation, ssa: false);
+                await Json(http, Store.Update(type, ns, name, put, version, status, manager, dryRun, validate: true));
                 return;
             case "PATCH" when name is not null:
                 var contentType = http.Request.ContentType ?? "";
@@ -314,16 +416,39 @@ public sealed class FakeApiServer : IAsyncDisposable
                 if (contentType.StartsWith("application/apply-patch", StringComparison.Ordinal))
                 {
                     if (string.IsNullOrEmpty(query["fieldManager"])) throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "PATCH with apply-patch requires fieldManager");
-                    var (obj, created, _) = Store.Apply(type, ns, name, patch, version, manager, query["force"] == "true", status);
+                    if (patch["metadata"]?["name"]?.GetValue<string>() is { } patchName && patchName != name)
+                        throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"the name of the object ({patchName}) does not match the name on the URL ({name})");
+                    if (type.Namespaced && patch["metadata"]?["namespace"]?.GetValue<string>() is { } patchNs && patchNs != ns)
+                        throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+                    // Server-side apply rejects fields its schema does not declare unless told to ignore them.
+                    CheckFields(http, type, version, patch, validation.Length == 0 ? "Strict" : validation, ssa: true);
+                    var (obj, created, _) = Store.Apply(type, ns, name, patch, version, manager, query["force"] == "true", status, dryRun, validate: true);
                     await Json(http, obj, created ? HttpStatusCode.Created : HttpStatusCode.OK);
                 }
                 else if (contentType.StartsWith("application/merge-patch+json", StringComparison.Ordinal) || contentType.StartsWith("application/strategic-merge-patch+json", StringComparison.Ordinal))
-                    await Json(http, Store.MergePatch(type, ns, name, patch, version, status, manager));
-                else throw new ApiError(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", $"the body of the request was in an unknown format ({contentType})");
+                {
+                    var strategic = contentType.StartsWith("application/strategic", StringComparison.Ordinal);
+                    if (strategic && type.IsCustom)
+                        throw new ApiError(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", "strategic merge patch format is not supported");
+                    CheckFields(http, type, version, patch, validation, ssa: false);
+                    await Json(http, Store.MergePatch(type, ns, name, patch, version, status, manager, strategic, dryRun, validate: true));
+                }
+                else throw new ApiError(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
                 return;
             case "DELETE" when name is not null:
-                var removed = Store.Delete(type, ns, name) ?? throw NotFound(type, name);
-                await Json(http, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Success",
+                var options = http.Request.ContentLength > 0 || http.Request.ContentType is not null ? await Body(http) as JsonObject : null;
+                var propagation = query["propagationPolicy"].ToString() is { Length: > 0 } pq ? pq : options?["propagationPolicy"]?.GetValue<string>() ?? "Background";
+                if (propagation is not ("Background" or "Foreground" or "Orphan"))
+                    throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"propagationPolicy: Unsupported value: \"{propagation}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
+                dryRun |= (options?["dryRun"] as JsonArray)?.Any(d => d?.GetValue<string>() == "All") == true;
+                var (removed, gone) = Store.DeleteWithResult(type, ns, name, propagation, dryRun);
+                if (removed is null) throw NotFound(type, name);
+                if (!gone)
+                {
+                    await Json(http, removed);
+                    return;
+                }
+                await Json(http, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success",
                     ["details"] = new JsonObject { ["name"] = name, ["group"] = group, ["kind"] = type.Plural, ["uid"] = removed["metadata"]?["uid"]?.DeepClone() } });
                 return;
             default:
@@ -332,8 +457,80 @@ public sealed class FakeApiServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Server-side field validation of a request body against the kind's schema: Strict rejects unknown fields (400,
+    /// with their paths), Warn (the default) drops them with a Warning header, Ignore drops them silently.
+    /// </summary>
+    private void CheckFields(HttpContext http, ResourceType type, string version, JsonObject body, string validation, bool ssa)
+    {
+        if (validation.Length > 0 && validation is not ("Strict" or "Warn" or "Ignore"))
+            throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"fieldValidation: Unsupported value: \"{validation}\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+        var schema = Store.SchemaFor(type, version);
+        if (schema is null) return;
+        foreach (var (k, _) in body.ToList()) if (k.StartsWith('$')) body.Remove(k);
+        var unknown = schema.UnknownFields(body).Where(p => p[^1].Field?.StartsWith('$') != true).ToList();
+        if (unknown.Count == 0) return;
+        if (validation == "Strict")
+        {
+            var gvk = $"{(type.Group.Length == 0 ? "" : type.Group + "/")}{version}, Kind={type.Kind}";
+            throw ssa
+                ? new ApiError(HttpStatusCode.BadRequest, "BadRequest",
+                    $"failed to create typed patch object ({(type.Group.Length == 0 ? "/" : "")}{gvk}): {string.Join("; ", unknown.Select(u => ApiSchemas.Segment.Format(u, ssa: true) + ": field not declared in schema"))}")
+                : new ApiError(HttpStatusCode.BadRequest, "BadRequest",
+                    $"{type.Kind} in version \"{version}\" cannot be handled as a {type.Kind}: strict decoding error: {string.Join(", ", unknown.Select(u => $"unknown field \"{ApiSchemas.Segment.Format(u, ssa: false)}\""))}");
+        }
+        if (validation != "Ignore")
+            foreach (var u in unknown) http.Response.Headers.Append("Warning", $"299 - \"unknown field \\\"{ApiSchemas.Segment.Format(u, ssa: false)}\\\"\"");
+        schema.Prune(body);
+    }
+
+    /// <summary>A watch: the current objects (unless a resourceVersion is given), then every change, as JSON lines.</summary>
+    private async Task Watch(HttpContext http, ResourceType type, string? ns, string version, IQueryCollection query)
+    {
+        var labels = query["labelSelector"].ToString() is { Length: > 0 } l ? LabelSelector.Parse(l) : null;
+        var fields = query["fieldSelector"].ToString() is { Length: > 0 } f ? FieldSelector.Parse(f) : null;
+        var timeout = int.TryParse(query["timeoutSeconds"], out var seconds) && seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(5);
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<(string Type, JsonObject Object)>();
+        bool Wanted(ResourceType t, JsonObject o) => t == type && (ns is null || o["metadata"]?["namespace"]?.GetValue<string>() == ns)
+                                                      && (labels is null || labels.Matches(o["metadata"]?["labels"] as JsonObject)) && (fields is null || fields.Matches(o));
+        void OnChanged(ResourceType t, JsonObject o, string verb)
+        {
+            if (Wanted(t, o)) channel.Writer.TryWrite((verb, o));
+        }
+        Store.Changed += OnChanged;
+        try
+        {
+            http.Response.StatusCode = 200;
+            http.Response.ContentType = "application/json";
+            var rv = query["resourceVersion"].ToString();
+            if (rv.Length == 0 || rv == "0")
+                foreach (var o in Store.List(type, ns, labels, version, fields)) channel.Writer.TryWrite(("ADDED", o));
+            await http.Response.StartAsync();
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            cts.CancelAfter(timeout);
+            try
+            {
+                while (await channel.Reader.WaitToReadAsync(cts.Token))
+                    while (channel.Reader.TryRead(out var e))
+                    {
+                        var obj = (JsonObject)e.Object.DeepClone();
+                        obj["apiVersion"] = type.Group.Length == 0 ? version : $"{type.Group}/{version}";
+                        await http.Response.WriteAsync(new JsonObject { ["type"] = e.Type, ["object"] = obj }.ToJsonString() + "\n", cts.Token);
+                        await http.Response.Body.FlushAsync(cts.Token);
+                    }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        finally
+        {
+            Store.Changed -= OnChanged;
+        }
+    }
+
+    /// <summary>
     /// OpenAPI v3 discovery, enough for kubectl to see that PATCH supports fieldValidation for every kind here (so it
-    /// validates on the server instead of downloading schemas). Field validation itself is not enforced by this server.
+    /// validates on the server instead of downloading schemas). Field validation is enforced on writes (<see cref="ApiSchemas"/>).
     /// </summary>
     private static JsonObject OpenApi(string[] gv)
     {
@@ -376,10 +573,15 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     private async Task<JsonNode?> Body(HttpContext http)
     {
-        if ((http.Request.ContentType ?? "").Contains("protobuf", StringComparison.Ordinal))
-            throw new ApiError(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", "this test server speaks JSON and YAML only, not protobuf; use kubectl apply");
+        if (KubeProtobuf.IsProtobuf(http.Request.ContentType))
+        {
+            using var ms = new MemoryStream();
+            await http.Request.Body.CopyToAsync(ms);
+            return KubeProtobuf.Decode(ms.ToArray());
+        }
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync();
+        if (string.IsNullOrWhiteSpace(text)) return null;
         try
         {
             var trimmed = text.TrimStart();
@@ -409,6 +611,7 @@ public sealed class FakeApiServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Store.Dispose();
         _serverCert.Dispose();
     }
 }

@@ -3,12 +3,18 @@ using System.Text.Json.Nodes;
 namespace MeshFederation.TestKube;
 
 /// <summary>
-/// Stands in for the OpenShift Service Mesh 2 operator on a test cluster: for every ServiceMeshControlPlane it
-/// publishes the mesh's root certificate (ConfigMap istio-ca-root-cert), creates a Service per federation gateway
-/// (LoadBalancer ones get an address), an istiod Deployment, and marks the SMCP Ready after a delay.
+/// Stands in for the OpenShift Service Mesh 2 operator (and the istiod it runs) on a test cluster. For every
+/// ServiceMeshControlPlane it adds its finalizer, and after <see cref="ReadyDelay"/> reconciles the generation it saw:
+/// istiod publishes the mesh's root certificate (ConfigMap istio-ca-root-cert, which istiod owns, so it outlives the
+/// SMCP), the operator creates the istiod Deployment and a Service per federation gateway (LoadBalancer ones get an
+/// address) owned by the SMCP through ownerReferences, and sets status.observedGeneration and Ready. Until then the
+/// status is the previous generation's, as on a real cluster. When the SMCP is deleted it removes its finalizer after
+/// <see cref="CleanupDelay"/>; the garbage collector removes what the SMCP owned after that.
 /// </summary>
 public sealed class FakeOssm2Operator
 {
+    public const string Finalizer = "maistra.io/istio-operator";
+    private static readonly ResourceType SmcpType = ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!;
     private readonly FakeApiServer _server;
     private readonly string _ipPrefix;
     private readonly Dictionary<string, string> _roots = new(StringComparer.Ordinal);
@@ -30,8 +36,11 @@ public sealed class FakeOssm2Operator
         server.Store.Changed += OnChanged;
     }
 
-    /// <summary>Delay before an SMCP becomes Ready (and its root and gateway addresses appear).</summary>
+    /// <summary>Delay before the operator reconciles a new generation (before that, status is the previous one's).</summary>
     public TimeSpan ReadyDelay { get; set; }
+
+    /// <summary>Delay between an SMCP's deletion and the removal of the operator's finalizer.</summary>
+    public TimeSpan CleanupDelay { get; set; } = TimeSpan.FromMilliseconds(30);
 
     /// <summary>When false, LoadBalancer Services stay pending (no address).</summary>
     public bool AssignLoadBalancerAddresses { get; set; } = true;
@@ -44,26 +53,47 @@ public sealed class FakeOssm2Operator
 
     private void OnChanged(ResourceType type, JsonObject obj, string verb)
     {
-        if (type.Kind != "ServiceMeshControlPlane") return;
-        if (verb == "DELETED")
+        if (type.Kind != "ServiceMeshControlPlane" || verb == "DELETED") return;
+        var md = obj["metadata"]!;
+        var ns = md["namespace"]!.GetValue<string>();
+        var name = md["name"]!.GetValue<string>();
+        if (md["deletionTimestamp"] is not null)
         {
-            var ns = obj["metadata"]!["namespace"]!.GetValue<string>();
-            foreach (var (t, name) in Owned(obj)) _server.Store.Delete(t, ns, name);
+            After(CleanupDelay, () => _server.Store.RemoveFinalizer(SmcpType, ns, name, Finalizer));
             return;
         }
-        if (ReadyDelay > TimeSpan.Zero) _ = Task.Delay(ReadyDelay).ContinueWith(_ => Reconcile(obj), TaskScheduler.Default);
-        else Reconcile(obj);
+        if ((md["finalizers"] as JsonArray)?.Any(f => f?.GetValue<string>() == Finalizer) != true)
+        {
+            var live = _server.Store.Get(SmcpType, ns, name, "v2");
+            if (live is null) return;
+            var finalizers = live["metadata"]!["finalizers"] as JsonArray ?? new JsonArray();
+            finalizers.Add(Finalizer);
+            live["metadata"]!["finalizers"] = finalizers;
+            (live["metadata"] as JsonObject)!.Remove("resourceVersion");
+            Try(() => _server.Store.Update(SmcpType, ns, name, live, "v2", status: false, "istio-operator"));
+            return; // the finalizer's own MODIFIED event reconciles
+        }
+        var generation = ObjectStore.Number(md["generation"]) ?? 1;
+        if (ObjectStore.Number(obj["status"]?["observedGeneration"]) == generation) return;
+        After(ReadyDelay, () => Reconcile(ns, name, generation));
     }
 
-    private static IEnumerable<(ResourceType, string)> Owned(JsonObject smcp)
+    private void After(TimeSpan delay, Action action)
     {
-        var svc = ResourceTypes.ByKind("v1", "Service")!;
-        yield return (ResourceTypes.ByKind("v1", "ConfigMap")!, "istio-ca-root-cert");
-        yield return (ResourceTypes.ByKind("apps/v1", "Deployment")!, "istiod-" + smcp["metadata"]!["name"]!.GetValue<string>());
-        yield return (ResourceTypes.ByKind("v1", "Pod")!, "istiod-" + smcp["metadata"]!["name"]!.GetValue<string>() + "-0");
-        foreach (var key in new[] { "additionalIngress", "additionalEgress" })
-            if (smcp["spec"]?["gateways"]?[key] is JsonObject gws)
-                foreach (var (name, _) in gws) yield return (svc, name);
+        if (delay <= TimeSpan.Zero) Try(action);
+        else _ = Task.Delay(delay).ContinueWith(_ => Try(action), TaskScheduler.Default);
+    }
+
+    private static void Try(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (ApiError)
+        {
+            // The object or its namespace went away meanwhile; the next event reconciles.
+        }
     }
 
     private static JsonObject Labels(JsonObject? labels, string ns)
@@ -73,34 +103,57 @@ public sealed class FakeOssm2Operator
         return l;
     }
 
-    private void Reconcile(JsonObject smcp)
+    private static JsonArray OwnedBy(JsonObject owner, string apiVersion, string kind) => new(new JsonObject
     {
-        var name = smcp["metadata"]!["name"]!.GetValue<string>();
-        var ns = smcp["metadata"]!["namespace"]!.GetValue<string>();
+        ["apiVersion"] = apiVersion, ["kind"] = kind, ["name"] = owner["metadata"]!["name"]!.DeepClone(), ["uid"] = owner["metadata"]!["uid"]!.DeepClone(),
+        ["controller"] = true, ["blockOwnerDeletion"] = true,
+    });
+
+    private void Reconcile(string ns, string name, long generation)
+    {
+        var store = _server.Store;
+        var smcp = store.Get(SmcpType, ns, name, "v2");
+        if (smcp is null || smcp["metadata"]?["deletionTimestamp"] is not null) return;
+        if ((ObjectStore.Number(smcp["metadata"]?["generation"]) ?? 1) != generation) return; // a newer generation is pending
         string root;
         lock (_gate)
         {
             if (!_roots.TryGetValue(name, out root!)) _roots[name] = root = TestPki.RootCertificatePem(name);
         }
-        var store = _server.Store;
         store.Upsert(new JsonObject
         {
             ["apiVersion"] = "v1", ["kind"] = "ConfigMap",
-            ["metadata"] = new JsonObject { ["name"] = "istio-ca-root-cert", ["namespace"] = ns, ["labels"] = new JsonObject { ["maistra.io/owner"] = ns } },
+            ["metadata"] = new JsonObject { ["name"] = "istio-ca-root-cert", ["namespace"] = ns, ["labels"] = new JsonObject { ["istio.io/config"] = "true" } },
             ["data"] = new JsonObject { ["root-cert.pem"] = root },
-        }, "istio-operator");
-        store.Upsert(new JsonObject
+        }, "pilot-discovery");
+        var deployment = store.Upsert(new JsonObject
         {
             ["apiVersion"] = "apps/v1", ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "istiod-" + name, ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["maistra.io/owner"] = ns } },
-            ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "discovery", ["image"] = "registry.redhat.io/openshift-service-mesh/pilot-rhel8:2.5.0" }) } } },
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = "istiod-" + name, ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["maistra.io/owner"] = ns },
+                ["ownerReferences"] = OwnedBy(smcp, "maistra.io/v2", "ServiceMeshControlPlane"),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "istiod" } },
+                ["template"] = new JsonObject
+                {
+                    ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "istiod" } },
+                    ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "discovery", ["image"] = "registry.redhat.io/openshift-service-mesh/pilot-rhel8:2.5.0" }) },
+                },
+            },
         }, "istio-operator");
         store.Upsert(new JsonObject
         {
             ["apiVersion"] = "v1", ["kind"] = "Pod",
-            ["metadata"] = new JsonObject { ["name"] = $"istiod-{name}-0", ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["maistra.io/owner"] = ns } },
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = $"istiod-{name}-0", ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["maistra.io/owner"] = ns },
+                ["ownerReferences"] = OwnedBy(deployment, "apps/v1", "Deployment"),
+            },
             ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "discovery", ["image"] = "pilot" }) },
-        }, "istio-operator");
+        }, "kube-controller-manager");
         foreach (var key in new[] { "additionalIngress", "additionalEgress" })
         {
             if (smcp["spec"]?["gateways"]?[key] is not JsonObject gws) continue;
@@ -110,7 +163,11 @@ public sealed class FakeOssm2Operator
                 var svc = new JsonObject
                 {
                     ["apiVersion"] = "v1", ["kind"] = "Service",
-                    ["metadata"] = new JsonObject { ["name"] = gw, ["namespace"] = ns, ["labels"] = Labels(spec?["service"]?["metadata"]?["labels"] as JsonObject, ns) },
+                    ["metadata"] = new JsonObject
+                    {
+                        ["name"] = gw, ["namespace"] = ns, ["labels"] = Labels(spec?["service"]?["metadata"]?["labels"] as JsonObject, ns),
+                        ["ownerReferences"] = OwnedBy(smcp, "maistra.io/v2", "ServiceMeshControlPlane"),
+                    },
                     ["spec"] = new JsonObject { ["type"] = type, ["selector"] = new JsonObject { ["service.istio.io/canonical-name"] = gw }, ["ports"] = spec?["service"]?["ports"]?.DeepClone() },
                 };
                 if (type == "LoadBalancer" && AssignLoadBalancerAddresses)
@@ -124,16 +181,14 @@ public sealed class FakeOssm2Operator
                 store.Upsert(svc, "istio-operator");
             }
         }
-        var live = store.Get(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, ns, name, "v2");
-        if (live is null) return;
-        live["status"] = new JsonObject
+        store.UpdateStatus(SmcpType, ns, name, _ => new JsonObject
         {
+            ["observedGeneration"] = generation,
             ["annotations"] = new JsonObject { ["readyComponentCount"] = "10/10" },
             ["conditions"] = new JsonArray(
                 new JsonObject { ["type"] = "Installed", ["status"] = "True", ["reason"] = "InstallSuccessful" },
                 new JsonObject { ["type"] = "Reconciled", ["status"] = "True", ["reason"] = "InstallSuccessful" },
                 new JsonObject { ["type"] = "Ready", ["status"] = "True", ["reason"] = "ComponentsReady" }),
-        };
-        store.Upsert(live, "istio-operator");
+        }, "istio-operator");
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 
@@ -24,17 +25,30 @@ public sealed class ApiError : Exception
 }
 
 /// <summary>
-/// The objects of one test cluster. Writes bump a global resourceVersion; server-side apply tracks each manager's
-/// fields in managedFields, reports conflicts with other managers unless forced, removes fields a manager stops
-/// applying, and leaves the object (and its resourceVersion) untouched when nothing changes.
+/// The objects of one test cluster, kept as kube-apiserver and its controllers keep them:
+/// <list type="bullet">
+/// <item>every write bumps a global resourceVersion; writes that change nothing are no-ops;</item>
+/// <item>server defaults (<see cref="ServerDefaults"/>, CRD schema defaults) are applied on every write;</item>
+/// <item>metadata.generation starts at 1 and is bumped only when something other than metadata and status changes;</item>
+/// <item>managedFields record each manager's fields: Apply entries hold what was applied, Update entries what the
+/// manager changed (others lose those fields); server-side apply reports conflicts unless forced and removes fields a
+/// manager stops applying;</item>
+/// <item>deletion honours finalizers (deletionTimestamp, removal once the last finalizer goes) and propagation
+/// (the garbage collector removes dependents named by ownerReferences after <see cref="GarbageCollectionDelay"/>);</item>
+/// <item>a deleted namespace stays Terminating while its content is removed and refuses new content;</item>
+/// <item>dry runs compute the same result and store nothing.</item>
+/// </list>
 /// </summary>
-public sealed class ObjectStore
+public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Group, string Plural, string Ns, string Name), JsonObject> _objects = new();
+    private readonly CancellationTokenSource _stop = new();
     private long _resourceVersion = 100;
+    private int _nextIp = 10;
+    private int _nextNodePort = 30000;
 
-    /// <summary>Called after every successful write, outside the lock (the fake operators hook in here).</summary>
+    /// <summary>Called after every successful write, outside the lock (the fake operators and watches hook in here).</summary>
     public event Action<ResourceType, JsonObject, string>? Changed;
 
     public long ResourceVersion { get { lock (_gate) return _resourceVersion; } }
@@ -44,19 +58,46 @@ public sealed class ObjectStore
     /// <summary>How many writes changed something (creates, updates, deletes).</summary>
     public int Writes { get; private set; }
 
+    /// <summary>
+    /// Fields this cluster's schemas lack, as "group/Kind:dotted.path" ("maistra.io/ServiceMeshControlPlane:spec.techPreview"):
+    /// a cluster running an older CRD than shared/crds holds. Strict validation rejects them; other writes drop them.
+    /// </summary>
+    public HashSet<string> UnservedFields { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The schema this cluster validates a kind with (shared/crds, less <see cref="UnservedFields"/>).</summary>
+    public ApiSchemas.Schema? SchemaFor(ResourceType t, string version)
+    {
+        var schema = ApiSchemas.For(t, version);
+        if (schema is null || UnservedFields.Count == 0) return schema;
+        var prefix = $"{t.Group}/{t.Kind}:";
+        return schema.Without(UnservedFields.Where(f => f.StartsWith(prefix, StringComparison.Ordinal)).Select(f => f[prefix.Length..]).ToList());
+    }
+
+    /// <summary>How long the namespace controller waits before it removes a deleted namespace's content.</summary>
+    public TimeSpan NamespaceDeletionDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How long the garbage collector waits before it removes the dependents of a deleted owner.</summary>
+    public TimeSpan GarbageCollectionDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
     private static (string, string, string, string) Key(ResourceType t, string? ns, string name) => (t.Group, t.Plural, t.Namespaced ? ns ?? "" : "", name);
+
+    /// <summary>An integer field, whatever its JSON representation; null when absent.</summary>
+    public static long? Number(JsonNode? node) =>
+        node is JsonValue v && long.TryParse(v.ToJsonString().Trim('"'), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) ? l : null;
+
+    private static string Now() => DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     public JsonObject? Get(ResourceType t, string? ns, string name, string version)
     {
         lock (_gate) return _objects.TryGetValue(Key(t, ns, name), out var o) ? WithVersion(o, t, version) : null;
     }
 
-    public List<JsonObject> List(ResourceType t, string? ns, LabelSelector? selector, string version)
+    public List<JsonObject> List(ResourceType t, string? ns, LabelSelector? selector, string version, FieldSelector? fields = null)
     {
         lock (_gate)
             return _objects.Where(kv => kv.Key.Group == t.Group && kv.Key.Plural == t.Plural && (ns is null || kv.Key.Ns == ns))
                 .Select(kv => kv.Value)
-                .Where(o => selector is null || selector.Matches(o["metadata"]?["labels"] as JsonObject))
+                .Where(o => (selector is null || selector.Matches(o["metadata"]?["labels"] as JsonObject)) && (fields is null || fields.Matches(o)))
                 .OrderBy(o => o["metadata"]!["namespace"]?.GetValue<string>(), StringComparer.Ordinal)
                 .ThenBy(o => o["metadata"]!["name"]!.GetValue<string>(), StringComparer.Ordinal)
                 .Select(o => WithVersion(o, t, version)).ToList();
@@ -74,16 +115,44 @@ public sealed class ObjectStore
         return copy;
     }
 
-    private void EnsureNamespace(ResourceType t, string? ns)
+    private static ResourceType TypeOf((string Group, string Plural, string Ns, string Name) key) => ResourceTypes.All.First(r => r.Group == key.Group && r.Plural == key.Plural);
+
+    private static ApiError NotFound(ResourceType t, string name) =>
+        new(HttpStatusCode.NotFound, "NotFound", $"{t.Plural}{(t.Group.Length == 0 ? "" : "." + t.Group)} \"{name}\" not found");
+
+    /// <summary>The namespace must exist; new content is refused while it terminates.</summary>
+    private void EnsureNamespace(ResourceType t, string? ns, string name)
     {
         if (!t.Namespaced) return;
         if (string.IsNullOrEmpty(ns)) throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "the namespace of the object is required");
-        var nsType = ResourceTypes.All[0];
-        if (!_objects.ContainsKey(Key(nsType, null, ns)))
+        if (!_objects.TryGetValue(Key(ResourceTypes.Namespace, null, ns), out var nsObj))
             throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"namespaces \"{ns}\" not found");
+        if (nsObj["metadata"]?["deletionTimestamp"] is not null)
+            throw new ApiError(HttpStatusCode.Forbidden, "Forbidden",
+                $"{t.Plural}{(t.Group.Length == 0 ? "" : "." + t.Group)} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated");
     }
 
-    private string NextVersion() => (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private string NextVersion() => (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+
+    JsonNode ServerDefaults.IAllocator.ClusterIp() { lock (_gate) return JsonValue.Create($"10.96.{_nextIp / 250}.{_nextIp++ % 250 + 1}")!; }
+
+    JsonNode ServerDefaults.IAllocator.NodePort() { lock (_gate) return JsonValue.Create(_nextNodePort++)!; }
+
+    /// <summary>Groups whose objects carry metadata.generation (custom resources and workloads), as kube-apiserver sets it.</summary>
+    private static readonly HashSet<string> GenerationGroups = new(StringComparer.Ordinal)
+    {
+        "apps", "policy", "autoscaling", "maistra.io", "federation.maistra.io", "sailoperator.io", "networking.istio.io", "security.istio.io",
+    };
+
+    /// <summary>metadata.generation goes up when anything but metadata and status changes.</summary>
+    private static void BumpGeneration(ResourceType t, JsonObject live, JsonObject obj)
+    {
+        if (!GenerationGroups.Contains(t.Group)) return;
+        static bool Spec(string k) => k is not ("metadata" or "status" or "apiVersion" or "kind");
+        var changed = live.Where(kv => Spec(kv.Key)).Any(kv => !JsonNode.DeepEquals(kv.Value, obj[kv.Key])) || obj.Any(kv => Spec(kv.Key) && !live.ContainsKey(kv.Key));
+        var generation = live["metadata"]?["generation"] is JsonValue v && v.TryGetValue<long>(out var g) ? g : 1;
+        obj["metadata"]!["generation"] = changed ? generation + 1 : generation;
+    }
 
     private static void Stamp(JsonObject obj, ResourceType t, string? ns, string name)
     {
@@ -93,25 +162,97 @@ public sealed class ObjectStore
         if (t.Namespaced) md["namespace"] = ns;
         else md.Remove("namespace");
         md["uid"] ??= Guid.NewGuid().ToString();
-        md["creationTimestamp"] ??= DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        md["creationTimestamp"] ??= Now();
         obj["kind"] = t.Kind;
     }
 
-    public JsonObject Create(ResourceType t, string? ns, JsonObject body, string version, string manager)
+    /// <summary>Drops what clients may not set (system metadata) from a request body.</summary>
+    private static void StripSystemFields(JsonObject obj)
+    {
+        if (obj["metadata"] is not JsonObject md) return;
+        foreach (var k in new[] { "uid", "creationTimestamp", "generation", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink" }) md.Remove(k);
+    }
+
+    private void Default(ResourceType t, JsonObject obj, JsonObject? live, string version)
+    {
+        ServerDefaults.Apply(t, obj, live, this);
+        ApiSchemas.For(t, version)?.Default(obj);
+        if (t.Kind == "Namespace")
+        {
+            var status = obj["status"] as JsonObject ?? new JsonObject();
+            obj["status"] = status;
+            status["phase"] ??= "Active";
+        }
+        if (t.Kind == "Service") obj["status"] ??= new JsonObject { ["loadBalancer"] = new JsonObject() };
+    }
+
+    /// <summary>Final-object validation of HTTP writes: custom resources are checked against their structural schemas (422).</summary>
+    private static void Validate(ResourceType t, JsonObject obj, string version, bool statusWrite = false)
+    {
+        var schema = ApiSchemas.For(t, version);
+        if (schema is null) return;
+        // What a write cannot change is not judged by it: the status of a main-resource write (its controller's), the
+        // spec of a status write.
+        var judged = (JsonObject)obj.DeepClone();
+        if (t.HasStatus && !statusWrite) judged.Remove("status");
+        if (t.HasStatus && statusWrite) foreach (var k in judged.Select(kv => kv.Key).Where(k => k is not ("apiVersion" or "kind" or "metadata" or "status")).ToList()) judged.Remove(k);
+        var errors = schema.Invalid(judged);
+        if (errors.Count == 0) return;
+        var name = obj["metadata"]?["name"]?.GetValue<string>();
+        if (t.IsCustom)
+            throw new ApiError(HttpStatusCode.UnprocessableEntity, "Invalid",
+                $"{t.Kind}.{t.Group} \"{name}\" is invalid: {(errors.Count == 1 ? errors[0] : "[" + string.Join(", ", errors) + "]")}");
+        throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"{t.Kind} in version \"{version}\" cannot be handled as a {t.Kind}: {errors[0]}");
+    }
+
+    private static bool SpecChanged(JsonObject? before, JsonObject after)
+    {
+        if (before is null) return true;
+        static JsonObject Content(JsonObject o)
+        {
+            var c = (JsonObject)o.DeepClone();
+            foreach (var k in new[] { "metadata", "status", "apiVersion", "kind" }) c.Remove(k);
+            return c;
+        }
+        return !JsonNode.DeepEquals(Content(before), Content(after));
+    }
+
+    private static void Generation(ResourceType t, JsonObject? live, JsonObject obj)
+    {
+        if (!t.HasGeneration) return;
+        var previous = ObjectStore.Number(live?["metadata"]?["generation"]) ?? 0;
+        obj["metadata"]!["generation"] = previous == 0 ? 1 : SpecChanged(live, obj) ? previous + 1 : previous;
+    }
+
+    private void Fire(List<(ResourceType, JsonObject, string)> events)
+    {
+        foreach (var (t, o, verb) in events) Changed?.Invoke(t, o, verb);
+    }
+
+    // ------------------------------------------------------------------ create, update, patch
+
+    public JsonObject Create(ResourceType t, string? ns, JsonObject body, string version, string manager, bool dryRun = false, bool validate = false)
     {
         JsonObject result;
         lock (_gate)
         {
             var name = body["metadata"]?["name"]?.GetValue<string>() ?? throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "metadata.name is required");
-            EnsureNamespace(t, ns);
+            if (body["metadata"]?["resourceVersion"]?.GetValue<string>() is { Length: > 0 })
+                throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "resourceVersion should not be set on objects to be created");
+            EnsureNamespace(t, ns, name);
             if (_objects.ContainsKey(Key(t, ns, name)))
-                throw new ApiError(HttpStatusCode.Conflict, "AlreadyExists", $"{t.Plural}.{t.Group} \"{name}\" already exists");
+                throw new ApiError(HttpStatusCode.Conflict, "AlreadyExists", $"{t.Plural}{(t.Group.Length == 0 ? "" : "." + t.Group)} \"{name}\" already exists");
             var obj = (JsonObject)body.DeepClone();
             StripNulls(obj);
+            StripSystemFields(obj);
             if (t.HasStatus) obj.Remove("status");
             Stamp(obj, t, ns, name);
+            Default(t, obj, null, version);
+            Generation(t, null, obj);
+            if (validate) Validate(t, obj, version);
+            obj["metadata"]!["managedFields"] = ManagedAfterUpdate(t, null, obj, manager, version, subresource: null);
+            if (dryRun) return WithVersion(obj, t, version);
             obj["metadata"]!["resourceVersion"] = NextVersion();
-            obj["metadata"]!["managedFields"] = new JsonArray(Entry(manager, "Update", version, t, FieldSet.Of(obj)));
             _objects[Key(t, ns, name)] = obj;
             Writes++;
             result = WithVersion(obj, t, version);
@@ -120,52 +261,83 @@ public sealed class ObjectStore
         return result;
     }
 
-    public JsonObject Update(ResourceType t, string? ns, string name, JsonObject body, string version, bool status, string manager)
+    public JsonObject Update(ResourceType t, string? ns, string name, JsonObject body, string version, bool status, string manager, bool dryRun = false, bool validate = false)
     {
+        var events = new List<(ResourceType, JsonObject, string)>();
         JsonObject result;
         lock (_gate)
         {
-            if (!_objects.TryGetValue(Key(t, ns, name), out var live))
-                throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"{t.Plural}.{t.Group} \"{name}\" not found");
+            if (!_objects.TryGetValue(Key(t, ns, name), out var live)) throw NotFound(t, name);
             var rv = body["metadata"]?["resourceVersion"]?.GetValue<string>();
             if (!string.IsNullOrEmpty(rv) && rv != live["metadata"]!["resourceVersion"]!.GetValue<string>())
                 throw new ApiError(HttpStatusCode.Conflict, "Conflict",
-                    $"Operation cannot be fulfilled on {t.Plural}.{t.Group} \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
+                    $"Operation cannot be fulfilled on {t.Plural}{(t.Group.Length == 0 ? "" : "." + t.Group)} \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
             var obj = (JsonObject)live.DeepClone();
-            if (status) obj["status"] = body["status"]?.DeepClone();
+            var clean = (JsonObject)body.DeepClone();
+            StripNulls(clean);
+            if (status) obj["status"] = clean["status"]?.DeepClone();
             else
             {
-                foreach (var (k, v) in body)
+                foreach (var (k, v) in clean)
                     if (k is not ("metadata" or "status" or "apiVersion" or "kind")) obj[k] = v?.DeepClone();
-                foreach (var k in obj.Select(kv => kv.Key).Where(k => k is not ("metadata" or "status" or "apiVersion" or "kind") && !body.ContainsKey(k)).ToList()) obj.Remove(k);
-                if (!t.HasStatus && body["status"] is { } s) obj["status"] = s.DeepClone();
-                foreach (var k in new[] { "labels", "annotations" })
-                    if (body["metadata"]?[k] is { } m) obj["metadata"]![k] = m.DeepClone();
+                foreach (var k in obj.Select(kv => kv.Key).Where(k => k is not ("metadata" or "status" or "apiVersion" or "kind") && !clean.ContainsKey(k)).ToList()) obj.Remove(k);
+                if (!t.HasStatus)
+                {
+                    if (clean["status"] is { } s) obj["status"] = s.DeepClone();
+                    else obj.Remove("status");
+                }
+                foreach (var k in new[] { "labels", "annotations", "finalizers", "ownerReferences" })
+                    if (clean["metadata"]?[k] is { } m) obj["metadata"]![k] = m.DeepClone();
                     else (obj["metadata"] as JsonObject)!.Remove(k);
+                if (live["metadata"]?["deletionTimestamp"] is not null && obj["metadata"]?["finalizers"] is JsonArray added
+                    && added.Any(f => !((live["metadata"]?["finalizers"] as JsonArray)?.Any(l => JsonNode.DeepEquals(l, f)) ?? false)))
+                    throw new ApiError(HttpStatusCode.UnprocessableEntity, "Invalid", $"{t.Kind} \"{name}\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted");
             }
-            if (Same(live, obj)) return WithVersion(live, t, version);
-            obj["metadata"]!["resourceVersion"] = NextVersion();
-            _objects[Key(t, ns, name)] = obj;
-            Writes++;
-            result = WithVersion(obj, t, version);
+            Default(t, obj, live, version);
+            if (!status) Generation(t, live, obj);
+            if (validate) Validate(t, obj, version, status);
+            obj["metadata"]!["managedFields"] = ManagedAfterUpdate(t, live, obj, manager, version, status ? "status" : null);
+            if (Same(live, obj) && FieldSet.SameOwnership(live["metadata"]!["managedFields"]?.ToJsonString(), obj["metadata"]!["managedFields"]!.ToJsonString()))
+                return WithVersion(live, t, version);
+            if (dryRun) return WithVersion(obj, t, version);
+            result = Commit(t, ns, name, obj, version, events);
         }
-        Changed?.Invoke(t, result, "MODIFIED");
+        Fire(events);
         return result;
     }
 
-    /// <summary>JSON merge patch (and strategic merge patch, treated the same here).</summary>
-    public JsonObject MergePatch(ResourceType t, string? ns, string name, JsonObject patch, string version, bool status, string manager)
+    /// <summary>Stores a changed object, or removes it when it is being deleted and its last finalizer is gone.</summary>
+    private JsonObject Commit(ResourceType t, string? ns, string name, JsonObject obj, string version, List<(ResourceType, JsonObject, string)> events)
+    {
+        obj["metadata"]!["resourceVersion"] = NextVersion();
+        Writes++;
+        var result = WithVersion(obj, t, version);
+        if (obj["metadata"]?["deletionTimestamp"] is not null && (obj["metadata"]?["finalizers"] as JsonArray)?.Count is null or 0
+            && (t.Kind != "Namespace" || (obj["spec"]?["finalizers"] as JsonArray)?.Count is null or 0))
+        {
+            _objects.Remove(Key(t, ns, name));
+            events.Add((t, result, "DELETED"));
+            ScheduleCollection(obj);
+            return result;
+        }
+        _objects[Key(t, ns, name)] = obj;
+        events.Add((t, result, "MODIFIED"));
+        return result;
+    }
+
+    /// <summary>JSON merge patch, and strategic merge patch (lists of objects merged by their patch merge key).</summary>
+    public JsonObject MergePatch(ResourceType t, string? ns, string name, JsonObject patch, string version, bool status, string manager, bool strategic = false, bool dryRun = false, bool validate = false)
     {
         JsonObject current;
         lock (_gate)
         {
-            if (!_objects.TryGetValue(Key(t, ns, name), out var live))
-                throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"{t.Plural}.{t.Group} \"{name}\" not found");
+            if (!_objects.TryGetValue(Key(t, ns, name), out var live)) throw NotFound(t, name);
             current = (JsonObject)live.DeepClone();
         }
-        Merge(current, patch);
-        current["metadata"]!.AsObject().Remove("resourceVersion");
-        return Update(t, ns, name, current, version, status, manager);
+        var schema = strategic ? ApiSchemas.For(t, version) : null;
+        Merge(current, patch, strategic, schema, new List<string>());
+        if (patch["metadata"]?["resourceVersion"] is null) current["metadata"]!.AsObject().Remove("resourceVersion");
+        return Update(t, ns, name, current, version, status, manager, dryRun, validate);
     }
 
     private static void StripNulls(JsonObject o)
@@ -177,19 +349,47 @@ public sealed class ObjectStore
         }
     }
 
-    private static void Merge(JsonObject target, JsonObject patch)
+    private static void Merge(JsonObject target, JsonObject patch, bool strategic = false, ApiSchemas.Schema? schema = null, List<string>? path = null)
     {
         foreach (var (k, v) in patch)
         {
+            if (strategic && k.StartsWith('$')) continue; // $setElementOrder/..., $retainKeys, $patch directives
+            var here = path is null ? null : new List<string>(path) { k };
             if (v is null) target.Remove(k);
-            else if (v is JsonObject po && target[k] is JsonObject to) Merge(to, po);
+            else if (v is JsonObject po && target[k] is JsonObject to) Merge(to, po, strategic, schema, here);
+            else if (strategic && v is JsonArray pa && target[k] is JsonArray ta && MergeKey(schema, here!, pa, ta) is { } key)
+            {
+                foreach (var item in pa.OfType<JsonObject>())
+                {
+                    var existing = ta.OfType<JsonObject>().FirstOrDefault(e => JsonNode.DeepEquals(e[key], item[key]));
+                    if (item["$patch"]?.GetValue<string>() == "delete") { if (existing is not null) ta.Remove(existing); }
+                    else if (existing is not null) Merge(existing, item, strategic, schema, null);
+                    else
+                    {
+                        var copy = (JsonObject)item.DeepClone();
+                        copy.Remove("$patch");
+                        ta.Add(copy);
+                    }
+                }
+            }
             else target[k] = v.DeepClone();
         }
     }
 
-    /// <summary>Server-side apply.</summary>
-    public (JsonObject Object, bool Created, bool Changed) Apply(ResourceType t, string? ns, string name, JsonObject applied, string version, string manager, bool force, bool status)
+    private static string? MergeKey(ApiSchemas.Schema? schema, List<string> path, JsonArray patch, JsonArray live)
     {
+        if (!patch.All(i => i is JsonObject) || !live.All(i => i is JsonObject)) return null;
+        var listSchema = schema?.ListSchemaAt(path);
+        var key = listSchema?["x-kubernetes-patch-merge-key"]?.GetValue<string>();
+        if (listSchema?["x-kubernetes-patch-strategy"]?.GetValue<string>()?.Contains("merge", StringComparison.Ordinal) != true) return null;
+        return key is not null && patch.OfType<JsonObject>().All(i => i.ContainsKey(key)) ? key : null;
+    }
+
+    /// <summary>Server-side apply.</summary>
+    public (JsonObject Object, bool Created, bool Changed) Apply(ResourceType t, string? ns, string name, JsonObject applied, string version, string manager, bool force, bool status,
+        bool dryRun = false, bool validate = false)
+    {
+        var events = new List<(ResourceType, JsonObject, string)>();
         JsonObject result;
         bool created, changed;
         lock (_gate)
@@ -197,42 +397,38 @@ public sealed class ObjectStore
             var key = Key(t, ns, name);
             var config = (JsonObject)applied.DeepClone();
             StripNulls(config);
+            var precondition = config["metadata"]?["resourceVersion"]?.GetValue<string>();
+            (config["metadata"] as JsonObject)?.Remove("resourceVersion");
+            StripSystemFields(config);
             if (t.HasStatus && !status) config.Remove("status");
-            var appliedFields = FieldSet.Of(config);
+            var subresource = status ? "status" : null;
+            var appliedFields = FieldSet.Of(config, t, subresource);
             if (!_objects.TryGetValue(key, out var live))
             {
-                EnsureNamespace(t, ns);
+                if (!string.IsNullOrEmpty(precondition)) throw NotFound(t, name);
+                EnsureNamespace(t, ns, name);
                 var obj = (JsonObject)config.DeepClone();
                 Stamp(obj, t, ns, name);
+                Default(t, obj, null, version);
+                Generation(t, null, obj);
+                if (validate) Validate(t, obj, version, status);
+                obj["metadata"]!["managedFields"] = new JsonArray(Entry(manager, "Apply", version, t, appliedFields, subresource));
+                created = changed = true;
+                if (dryRun) return (WithVersion(obj, t, version), true, true);
                 obj["metadata"]!["resourceVersion"] = NextVersion();
-                obj["metadata"]!["managedFields"] = new JsonArray(Entry(manager, "Apply", version, t, appliedFields));
                 _objects[key] = obj;
                 Writes++;
-                created = changed = true;
                 result = WithVersion(obj, t, version);
+                events.Add((t, result, "ADDED"));
             }
             else
             {
+                if (!string.IsNullOrEmpty(precondition) && precondition != live["metadata"]!["resourceVersion"]!.GetValue<string>())
+                    throw new ApiError(HttpStatusCode.Conflict, "Conflict", $"Operation cannot be fulfilled on {t.Plural} \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
                 var entries = (live["metadata"]!["managedFields"] as JsonArray)?.OfType<JsonObject>().Select(e => (JsonObject)e.DeepClone()).ToList() ?? new List<JsonObject>();
-                var others = entries.Where(e => e["manager"]!.GetValue<string>() != manager || e["operation"]!.GetValue<string>() != "Apply").ToList();
-                var conflicts = new List<string>();
-                foreach (var e in others)
-                {
-                    var theirs = FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject);
-                    foreach (var path in appliedFields.Paths.Where(theirs.Contains))
-                        if (!JsonNode.DeepEquals(FieldSet.At(config, path), FieldSet.At(live, path)))
-                            conflicts.Add($"conflict with \"{e["manager"]}\": {FieldSet.Format(path)}");
-                }
-                if (conflicts.Count > 0 && !force)
-                    throw new ApiError(HttpStatusCode.Conflict, "Conflict", $"Apply failed with {conflicts.Count} conflict{(conflicts.Count == 1 ? "" : "s")}: {string.Join("; ", conflicts)}");
-                if (force)
-                    foreach (var e in others)
-                    {
-                        var theirs = FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject);
-                        theirs.RemoveAll(appliedFields.Contains);
-                        e["fieldsV1"] = theirs.ToFieldsV1();
-                    }
-                var mine = entries.FirstOrDefault(e => e["manager"]!.GetValue<string>() == manager && e["operation"]!.GetValue<string>() == "Apply");
+                bool IsMine(JsonObject e) => e["manager"]!.GetValue<string>() == manager && e["operation"]!.GetValue<string>() == "Apply" && e["subresource"]?.GetValue<string>() == subresource;
+                var others = entries.Where(e => !IsMine(e)).ToList();
+                var mine = entries.FirstOrDefault(IsMine);
                 var previous = FieldSet.FromFieldsV1(mine?["fieldsV1"] as JsonObject);
                 var ownedByOthers = new FieldSet();
                 foreach (var e in others) ownedByOthers.AddRange(FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject));
@@ -240,48 +436,298 @@ public sealed class ObjectStore
                 foreach (var path in previous.Paths.Where(p => !appliedFields.Contains(p) && !ownedByOthers.Contains(p)))
                     FieldSet.Remove(obj, path);
                 Merge(obj, config);
+                Default(t, obj, live, version);
+                if (!status) Generation(t, live, obj);
+
+                // A conflict: applying changes a field another manager owns.
+                var conflicts = new List<(JsonObject Entry, string[] Path)>();
+                foreach (var e in others)
+                {
+                    if (e["manager"]!.GetValue<string>() == manager) continue;
+                    var theirs = FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject);
+                    foreach (var path in appliedFields.Paths.Where(theirs.Contains))
+                        if (!JsonNode.DeepEquals(FieldSet.At(obj, path), FieldSet.At(live, path))) conflicts.Add((e, path));
+                }
+                if (conflicts.Count > 0 && !force)
+                    throw new ApiError(HttpStatusCode.Conflict, "Conflict",
+                        $"Apply failed with {conflicts.Count} conflict{(conflicts.Count == 1 ? "" : "s")}: {string.Join("; ", conflicts.Select(c => $"conflict with \"{c.Entry["manager"]}\"{(c.Entry["operation"]?.GetValue<string>() == "Update" ? " using " + c.Entry["apiVersion"] : "")}: {FieldSet.Format(c.Path)}"))}");
+                foreach (var (e, path) in conflicts)
+                {
+                    var theirs = FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject);
+                    theirs.RemoveAll(p => p.SequenceEqual(path));
+                    e["fieldsV1"] = theirs.ToFieldsV1();
+                }
+                if (validate) Validate(t, obj, version, status);
                 var newEntries = others.Where(e => (e["fieldsV1"] as JsonObject)?.Count > 0).ToList();
-                newEntries.Insert(0, Entry(manager, "Apply", version, t, appliedFields, mine?["time"]?.GetValue<string>()));
+                if (appliedFields.Paths.Count > 0) newEntries.Insert(0, Entry(manager, "Apply", version, t, appliedFields, subresource, mine?["time"]?.GetValue<string>()));
                 var oldManaged = live["metadata"]!["managedFields"]?.ToJsonString();
                 obj["metadata"]!["managedFields"] = new JsonArray(newEntries.ToArray<JsonNode>());
-                changed = !Same(live, obj) || !FieldSet.SameOwnership(oldManaged, obj["metadata"]!["managedFields"]!.ToJsonString());
+                var contentChanged = !Same(live, obj);
+                changed = contentChanged || !FieldSet.SameOwnership(oldManaged, obj["metadata"]!["managedFields"]!.ToJsonString());
                 created = false;
-                if (changed)
-                {
-                    if (!Same(live, obj)) obj["metadata"]!["managedFields"]![0]!["time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
-                    obj["metadata"]!["resourceVersion"] = NextVersion();
-                    _objects[key] = obj;
-                    Writes++;
-                    result = WithVersion(obj, t, version);
-                }
-                else result = WithVersion(live, t, version);
+                if (!changed) return (WithVersion(live, t, version), false, false);
+                if (contentChanged && appliedFields.Paths.Count > 0) obj["metadata"]!["managedFields"]![0]!["time"] = Now();
+                if (dryRun) return (WithVersion(obj, t, version), false, true);
+                result = Commit(t, ns, name, obj, version, events);
             }
         }
-        if (changed) Changed?.Invoke(t, result, created ? "ADDED" : "MODIFIED");
+        Fire(events);
         return (result, created, changed);
     }
 
-    public JsonObject? Delete(ResourceType t, string? ns, string name)
+    /// <summary>managedFields after an Update by <paramref name="manager"/>: it owns what it changed; others lose those fields.</summary>
+    private static JsonArray ManagedAfterUpdate(ResourceType t, JsonObject? live, JsonObject obj, string manager, string version, string? subresource)
+    {
+        var entries = (live?["metadata"]?["managedFields"] as JsonArray)?.OfType<JsonObject>().Select(e => (JsonObject)e.DeepClone()).ToList() ?? new List<JsonObject>();
+        var after = FieldSet.Of(obj, t, subresource);
+        var before = live is null ? new FieldSet() : FieldSet.Of(live, t, subresource);
+        var changedPaths = new FieldSet();
+        foreach (var p in after.Paths.Concat(before.Paths))
+            if (live is null || !JsonNode.DeepEquals(FieldSet.At(obj, p), FieldSet.At(live, p))) changedPaths.Add(p);
+        if (changedPaths.Paths.Count == 0) return new JsonArray(entries.ToArray<JsonNode>());
+        var apiVersion = t.Group.Length == 0 ? version : $"{t.Group}/{version}";
+        bool IsMine(JsonObject e) => e["manager"]!.GetValue<string>() == manager && e["operation"]!.GetValue<string>() == "Update" && e["subresource"]?.GetValue<string>() == subresource;
+        bool InScope(string[] p) => !t.HasStatus || (p[0] == "status") == (subresource == "status");
+        var result = new List<JsonObject>();
+        FieldSet mineFields = new();
+        foreach (var e in entries)
+        {
+            var fields = FieldSet.FromFieldsV1(e["fieldsV1"] as JsonObject);
+            if (IsMine(e)) { mineFields.AddRange(fields); continue; }
+            // Only fields this write could touch (its subresource's) are taken away or dropped.
+            fields.RemoveAll(p => changedPaths.Contains(p) || (InScope(p) && !after.Contains(p)));
+            if (fields.Paths.Count == 0) continue;
+            e["fieldsV1"] = fields.ToFieldsV1();
+            result.Add(e);
+        }
+        mineFields.AddRange(changedPaths);
+        mineFields.RemoveAll(p => !after.Contains(p));
+        if (mineFields.Paths.Count > 0) result.Add(Entry(manager, "Update", version, t, mineFields, subresource));
+        _ = apiVersion;
+        return new JsonArray(result.ToArray<JsonNode>());
+    }
+
+    // ------------------------------------------------------------------ delete, finalizers, garbage collection, namespaces
+
+    /// <summary>
+    /// Deletes an object as the API server does: objects with finalizers, namespaces and foreground deletions get a
+    /// deletionTimestamp and stay until their finalizers are gone; others go at once. Returns the object (null when it
+    /// did not exist) and whether it is gone.
+    /// </summary>
+    public JsonObject? Delete(ResourceType t, string? ns, string name, string propagationPolicy = "Background", bool dryRun = false) =>
+        DeleteWithResult(t, ns, name, propagationPolicy, dryRun).Object;
+
+    public (JsonObject? Object, bool Gone) DeleteWithResult(ResourceType t, string? ns, string name, string propagationPolicy = "Background", bool dryRun = false)
+    {
+        var events = new List<(ResourceType, JsonObject, string)>();
+        (JsonObject?, bool) result;
+        lock (_gate)
+        {
+            if (!_objects.TryGetValue(Key(t, ns, name), out var live)) return (null, false);
+            var obj = (JsonObject)live.DeepClone();
+            var md = (JsonObject)obj["metadata"]!;
+            var finalizers = md["finalizers"] as JsonArray ?? new JsonArray();
+            if (propagationPolicy == "Foreground" && t.Kind != "Namespace" && !finalizers.Any(f => f?.GetValue<string>() == "foregroundDeletion"))
+                finalizers.Add("foregroundDeletion");
+            if (t.Kind == "Namespace" || finalizers.Count > 0)
+            {
+                if (md["deletionTimestamp"] is not null) return (WithVersion(live, t, "v1"), false);
+                md["deletionTimestamp"] = Now();
+                md["deletionGracePeriodSeconds"] = 0;
+                if (finalizers.Count > 0 && finalizers.Parent is null) md["finalizers"] = finalizers;
+                if (t.Kind == "Namespace") obj["status"]!["phase"] = "Terminating";
+                if (dryRun) return (WithVersion(obj, t, t.Versions[0]), false);
+                obj["metadata"]!["resourceVersion"] = NextVersion();
+                _objects[Key(t, ns, name)] = obj;
+                Writes++;
+                result = (WithVersion(obj, t, t.Versions[0]), false);
+                events.Add((t, result.Item1!, "MODIFIED"));
+                if (t.Kind == "Namespace") Schedule(NamespaceDeletionDelay, () => FinalizeNamespace(name));
+                if (propagationPolicy == "Foreground") Schedule(GarbageCollectionDelay, () => CollectForeground(t, ns, name, md["uid"]!.GetValue<string>()));
+            }
+            else
+            {
+                if (dryRun) return (WithVersion(live, t, t.Versions[0]), true);
+                _objects.Remove(Key(t, ns, name));
+                Writes++;
+                result = (WithVersion(live, t, t.Versions[0]), true);
+                events.Add((t, result.Item1!, "DELETED"));
+                if (propagationPolicy == "Orphan") Orphan(md["uid"]!.GetValue<string>(), events);
+                else ScheduleCollection(live);
+            }
+        }
+        Fire(events);
+        return result;
+    }
+
+    /// <summary>Removes an object at once, bypassing finalizers (etcdctl del; for test set-up).</summary>
+    public JsonObject? Purge(ResourceType t, string? ns, string name)
     {
         JsonObject? removed;
-        var cascade = new List<(ResourceType, JsonObject)>();
         lock (_gate)
         {
             if (!_objects.Remove(Key(t, ns, name), out removed)) return null;
             Writes++;
             if (t.Kind == "Namespace")
-                foreach (var k in _objects.Keys.Where(k => k.Ns == name).ToList())
-                {
-                    cascade.Add((ResourceTypes.All.First(r => r.Group == k.Group && r.Plural == k.Plural), _objects[k]));
-                    _objects.Remove(k);
-                }
+                foreach (var k in _objects.Keys.Where(k => k.Ns == name).ToList()) _objects.Remove(k);
         }
         Changed?.Invoke(t, removed, "DELETED");
-        foreach (var (ct, o) in cascade) Changed?.Invoke(ct, o, "DELETED");
         return removed;
     }
 
-    /// <summary>Writes an object as a controller would (no managedFields bookkeeping beyond an Update entry).</summary>
+    private void Orphan(string ownerUid, List<(ResourceType, JsonObject, string)> events)
+    {
+        foreach (var (key, o) in _objects.ToList())
+            if (o["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == ownerUid))
+            {
+                var copy = (JsonObject)o.DeepClone();
+                var kept = new JsonArray(refs.Where(r => r?["uid"]?.GetValue<string>() != ownerUid).Select(r => r!.DeepClone()).ToArray());
+                if (kept.Count == 0) (copy["metadata"] as JsonObject)!.Remove("ownerReferences");
+                else copy["metadata"]!["ownerReferences"] = kept;
+                copy["metadata"]!["resourceVersion"] = NextVersion();
+                _objects[key] = copy;
+                events.Add((TypeOf(key), WithVersion(copy, TypeOf(key), TypeOf(key).Versions[0]), "MODIFIED"));
+            }
+    }
+
+    private void ScheduleCollection(JsonObject removed)
+    {
+        if (removed["metadata"]?["uid"]?.GetValue<string>() is { } uid) Schedule(GarbageCollectionDelay, () => CollectDependents(uid));
+    }
+
+    /// <summary>The garbage collector: dependents whose owners are all gone are deleted (in the background).</summary>
+    private void CollectDependents(string ownerUid)
+    {
+        List<(ResourceType T, string? Ns, string Name)> doomed;
+        lock (_gate)
+        {
+            var uids = _objects.Values.Select(o => o["metadata"]?["uid"]?.GetValue<string>()).Where(u => u is not null).ToHashSet(StringComparer.Ordinal);
+            doomed = _objects.Where(kv => kv.Value["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == ownerUid)
+                                          && refs.All(r => !uids.Contains(r?["uid"]?.GetValue<string>())))
+                .Select(kv => (TypeOf(kv.Key), kv.Value["metadata"]?["namespace"]?.GetValue<string>(), kv.Key.Name)).ToList();
+        }
+        foreach (var (t, ns, name) in doomed) DeleteWithResult(t, ns, name);
+    }
+
+    private void CollectForeground(ResourceType t, string? ns, string name, string uid)
+    {
+        bool dependents;
+        lock (_gate) dependents = _objects.Values.Any(o => o["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == uid));
+        if (dependents)
+        {
+            List<(ResourceType, string?, string)> list;
+            lock (_gate)
+                list = _objects.Where(kv => kv.Value["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == uid))
+                    .Select(kv => (TypeOf(kv.Key), kv.Value["metadata"]?["namespace"]?.GetValue<string>(), kv.Key.Name)).ToList();
+            foreach (var (dt, dns, dn) in list) DeleteWithResult(dt, dns, dn);
+            Schedule(TimeSpan.FromMilliseconds(20), () => CollectForeground(t, ns, name, uid));
+            return;
+        }
+        RemoveFinalizer(t, ns, name, "foregroundDeletion");
+    }
+
+    /// <summary>Removes one finalizer (as its controller would); the object goes when it was the last.</summary>
+    public void RemoveFinalizer(ResourceType t, string? ns, string name, string finalizer)
+    {
+        var events = new List<(ResourceType, JsonObject, string)>();
+        lock (_gate)
+        {
+            if (!_objects.TryGetValue(Key(t, ns, name), out var live) || live["metadata"]?["finalizers"] is not JsonArray f) return;
+            var obj = (JsonObject)live.DeepClone();
+            var kept = new JsonArray(f.Where(x => x?.GetValue<string>() != finalizer).Select(x => x!.DeepClone()).ToArray());
+            if (kept.Count == f.Count) return;
+            if (kept.Count == 0) (obj["metadata"] as JsonObject)!.Remove("finalizers");
+            else obj["metadata"]!["finalizers"] = kept;
+            Commit(t, ns, name, obj, t.Versions[0], events);
+        }
+        Fire(events);
+    }
+
+    /// <summary>The namespace controller: deletes a terminating namespace's content, then the namespace once it is empty.</summary>
+    private void FinalizeNamespace(string ns)
+    {
+        List<(ResourceType T, string Name)> content;
+        lock (_gate)
+        {
+            if (!_objects.TryGetValue(Key(ResourceTypes.Namespace, null, ns), out var nsObj) || nsObj["metadata"]?["deletionTimestamp"] is null) return;
+            content = _objects.Where(kv => kv.Key.Ns == ns && TypeOf(kv.Key).Namespaced && kv.Value["metadata"]?["deletionTimestamp"] is null)
+                .Select(kv => (TypeOf(kv.Key), kv.Key.Name)).ToList();
+        }
+        foreach (var (t, name) in content) DeleteWithResult(t, ns, name);
+        var events = new List<(ResourceType, JsonObject, string)>();
+        var again = false;
+        lock (_gate)
+        {
+            if (!_objects.TryGetValue(Key(ResourceTypes.Namespace, null, ns), out var nsObj)) return;
+            var remaining = _objects.Where(kv => kv.Key.Ns == ns && TypeOf(kv.Key).Namespaced).ToList();
+            var obj = (JsonObject)nsObj.DeepClone();
+            if (remaining.Count > 0)
+            {
+                var byType = remaining.GroupBy(kv => TypeOf(kv.Key)).Select(g => $"{g.Key.Plural}{(g.Key.Group.Length == 0 ? "" : "." + g.Key.Group)} has {g.Count()} resource instances");
+                var finalizers = remaining.SelectMany(kv => (kv.Value["metadata"]?["finalizers"] as JsonArray)?.Select(f => f!.GetValue<string>()) ?? Enumerable.Empty<string>())
+                    .GroupBy(f => f, StringComparer.Ordinal).Select(g => $"{g.Key} in {g.Count()} resource instances").ToList();
+                var conditions = new JsonArray(new JsonObject
+                {
+                    ["type"] = "NamespaceContentRemaining", ["status"] = "True", ["reason"] = "SomeResourcesRemain",
+                    ["message"] = "Some resources are remaining: " + string.Join(", ", byType),
+                });
+                if (finalizers.Count > 0)
+                    conditions.Add(new JsonObject
+                    {
+                        ["type"] = "NamespaceFinalizersRemaining", ["status"] = "True", ["reason"] = "SomeFinalizersRemain",
+                        ["message"] = "Some content in the namespace has finalizers remaining: " + string.Join(", ", finalizers),
+                    });
+                if (!JsonNode.DeepEquals(obj["status"]!["conditions"], conditions))
+                {
+                    obj["status"]!["conditions"] = conditions;
+                    Commit(ResourceTypes.Namespace, null, ns, obj, "v1", events);
+                }
+                again = true;
+            }
+            else
+            {
+                // Content gone: the "kubernetes" finalizer is removed, and the namespace with it when no other remains.
+                (obj["spec"] as JsonObject)?.Remove("finalizers");
+                obj["metadata"]!["resourceVersion"] = NextVersion();
+                Writes++;
+                if ((obj["metadata"]?["finalizers"] as JsonArray)?.Count is null or 0)
+                {
+                    _objects.Remove(Key(ResourceTypes.Namespace, null, ns));
+                    events.Add((ResourceTypes.Namespace, WithVersion(obj, ResourceTypes.Namespace, "v1"), "DELETED"));
+                }
+                else
+                {
+                    _objects[Key(ResourceTypes.Namespace, null, ns)] = obj;
+                    events.Add((ResourceTypes.Namespace, WithVersion(obj, ResourceTypes.Namespace, "v1"), "MODIFIED"));
+                }
+            }
+        }
+        Fire(events);
+        if (again) Schedule(TimeSpan.FromMilliseconds(25), () => FinalizeNamespace(ns));
+    }
+
+    private void Schedule(TimeSpan delay, Action action)
+    {
+        var token = _stop.Token;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(delay, token).ConfigureAwait(false);
+                action();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (ApiError)
+            {
+            }
+        }, token);
+    }
+
+    // ------------------------------------------------------------------ writes as a controller does them
+
+    /// <summary>Writes an object as a controller would (an Update entry in managedFields; status through the status subresource).</summary>
     public JsonObject Upsert(JsonObject obj, string manager = "test-operator")
     {
         var t = ResourceTypes.ByKind(obj["apiVersion"]!.GetValue<string>(), obj["kind"]!.GetValue<string>()) ?? throw new ArgumentException("unknown kind");
@@ -290,12 +736,13 @@ public sealed class ObjectStore
         var version = obj["apiVersion"]!.GetValue<string>().Split('/').Last();
         lock (_gate)
         {
-            if (t.Namespaced && !_objects.ContainsKey(Key(ResourceTypes.All[0], null, ns!)))
+            if (t.Namespaced && !_objects.ContainsKey(Key(ResourceTypes.Namespace, null, ns!)))
             {
                 var nsObj = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } };
-                Stamp(nsObj, ResourceTypes.All[0], null, ns!);
+                Stamp(nsObj, ResourceTypes.Namespace, null, ns!);
+                Default(ResourceTypes.Namespace, nsObj, null, "v1");
                 nsObj["metadata"]!["resourceVersion"] = NextVersion();
-                _objects[Key(ResourceTypes.All[0], null, ns!)] = nsObj;
+                _objects[Key(ResourceTypes.Namespace, null, ns!)] = nsObj;
             }
         }
         var existing = Get(t, ns, name, version);
@@ -311,8 +758,10 @@ public sealed class ObjectStore
             return created;
         }
         var copy = (JsonObject)obj.DeepClone();
-        copy["metadata"]!["resourceVersion"] = null;
         (copy["metadata"] as JsonObject)!.Remove("resourceVersion");
+        // A controller's update carries what it read: metadata it does not set is kept.
+        foreach (var k in new[] { "finalizers", "ownerReferences", "labels", "annotations" })
+            if (copy["metadata"]![k] is null && existing["metadata"]?[k] is { } keep) copy["metadata"]![k] = keep.DeepClone();
         var updated = Update(t, ns, name, copy, version, status: false, manager);
         if (t.HasStatus && obj["status"] is { } s)
         {
@@ -322,6 +771,24 @@ public sealed class ObjectStore
             return Update(t, ns, name, withStatus, version, status: true, manager);
         }
         return updated;
+    }
+
+    /// <summary>Writes only the status of an existing object (a controller's status update); null when the object is gone.</summary>
+    public JsonObject? UpdateStatus(ResourceType t, string? ns, string name, Func<JsonObject, JsonNode?> status, string manager)
+    {
+        var version = t.Versions[0];
+        var live = Get(t, ns, name, version);
+        if (live is null) return null;
+        live["status"] = status(live);
+        (live["metadata"] as JsonObject)!.Remove("resourceVersion");
+        try
+        {
+            return Update(t, ns, name, live, version, status: true, manager);
+        }
+        catch (ApiError e) when (e.Code == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
     }
 
     private static bool Same(JsonObject a, JsonObject b)
@@ -338,15 +805,26 @@ public sealed class ObjectStore
         return JsonNode.DeepEquals(Strip(a), Strip(b));
     }
 
-    private static JsonObject Entry(string manager, string operation, string version, ResourceType t, FieldSet fields, string? time = null) => new()
+    private static JsonObject Entry(string manager, string operation, string version, ResourceType t, FieldSet fields, string? subresource = null, string? time = null)
     {
-        ["manager"] = manager,
-        ["operation"] = operation,
-        ["apiVersion"] = t.Group.Length == 0 ? version : $"{t.Group}/{version}",
-        ["time"] = time ?? DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-        ["fieldsType"] = "FieldsV1",
-        ["fieldsV1"] = fields.ToFieldsV1(),
-    };
+        var e = new JsonObject
+        {
+            ["manager"] = manager,
+            ["operation"] = operation,
+            ["apiVersion"] = t.Group.Length == 0 ? version : $"{t.Group}/{version}",
+            ["time"] = time ?? Now(),
+            ["fieldsType"] = "FieldsV1",
+            ["fieldsV1"] = fields.ToFieldsV1(),
+        };
+        if (subresource is not null) e["subresource"] = subresource;
+        return e;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _stop.Dispose();
+    }
 }
 
 /// <summary>The leaf fields of an object (maps recurse, lists are atomic), in managedFields' FieldsV1 form.</summary>
@@ -358,14 +836,20 @@ public sealed class FieldSet
 
     public bool Contains(string[] path) => _paths.Any(p => p.SequenceEqual(path));
 
+    public void Add(string[] path)
+    {
+        if (!Contains(path)) _paths.Add(path);
+    }
+
     public void AddRange(FieldSet other)
     {
-        foreach (var p in other._paths) if (!Contains(p)) _paths.Add(p);
+        foreach (var p in other._paths) Add(p);
     }
 
     public void RemoveAll(Func<string[], bool> predicate) => _paths.RemoveAll(p => predicate(p));
 
-    public static FieldSet Of(JsonObject obj)
+    /// <summary>The fields of an object a manager can own: labels, annotations, finalizers, ownerReferences and content; status only for the status subresource of kinds that have one.</summary>
+    public static FieldSet Of(JsonObject obj, ResourceType? t = null, string? subresource = null)
     {
         var set = new FieldSet();
         void Walk(JsonNode? n, List<string> path)
@@ -377,10 +861,14 @@ public sealed class FieldSet
         foreach (var (k, v) in obj)
         {
             if (k is "apiVersion" or "kind") continue;
+            if (t is not null && t.HasStatus && (k == "status") != (subresource == "status")) continue;
             if (k == "metadata")
             {
+                if (subresource == "status") continue;
                 foreach (var mk in new[] { "labels", "annotations" })
                     if (v?[mk] is JsonObject m) foreach (var (lk, lv) in m) Walk(lv, new List<string> { "metadata", mk, lk });
+                foreach (var mk in new[] { "finalizers", "ownerReferences" })
+                    if (v?[mk] is JsonArray) set._paths.Add(new[] { "metadata", mk });
                 continue;
             }
             Walk(v, new List<string> { k });
@@ -444,7 +932,7 @@ public sealed class FieldSet
     public static bool SameOwnership(string? a, string? b)
     {
         static string Normalize(string? s) => s is null ? "" : string.Join("|", (JsonNode.Parse(s) as JsonArray ?? new JsonArray())
-            .OfType<JsonObject>().Select(e => $"{e["manager"]}/{e["operation"]}/{e["fieldsV1"]?.ToJsonString()}").Order(StringComparer.Ordinal));
+            .OfType<JsonObject>().Select(e => $"{e["manager"]}/{e["operation"]}/{e["subresource"]}/{e["fieldsV1"]?.ToJsonString()}").Order(StringComparer.Ordinal));
         return Normalize(a) == Normalize(b);
     }
 }
@@ -491,4 +979,27 @@ public sealed class LabelSelector
     }
 
     public bool Matches(JsonObject? labels) => _terms.All(t => t(labels));
+}
+
+/// <summary>Field selectors on metadata.name and metadata.namespace (=, ==, !=), as kubectl delete --wait uses them.</summary>
+public sealed class FieldSelector
+{
+    private readonly List<(string Field, string Value, bool Equal)> _terms = new();
+
+    public static FieldSelector Parse(string text)
+    {
+        var s = new FieldSelector();
+        foreach (var raw in text.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var notEqual = raw.Contains("!=", StringComparison.Ordinal);
+            var parts = raw.Replace("!=", "=", StringComparison.Ordinal).Replace("==", "=", StringComparison.Ordinal).Split('=', 2);
+            if (parts.Length != 2 || parts[0].Trim() is not ("metadata.name" or "metadata.namespace"))
+                throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"field label not supported: {parts[0].Trim()}");
+            s._terms.Add((parts[0].Trim(), parts[1].Trim(), !notEqual));
+        }
+        return s;
+    }
+
+    public bool Matches(JsonObject obj) => _terms.All(t =>
+        (obj["metadata"]?[t.Field[9..]]?.GetValue<string>() == t.Value) == t.Equal);
 }

@@ -4,6 +4,12 @@ namespace MeshFederation.TestKube;
 public sealed record ResourceType(string Group, string[] Versions, string Plural, string Kind, bool Namespaced, string[] ShortNames, bool HasStatus)
 {
     public string Singular => Kind.ToLowerInvariant();
+
+    /// <summary>A custom resource (defined by a CRD in shared/crds), not a built-in kind.</summary>
+    public bool IsCustom => Group is "maistra.io" or "federation.maistra.io" or "sailoperator.io" or "networking.istio.io" or "security.istio.io";
+
+    /// <summary>metadata.generation is kept (custom resources and the built-in kinds whose strategy sets it).</summary>
+    public bool HasGeneration => IsCustom || Kind is "Deployment" or "PodDisruptionBudget";
 }
 
 /// <summary>The kinds the federation touches: core, apps, rbac, Maistra, Sail, Istio and the Gateway API.</summary>
@@ -42,6 +48,8 @@ public static class ResourceTypes
         new("security.istio.io", new[] { "v1", "v1beta1" }, "authorizationpolicies", "AuthorizationPolicy", true, new[] { "ap" }, true),
         new("security.istio.io", new[] { "v1", "v1beta1" }, "peerauthentications", "PeerAuthentication", true, new[] { "pa" }, true),
     };
+
+    public static ResourceType Namespace => All[0];
 
     public static ResourceType? Find(string group, string version, string plural) =>
         All.FirstOrDefault(r => r.Group == group && r.Plural == plural && r.Versions.Contains(version));

@@ -18,7 +18,7 @@ public class BadInputTests
         var p = TestSupport.AssertProblem(ex, "mesh.name", "Blue_Mesh");
         Assert.Contains("blue-mesh", p.Fix, StringComparison.Ordinal);
         Assert.Equal(MeshErrorKind.InvalidArgument, p.Kind);
-        Assert.Equal(new SourceLocation("bad.yaml", 4, 5), p.Location);
+        Assert.Equal(new SourceLocation("bad.yaml", 4, 11), p.Location); // the value's own line and column
     }
 
     [Fact]

@@ -11,7 +11,8 @@ public class CliTests
         var dir = Paths.TempDir();
         var (code, stdout, stderr) = BadInputTests.Cli("render", Paths.Example("seed-001-blue-green.yaml"), "--out", dir);
         Assert.Equal(MeshfedApp.ExitOk, code);
-        Assert.Equal(new[] { "SUMMARY.md", "blue.yaml", "green.yaml" }, Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // The three files, and the record of what meshfed wrote (Engine.IO.OutputFolder).
+        Assert.Equal(new[] { ".meshfed-written", "SUMMARY.md", "blue.yaml", "green.yaml" }, Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Contains("wrote", stdout, StringComparison.Ordinal);
         Assert.Contains("pending:", stderr, StringComparison.Ordinal);
         var green = TestSupport.ReadBack(File.ReadAllText(Path.Combine(dir, "green.yaml")));

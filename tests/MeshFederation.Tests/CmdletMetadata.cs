@@ -8,7 +8,7 @@ internal static class CmdletMetadata
 {
     private const string Sma = "System.Management.Automation";
 
-    internal sealed record Param(string Name, string TypeName, string Set, bool Mandatory, int? Position, bool FromPipeline, bool ByPropertyName, IReadOnlyList<string> Aliases, bool IsSwitch);
+    internal sealed record Param(string Name, string TypeName, string Set, bool Mandatory, int? Position, bool FromPipeline, bool ByPropertyName, IReadOnlyList<string> Aliases, bool IsSwitch, bool Wildcards = false);
 
     internal sealed record Cmdlet(string Name, string DefaultSet, bool SupportsShouldProcess, IReadOnlyList<string> OutputTypes, IReadOnlyList<Param> Parameters)
     {
@@ -37,13 +37,14 @@ internal static class CmdletMetadata
             {
                 var aliases = p.GetCustomAttributesData().Where(a => a.AttributeType.FullName == $"{Sma}.AliasAttribute")
                     .SelectMany(a => ((IEnumerable<CustomAttributeTypedArgument>)a.ConstructorArguments[0].Value!).Select(v => (string)v.Value!)).ToList();
+                var wildcards = p.GetCustomAttributesData().Any(a => a.AttributeType.FullName == $"{Sma}.SupportsWildcardsAttribute");
                 foreach (var pa in p.GetCustomAttributesData().Where(a => a.AttributeType.FullName == $"{Sma}.ParameterAttribute"))
                 {
                     var pos = Named(pa, "Position");
                     ps.Add(new Param(p.Name, TypeName(p.PropertyType), Named(pa, "ParameterSetName") ?? "__AllParameterSets",
                         Named(pa, "Mandatory") == "True", pos is null ? null : int.Parse(pos, System.Globalization.CultureInfo.InvariantCulture),
                         Named(pa, "ValueFromPipeline") == "True", Named(pa, "ValueFromPipelineByPropertyName") == "True", aliases,
-                        p.PropertyType.FullName == $"{Sma}.SwitchParameter"));
+                        p.PropertyType.FullName == $"{Sma}.SwitchParameter", wildcards));
                 }
             }
             var outputs = t.GetCustomAttributesData().Where(a => a.AttributeType.FullName == $"{Sma}.OutputTypeAttribute")
@@ -60,6 +61,26 @@ internal static class CmdletMetadata
         if (t.IsArray) return TypeName(t.GetElementType()!) + "[]";
         if (t.IsGenericType && t.GetGenericTypeDefinition().FullName == "System.Nullable`1") return TypeName(t.GetGenericArguments()[0]);
         return t.Name;
+    }
+
+    /// <summary>
+    /// The yaml block(s) PlatyPS writes for a parameter, from the compiled metadata: one block when the parameter's
+    /// attributes are the same in all its sets, otherwise one block per group of sets that share them. The "Default
+    /// value:" line is free text and left out.
+    /// </summary>
+    public static List<string> ParameterYaml(Cmdlet c, string name)
+    {
+        var group = c.Parameters.Where(p => p.Name == name).ToList();
+        var first = group[0];
+        static string Pipe(Param p) => p.FromPipeline && p.ByPropertyName ? "True (ByPropertyName, ByValue)" : p.FromPipeline ? "True (ByValue)" : p.ByPropertyName ? "True (ByPropertyName)" : "False";
+        static string Pos(Param p) => p.Position is { } pos ? pos.ToString(System.Globalization.CultureInfo.InvariantCulture) : "Named";
+        var blocks = group.GroupBy(p => (p.Mandatory, Pos(p), Pipe(p))).Select(g =>
+        {
+            var sets = g.Any(x => x.Set == "__AllParameterSets") ? "(All)" : string.Join(", ", g.Select(x => x.Set));
+            return $"Type: {first.TypeName}\nParameter Sets: {sets}\nAliases:{(first.Aliases.Count == 0 ? "" : " " + string.Join(", ", first.Aliases))}\n\n" +
+                $"Required: {(g.Key.Mandatory ? "True" : "False")}\nPosition: {g.Key.Item2}\nAccept pipeline input: {g.Key.Item3}\nAccept wildcard characters: {(first.Wildcards ? "True" : "False")}\n";
+        }).ToList();
+        return blocks;
     }
 
     /// <summary>The syntax line of one parameter set, as PowerShell's Get-Command -Syntax prints it.</summary>

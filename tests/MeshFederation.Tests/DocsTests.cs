@@ -26,29 +26,9 @@ public partial class DocsTests
         Assert.Contains($"\n# {name}\n", page, StringComparison.Ordinal);
         foreach (var section in new[] { "## SYNOPSIS", "## SYNTAX", "## DESCRIPTION", "## EXAMPLES", "## PARAMETERS", "## INPUTS", "## OUTPUTS", "## NOTES", "## RELATED LINKS" })
             Assert.Contains($"\n{section}\n", page, StringComparison.Ordinal);
-
-        // Syntax: one block per parameter set, exactly what PowerShell would print.
-        foreach (var set in c.Sets)
-            Assert.Contains(CmdletMetadata.Syntax(c, set), page, StringComparison.Ordinal);
-
-        // Every parameter documented, with the facts PlatyPS records; no parameter documented that does not exist.
-        var documented = ParamHeading().Matches(page).Select(m => m.Groups[1].Value).Where(n => n is not ("WhatIf" or "Confirm")).ToList();
-        Assert.Equal(c.Parameters.Select(p => p.Name).Distinct().Order(StringComparer.Ordinal), documented.Order(StringComparer.Ordinal));
-        foreach (var group in c.Parameters.GroupBy(p => p.Name))
-        {
-            var block = Regex.Match(page, $@"### -{group.Key}\n(?<text>(.|\n)*?)```yaml\n(?<yaml>(.|\n)*?)```").Groups;
-            Assert.True(block["text"].Value.Trim().Length > 10, $"{name} -{group.Key} has no description");
-            var yaml = block["yaml"].Value;
-            var p = group.First();
-            Assert.Contains($"Type: {p.TypeName}\n", yaml, StringComparison.Ordinal);
-            var sets = group.Any(x => x.Set == "__AllParameterSets") ? "(All)" : string.Join(", ", group.Select(x => x.Set));
-            Assert.Contains($"Parameter Sets: {sets}\n", yaml, StringComparison.Ordinal);
-            Assert.Contains($"Required: {(group.All(x => x.Mandatory) ? "True" : "False")}\n", yaml, StringComparison.Ordinal);
-            Assert.Contains($"Position: {(p.Position is { } pos ? pos.ToString(System.Globalization.CultureInfo.InvariantCulture) : "Named")}\n", yaml, StringComparison.Ordinal);
-            var pipe = p.FromPipeline && p.ByPropertyName ? "True (ByPropertyName, ByValue)" : p.FromPipeline ? "True (ByValue)" : p.ByPropertyName ? "True (ByPropertyName)" : "False";
-            Assert.Contains($"Accept pipeline input: {pipe}\n", yaml, StringComparison.Ordinal);
-            Assert.Contains($"Aliases: {(p.Aliases.Count == 0 ? "" : string.Join(", ", p.Aliases))}\n".Replace(": \n", ":\n", StringComparison.Ordinal), yaml, StringComparison.Ordinal);
-        }
+        Assert.Contains($"online version: https://github.com/meshfederation/MeshFederation/blob/main/docs/{name}.md\n", page, StringComparison.Ordinal);
+        var problems = MetadataProblems(c, page);
+        Assert.True(problems.Count == 0, $"docs/{name}.md does not match the compiled {name} (the help shipped in the module is generated from both):\n\n" + string.Join("\n\n", problems));
         if (c.SupportsShouldProcess)
         {
             Assert.Contains("### -WhatIf", page, StringComparison.Ordinal);
@@ -66,6 +46,57 @@ public partial class DocsTests
         // Outputs name the declared output types.
         var outputs = page[page.IndexOf("## OUTPUTS", StringComparison.Ordinal)..page.IndexOf("## NOTES", StringComparison.Ordinal)];
         foreach (var o in c.OutputTypes) Assert.Contains(o, outputs, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Every difference between a page and the compiled cmdlet (syntax per parameter set, and per parameter its type,
+    /// sets, position, required, pipeline input, aliases and wildcards), each with what to write instead.
+    /// </summary>
+    internal static List<string> MetadataProblems(CmdletMetadata.Cmdlet c, string page)
+    {
+        var problems = new List<string>();
+        foreach (var set in c.Sets)
+        {
+            var syntax = CmdletMetadata.Syntax(c, set);
+            if (!page.Contains(syntax, StringComparison.Ordinal))
+                problems.Add($"## SYNTAX: parameter set {set} is not shown as compiled. Write this line under '### {set}{(set == c.DefaultSet ? " (Default)" : "")}':\n{syntax}");
+        }
+        var documented = ParamHeading().Matches(page).Select(m => m.Groups[1].Value).Where(n => n is not ("WhatIf" or "Confirm")).ToList();
+        foreach (var missing in c.Parameters.Select(p => p.Name).Distinct().Except(documented))
+            problems.Add($"-{missing} exists but is not documented: add a '### -{missing}' section with a description and this yaml block:\n" + string.Join("\n", CmdletMetadata.ParameterYaml(c, missing).Select(Fence)));
+        foreach (var extra in documented.Except(c.Parameters.Select(p => p.Name)))
+            problems.Add($"-{extra} is documented but the cmdlet has no such parameter: remove '### -{extra}' (or rename it)");
+        foreach (var pname in c.Parameters.Select(p => p.Name).Distinct().Intersect(documented))
+        {
+            var section = Regex.Match(page, $@"### -{pname}\n(?<text>(.|\n)*?)(?=\n### |\n## )").Groups["text"].Value;
+            var description = Regex.Match(section, @"^(?<d>(.|\n)*?)```").Groups["d"].Value;
+            if (description.Trim().Length <= 10) problems.Add($"-{pname} has no description: write one or more sentences under '### -{pname}'");
+            var actual = Regex.Matches(section, @"```yaml\n(?<yaml>(.|\n)*?)```").Select(m => Regex.Replace(m.Groups["yaml"].Value, @"^Default value:.*\n", "", RegexOptions.Multiline)).ToList();
+            var expected = CmdletMetadata.ParameterYaml(c, pname);
+            if (!actual.Order(StringComparer.Ordinal).SequenceEqual(expected.Order(StringComparer.Ordinal)))
+                problems.Add($"-{pname}: the yaml block(s) say\n{string.Join("\n", actual.Select(Fence))}\nbut the compiled parameter is (keep your 'Default value:' line)\n{string.Join("\n", expected.Select(Fence))}");
+        }
+        return problems;
+    }
+
+    private static string Fence(string yaml) => "```yaml\n" + yaml + "```";
+
+    [Fact]
+    public void A_page_that_differs_from_the_compiled_cmdlet_is_reported_with_the_fix()
+    {
+        var c = Cmdlets.Single(x => x.Name == "Test-MeshFederation");
+        var page = Page(c.Name);
+        Assert.Empty(MetadataProblems(c, page));
+        // -Path is mandatory in its own set and optional with -Snapshot: one block per set, each with its truth.
+        var path = CmdletMetadata.ParameterYaml(c, "Path");
+        Assert.Equal(2, path.Count);
+        Assert.Contains(path, y => y.Contains("Parameter Sets: Path\n", StringComparison.Ordinal) && y.Contains("Required: True\nPosition: 0\n", StringComparison.Ordinal));
+        Assert.Contains(path, y => y.Contains("Parameter Sets: Snapshot\n", StringComparison.Ordinal) && y.Contains("Required: False\nPosition: Named\n", StringComparison.Ordinal));
+        var wrong = Regex.Replace(page, @"(### -Path\n(.|\n)*?Required: )True", "${1}False");
+        var problems = MetadataProblems(c, wrong);
+        Assert.Contains(problems, p => p.StartsWith("-Path: the yaml block(s) say", StringComparison.Ordinal) && p.Contains("Required: True", StringComparison.Ordinal));
+        var undocumented = Regex.Replace(page, @"### -Quiet\n(.|\n)*?(?=\n### )", "");
+        Assert.Contains(MetadataProblems(c, undocumented), p => p.StartsWith("-Quiet exists but is not documented", StringComparison.Ordinal));
     }
 
     [Fact]

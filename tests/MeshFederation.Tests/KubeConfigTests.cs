@@ -234,4 +234,31 @@ public sealed class KubeConfigTests : IAsyncLifetime
 
         public void Dispose() => _listener.Stop();
     }
+
+    [Fact]
+    public void Removed_auth_providers_are_refused_with_the_exec_plugin_that_replaces_them()
+    {
+        var file = Write("gcp", "    auth-provider:\n      name: gcp\n      config: {access-token: x}\n", CaData);
+        var ex = Assert.Throws<MeshFederationException>(() => KubeConfig.Load(file, TestSupport.Yaml).Resolve(null));
+        Assert.Contains("auth-provider.name", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("gke-gcloud-auth-plugin", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_rotated_token_file_is_read_again_after_a_401()
+    {
+        var token = Path.Combine(Dir, "rotating-token");
+        File.WriteAllText(token, "first-token");
+        Server.Tokens["first-token"] = "runner";
+        var ctx = KubeConfig.Load(Write("rotating", $"    tokenFile: {token}\n", CaData), TestSupport.Yaml).Resolve(null);
+        using var client = new KubeClient(ctx, TestClusters.Fast);
+        Assert.NotNull(await client.GetAsync("v1", "Namespace", null, "default", CancellationToken.None));
+        // Rotated in place with the same modification time (a clock that did not move): the 401 makes it read again.
+        var written = File.GetLastWriteTimeUtc(token);
+        File.WriteAllText(token, "second-token");
+        File.SetLastWriteTimeUtc(token, written);
+        Server.Tokens.TryRemove("first-token", out _);
+        Server.Tokens["second-token"] = "runner";
+        Assert.NotNull(await client.GetAsync("v1", "Namespace", null, "default", CancellationToken.None));
+    }
 }

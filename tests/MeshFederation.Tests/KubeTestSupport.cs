@@ -29,6 +29,25 @@ public sealed class TestClusters : IAsyncDisposable
 
     public FakeApiServer this[string name] => Servers.Single(s => s.Name == name);
 
+    /// <summary>The fake OSSM 2 operators of clusters started with <see cref="StartOssm2Async"/>, by cluster.</summary>
+    public Dictionary<string, FakeOssm2Operator> Operators { get; } = new();
+
+    /// <summary>
+    /// Seed 001's clusters: OSSM 2 test clusters (operator addresses 10.19.3.x, 10.19.4.x, ...) where the application's
+    /// namespace nfs-app-istio exists, as in the seed (oc create ns nfs-app-istio).
+    /// </summary>
+    public static async Task<TestClusters> StartOssm2Async(params string[] names)
+    {
+        var c = await StartAsync(names);
+        var i = 3;
+        foreach (var s in c.Servers)
+        {
+            c.Operators[s.Name] = new FakeOssm2Operator(s, $"10.19.{i++}.");
+            s.Store.Upsert(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
+        }
+        return c;
+    }
+
     /// <summary>One kubeconfig with a context per server (context name = server name), bearer-token auth.</summary>
     public string WriteKubeconfig(string file = "kubeconfig")
     {
@@ -58,6 +77,36 @@ public sealed class TestClusters : IAsyncDisposable
         foreach (var s in Servers) await s.DisposeAsync();
         Pki.Dispose();
     }
+}
+
+/// <summary>
+/// A test class over seed 001's OSSM 2 test clusters (<see cref="TestClusters.StartOssm2Async"/>), with their kubeconfig
+/// and seed 001 (addresses read from the clusters) written beside it.
+/// </summary>
+public abstract class Ossm2ClustersTest : IAsyncLifetime
+{
+    private readonly string[] _names;
+
+    protected Ossm2ClustersTest(params string[] names) => _names = names.Length == 0 ? new[] { "blue", "green" } : names;
+
+    protected TestClusters Clusters { get; private set; } = null!;
+
+    protected string KubeconfigPath { get; private set; } = "";
+
+    /// <summary>Seed 001 without the addresses, as a file.</summary>
+    protected string TopologyPath { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Clusters = await TestClusters.StartOssm2Async(_names);
+        KubeconfigPath = Clusters.WriteKubeconfig();
+        TopologyPath = Path.Combine(Clusters.Directory, "seed-001.yaml");
+        File.WriteAllText(TopologyPath, LiveFederationTests.Seed001Live());
+    }
+
+    public async Task DisposeAsync() => await Clusters.DisposeAsync();
+
+    protected (int Code, string Output) Kubectl(string context, string args) => ExternalTools.Run("kubectl", $"--kubeconfig {KubeconfigPath} --context {context} {args}");
 }
 
 /// <summary>Collects everything the engine logs, to assert that no secret is ever in it.</summary>

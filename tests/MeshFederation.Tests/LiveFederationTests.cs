@@ -8,26 +8,9 @@ using MeshFederation.TestKube;
 namespace MeshFederation.Tests;
 
 /// <summary>Live apply, re-apply, waiting, pruning, removal and discovery against test API servers.</summary>
-public sealed class LiveFederationTests : IAsyncLifetime
+public sealed class LiveFederationTests : Ossm2ClustersTest
 {
-    private TestClusters _clusters = null!;
-    private readonly Dictionary<string, FakeOssm2Operator> _operators = new();
-    private string _kubeconfig = "";
-
-    public async Task InitializeAsync()
-    {
-        _clusters = await TestClusters.StartAsync("blue", "green", "red");
-        var i = 3;
-        foreach (var s in _clusters.Servers)
-        {
-            _operators[s.Name] = new FakeOssm2Operator(s, $"10.19.{i++}.");
-            // The application's namespace exists, as in the seed (oc create ns nfs-app-istio).
-            s.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
-        }
-        _kubeconfig = _clusters.WriteKubeconfig();
-    }
-
-    public async Task DisposeAsync() => await _clusters.DisposeAsync();
+    public LiveFederationTests() : base("blue", "green", "red") { }
 
     /// <summary>Seed 001 without the addresses: they are read from the clusters.</summary>
     internal static string Seed001Live() =>
@@ -35,7 +18,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
 
     private (LiveFederation Live, ClusterConnections Connections) Live(RecordingLog? log = null, LiveOptions? options = null)
     {
-        var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast, log);
+        var conns = new ClusterConnections(TestSupport.Yaml, KubeconfigPath, TestClusters.Fast, log);
         return (new LiveFederation(conns, options ?? new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(50), WaitTimeout = TimeSpan.FromSeconds(20) }, log), conns);
     }
 
@@ -46,8 +29,6 @@ public sealed class LiveFederationTests : IAsyncLifetime
         var plan = await live.PlanAsync(set, CancellationToken.None);
         return await live.ApplyAsync(set, plan, _ => true, CancellationToken.None);
     }
-
-    private (int Code, string Output) Kubectl(string context, string args) => ExternalTools.Run("kubectl", $"--kubeconfig {_kubeconfig} --context {context} {args}");
 
     [Fact]
     public async Task Seed_001_live_end_to_end_reads_roots_and_addresses_and_a_second_apply_changes_nothing()
@@ -66,10 +47,10 @@ public sealed class LiveFederationTests : IAsyncLifetime
         // What kubectl reads back is what the seed's manual steps would have produced.
         var (code, address) = Kubectl("green", "get servicemeshpeer -n green-mesh-system blue-mesh -o jsonpath={.spec.remote.addresses[0]}");
         Assert.True(code == 0, address);
-        Assert.Equal(_operators["blue"].AddressOf("ingress-green-mesh"), address.Trim());
+        Assert.Equal(Clusters.Operators["blue"].AddressOf("ingress-green-mesh"), address.Trim());
         var (code2, root) = Kubectl("green", "get configmap -n green-mesh-system blue-mesh-ca-root-cert -o jsonpath={.data.root-cert\\.pem}");
         Assert.True(code2 == 0, root);
-        Assert.Equal(_operators["blue"].RootOf("blue-mesh").Trim(), root.Trim());
+        Assert.Equal(Clusters.Operators["blue"].RootOf("blue-mesh").Trim(), root.Trim());
         Assert.Equal("green-mesh.local/ns/green-mesh-system/sa/egress-blue-mesh-service-account",
             Kubectl("blue", "get servicemeshpeer -n blue-mesh-system green-mesh -o jsonpath={.spec.security.clientID}").Output.Trim());
         Assert.Contains("blue-dokuwiki.nfs-app-istio.svc.blue-mesh-imports.local",
@@ -79,11 +60,11 @@ public sealed class LiveFederationTests : IAsyncLifetime
         Assert.Contains(log.ProgressUpdates, p => p.ParentActivityId is null && p.Completed);
 
         // Second apply: nothing to do, nothing written.
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
         var again = await live.PlanAsync(set, CancellationToken.None);
         Assert.All(again.Items, i => Assert.Equal(PlanAction.Unchanged, i.Action));
         await live.ApplyAsync(set, again, _ => true, CancellationToken.None);
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
         // The operator's status (status subresource) survives our applies.
         var smcp = JsonNode.Parse(Kubectl("blue", "get smcp -n blue-mesh-system blue-mesh -o json").Output)!;
         Assert.Contains(smcp["status"]!["conditions"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "Ready" && c["status"]!.GetValue<string>() == "True");
@@ -93,7 +74,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
     [Fact]
     public async Task Apply_waits_for_control_planes_to_be_ready_with_progress()
     {
-        foreach (var o in _operators.Values) o.ReadyDelay = TimeSpan.FromMilliseconds(600);
+        foreach (var o in Clusters.Operators.Values) o.ReadyDelay = TimeSpan.FromMilliseconds(600);
         var log = new RecordingLog();
         var (live, conns) = Live(log);
         using var _ = conns;
@@ -101,13 +82,13 @@ public sealed class LiveFederationTests : IAsyncLifetime
         await Apply(live, set);
         Assert.Contains(log.ProgressUpdates, p => p.ParentActivityId == 1 && p.Status.Contains("not ready", StringComparison.Ordinal));
         Assert.Contains(log.ProgressUpdates, p => p.ParentActivityId == 1 && p.Completed);
-        Assert.NotNull(_clusters["green"].Store.Get(ResourceTypes.ByKind("v1", "ConfigMap")!, "green-mesh-system", "blue-mesh-ca-root-cert", "v1"));
+        Assert.NotNull(Clusters["green"].Store.Get(ResourceTypes.ByKind("v1", "ConfigMap")!, "green-mesh-system", "blue-mesh-ca-root-cert", "v1"));
     }
 
     [Fact]
     public async Task A_gateway_that_never_gets_an_address_times_out_with_a_clear_message()
     {
-        _operators["blue"].AssignLoadBalancerAddresses = false;
+        Clusters.Operators["blue"].AssignLoadBalancerAddresses = false;
         var (live, conns) = Live(options: new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(50), WaitTimeout = TimeSpan.FromMilliseconds(500) });
         using var _ = conns;
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => Apply(live, Load(Seed001Live())));
@@ -116,7 +97,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Three_clusters_apply_reapply_and_remove()
+    public async Task ThreeClusters_apply_reapply_and_remove()
     {
         const string topology = "apiVersion: meshfederation.io/v1alpha1\nkind: FederationTopology\nmeshes:\n"
             + "  - {name: blue-mesh, cluster: blue}\n  - {name: green-mesh, cluster: green}\n  - {name: red-mesh, cluster: red}\npeerings: all\n";
@@ -124,7 +105,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
         using var _ = conns;
         var set = Load(topology);
         await Apply(live, set);
-        foreach (var s in _clusters.Servers)
+        foreach (var s in Clusters.Servers)
             Assert.Equal(2, s.Store.List(ResourceTypes.ByKind("federation.maistra.io/v1", "ServiceMeshPeer")!, null, null, "v1").Count);
         var again = await live.PlanAsync(set, CancellationToken.None);
         Assert.False(again.HasChanges, again.ToString());
@@ -132,7 +113,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
         var removal = await live.PlanRemovalAsync(set, CancellationToken.None);
         Assert.All(removal.Items, i => Assert.Equal(PlanAction.Delete, i.Action));
         await live.ApplyAsync(set, removal, _ => true, CancellationToken.None);
-        foreach (var s in _clusters.Servers)
+        foreach (var s in Clusters.Servers)
         {
             Assert.DoesNotContain(s.Store.All(), o => o["metadata"]?["labels"]?["app.kubernetes.io/managed-by"]?.GetValue<string>() == "meshfederation");
             Assert.Empty(s.Store.List(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, null, null, "v2"));
@@ -148,7 +129,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
         using var _ = conns;
         var set = Load(Seed001Live());
         await Apply(live, set);
-        var store = _clusters["blue"].Store;
+        var store = Clusters["blue"].Store;
         // Someone else's objects: one in our control-plane namespace, one in an app namespace, one with our label but another mesh.
         store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = new JsonObject { ["name"] = "team-settings", ["namespace"] = "blue-mesh-system" }, ["data"] = new JsonObject { ["a"] = "b" } });
         store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = new JsonObject { ["name"] = "app", ["namespace"] = "nfs-app-istio" } });
@@ -166,44 +147,48 @@ public sealed class LiveFederationTests : IAsyncLifetime
         Assert.NotNull(store.Get(cm, "nfs-app-istio", "other-mesh-cm", "v1"));
         Assert.Contains("kept namespace blue-mesh-system", log.Text, StringComparison.Ordinal);
         // green had nothing foreign: its namespace (ours) is gone with everything in it.
-        Assert.Null(_clusters["green"].Store.Get(ResourceTypes.ByKind("v1", "Namespace")!, null, "green-mesh-system", "v1"));
-        Assert.DoesNotContain(_clusters["green"].Store.All(), o => o["metadata"]?["namespace"]?.GetValue<string>() == "green-mesh-system");
+        Assert.Null(Clusters["green"].Store.Get(ResourceTypes.ByKind("v1", "Namespace")!, null, "green-mesh-system", "v1"));
+        Assert.DoesNotContain(Clusters["green"].Store.All(), o => o["metadata"]?["namespace"]?.GetValue<string>() == "green-mesh-system");
     }
 
     [Fact]
-    public async Task Objects_dropped_from_the_topology_are_pruned_on_the_next_apply()
+    public async Task Objects_dropped_from_theTopologyPath_are_pruned_on_the_next_apply()
     {
-        var (live, conns) = Live();
+        var (live, conns) = Live(options: new LiveOptions { Prune = true, PollInterval = TimeSpan.FromMilliseconds(50), WaitTimeout = TimeSpan.FromSeconds(20) });
         using var _ = conns;
         var text = Seed001Live();
         await Apply(live, Load(text));
         var withoutRoute = text[..text.IndexOf("trafficSplits:", StringComparison.Ordinal)];
+        // Pruning is asked for (-Prune, --prune): without it nothing is deleted.
+        var (keeping, conns2) = Live();
+        using var __ = conns2;
+        Assert.DoesNotContain((await keeping.PlanAsync(Load(withoutRoute), CancellationToken.None)).Items, i => i.Action == PlanAction.Delete);
         var plan = await live.PlanAsync(Load(withoutRoute), CancellationToken.None);
         var delete = Assert.Single(plan.Items, i => i.Action == PlanAction.Delete);
         Assert.Equal(("VirtualService", "dokuwiki"), (delete.Kind, delete.Name));
         await live.ApplyAsync(Load(withoutRoute), plan, _ => true, CancellationToken.None);
-        Assert.Empty(_clusters["green"].Store.List(ResourceTypes.ByKind("networking.istio.io/v1beta1", "VirtualService")!, null, null, "v1beta1"));
+        Assert.Empty(Clusters["green"].Store.List(ResourceTypes.ByKind("networking.istio.io/v1beta1", "VirtualService")!, null, null, "v1beta1"));
     }
 
     [Fact]
     public async Task A_missing_operator_is_reported_before_anything_changes()
     {
-        _clusters["green"].HiddenGroups.Add("maistra.io");
-        _clusters["green"].HiddenGroups.Add("federation.maistra.io");
+        Clusters["green"].HiddenGroups.Add("maistra.io");
+        Clusters["green"].HiddenGroups.Add("federation.maistra.io");
         var (live, conns) = Live();
         using var _ = conns;
-        var writes = _clusters.Servers.Sum(s => s.Store.Writes);
+        var writes = Clusters.Servers.Sum(s => s.Store.Writes);
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Load(Seed001Live()), CancellationToken.None));
         Assert.Contains("cluster 'green'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("ServiceMeshControlPlane (maistra.io/v2)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("OpenShift Service Mesh 2 operator", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(writes, _clusters.Servers.Sum(s => s.Store.Writes));
+        Assert.Equal(writes, Clusters.Servers.Sum(s => s.Store.Writes));
     }
 
     [Fact]
     public async Task A_missing_application_namespace_is_reported_before_anything_changes()
     {
-        _clusters["green"].Store.Delete(ResourceTypes.ByKind("v1", "Namespace")!, null, "nfs-app-istio");
+        Clusters["green"].Store.Purge(ResourceTypes.ByKind("v1", "Namespace")!, null, "nfs-app-istio");
         var (live, conns) = Live();
         using var _ = conns;
         var ex = await Assert.ThrowsAsync<MeshFederationException>(() => live.PlanAsync(Load(Seed001Live()), CancellationToken.None));
@@ -219,17 +204,17 @@ public sealed class LiveFederationTests : IAsyncLifetime
         var set = Load(Seed001Live());
         await Apply(live, set);
         var smcpType = ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!;
-        _clusters["blue"].Store.Apply(smcpType, "blue-mesh-system", "blue-mesh",
+        Clusters["blue"].Store.Apply(smcpType, "blue-mesh-system", "blue-mesh",
             JsonNode.Parse("""{"apiVersion":"maistra.io/v2","kind":"ServiceMeshControlPlane","metadata":{"name":"blue-mesh","namespace":"blue-mesh-system"},"spec":{"version":"v2.6"}}""")!.AsObject(),
             "v2", "console-user", force: true, status: false);
         var plan = await live.PlanAsync(set, CancellationToken.None);
         Assert.Contains(plan.Items, i => i.Action == PlanAction.Update && i.Kind == "ServiceMeshControlPlane" && i.Reason.Contains(".spec.version", StringComparison.Ordinal));
         var ex = await Assert.ThrowsAsync<LiveFederationException>(() => live.ApplyAsync(set, plan, _ => true, CancellationToken.None));
         Assert.Contains("console-user", ex.Message, StringComparison.Ordinal);
-        var (forced, conns2) = Live(options: new LiveOptions { Force = true });
+        var (forced, conns2) = Live(options: new LiveOptions { ForceConflicts = true });
         using var __ = conns2;
         await Apply(forced, set);
-        Assert.Equal("v2.1", _clusters["blue"].Store.Get(smcpType, "blue-mesh-system", "blue-mesh", "v2")!["spec"]!["version"]!.GetValue<string>());
+        Assert.Equal("v2.1", Clusters["blue"].Store.Get(smcpType, "blue-mesh-system", "blue-mesh", "v2")!["spec"]!["version"]!.GetValue<string>());
     }
 
     [Fact]
@@ -241,7 +226,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
         var plan = await live.PlanAsync(set, CancellationToken.None);
         var outcomes = await live.ApplyAsync(set, plan, i => i.Kind == "Namespace", CancellationToken.None);
         Assert.All(outcomes, o => Assert.Equal("Namespace", o.Item.Kind));
-        Assert.Empty(_clusters["blue"].Store.List(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, null, null, "v2"));
+        Assert.Empty(Clusters["blue"].Store.List(ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!, null, null, "v2"));
     }
 
     [Fact]
@@ -252,7 +237,7 @@ public sealed class LiveFederationTests : IAsyncLifetime
         var set = Load(Seed001Live());
         await Apply(live, set);
         // A Sail-operator mesh and a plain istiod in the third cluster.
-        var red = _clusters["red"].Store;
+        var red = Clusters["red"].Store;
         red.Upsert(JsonNode.Parse("""{"apiVersion":"sailoperator.io/v1","kind":"Istio","metadata":{"name":"default"},"spec":{"version":"v1.27.3","namespace":"istio-system","values":{"meshConfig":{"trustDomain":"red.local"}}}}""")!.AsObject());
         red.Upsert(JsonNode.Parse("""{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"istiod","namespace":"legacy-istio","labels":{"app":"istiod"}},"spec":{"template":{"spec":{"containers":[{"name":"discovery","image":"docker.io/istio/pilot:1.22.3"}]}}}}""")!.AsObject());
         var found = await MeshDiscovery.DiscoverAsync(conns, new[] { new ClusterBinding("blue"), new ClusterBinding("green"), new ClusterBinding("red") }, null, CancellationToken.None);

@@ -9,14 +9,8 @@ public sealed class LiveResilienceTests
 {
     private static async Task<TestClusters> Start(Action<FakeApiServer>? configure = null)
     {
-        var clusters = await TestClusters.StartAsync("blue", "green");
-        var i = 3;
-        foreach (var s in clusters.Servers)
-        {
-            _ = new FakeOssm2Operator(s, $"10.19.{i++}.");
-            s.Store.Upsert(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "nfs-app-istio" } }, "oc");
-            configure?.Invoke(s);
-        }
+        var clusters = await TestClusters.StartOssm2Async("blue", "green");
+        foreach (var s in clusters.Servers) configure?.Invoke(s);
         return clusters;
     }
 
@@ -70,10 +64,14 @@ public sealed class LiveResilienceTests
         Assert.False(plan.HasChanges, plan.ToString());
     }
 
-    private static string Shape(string canonical) =>
-        System.Text.RegularExpressions.Regex.Replace(
-            System.Text.RegularExpressions.Regex.Replace(canonical, "-----BEGIN CERTIFICATE-----[^\"]*-----END CERTIFICATE-----(\\\\n)?", "<cert>"),
-            "10\\.19\\.\\d+\\.\\d+", "<ip>");
+    /// <summary>What differs between two runs by nature: roots, addresses, owner uids and creation times.</summary>
+    private static string Shape(string canonical)
+    {
+        var s = System.Text.RegularExpressions.Regex.Replace(canonical, "-----BEGIN CERTIFICATE-----[^\"]*-----END CERTIFICATE-----(\\\\n)?", "<cert>");
+        s = System.Text.RegularExpressions.Regex.Replace(s, "10\\.19\\.\\d+\\.\\d+", "<ip>");
+        s = System.Text.RegularExpressions.Regex.Replace(s, "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uid>");
+        return System.Text.RegularExpressions.Regex.Replace(s, "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ", "<time>");
+    }
 
     [Fact]
     public async Task Cancellation_leaves_a_consistent_state_a_clear_message_and_a_rerun_finishes()

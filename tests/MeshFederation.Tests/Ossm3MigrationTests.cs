@@ -151,7 +151,7 @@ public sealed class Ossm3MigrationTests : IAsyncLifetime
         ExternalTools.Require("kubectl");
         var m = await MigrateAsync();
         var dir = Paths.TempDir();
-        foreach (var written in Engine.IO.AtomicFileWriter.WriteAll(dir, m.Files)) Assert.True(File.Exists(written));
+        foreach (var written in Engine.IO.OutputFolder.Write(dir, m.Files, new Engine.IO.OutputFolderOptions()).Written) Assert.True(File.Exists(written));
         string Run(MeshMigrationAction a) => a.Command.Replace("kubectl --context ", $"kubectl --kubeconfig {_kubeconfig} --context ", StringComparison.Ordinal);
         (int, string) Shell(string command)
         {
@@ -177,7 +177,7 @@ public sealed class Ossm3MigrationTests : IAsyncLifetime
         Assert.DoesNotContain(again.Manifests.Pending, p => p.Defers);
         var remote = Docs(again, "steps/3-import/east.yaml").Single(d => d["kind"]!.ToString() == "Gateway");
         UpstreamFixtureTests.AssertEqualToUpstream(Guide("import-remote-gateway-network-west-mesh.yaml").Also(g => g["spec"]!["addresses"]![0]!["value"] = "203.0.113.20"), remote);
-        Engine.IO.AtomicFileWriter.WriteAll(dir, again.Files);
+        Engine.IO.OutputFolder.Write(dir, again.Files, new Engine.IO.OutputFolderOptions()); // meshfed's own files are replaced
         foreach (var a in again.Steps[2].Actions.Where(a => a.File is not null)) { var (code, output) = Shell(Run(a)); Assert.True(code == 0, output); }
         foreach (var a in again.Steps[5].Actions.Where(a => a.File is not null)) { var (code, output) = Shell(Run(a)); Assert.True(code == 0, output); }
 

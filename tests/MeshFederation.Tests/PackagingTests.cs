@@ -40,7 +40,7 @@ public class PackagingTests
         using var zip = ZipFile.OpenRead(Package("MeshFederation"));
         var names = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
         foreach (var f in new[] { "MeshFederation.psd1", "MeshFederation.dll", "MeshFederation.Engine.dll", "MeshFederation.format.ps1xml",
-                     "en-US/about_MeshFederation.help.txt", "Dependencies/MeshFederation.Yaml.dll", "Dependencies/YamlDotNet.dll" })
+                     "en-US/about_MeshFederation.help.txt", "en-US/MeshFederation.dll-Help.xml", "Dependencies/MeshFederation.Yaml.dll", "Dependencies/YamlDotNet.dll" })
             Assert.Contains(f, names);
         Assert.DoesNotContain(names, n => n.EndsWith("System.Management.Automation.dll", StringComparison.Ordinal));
         Assert.DoesNotContain("YamlDotNet.dll", names);

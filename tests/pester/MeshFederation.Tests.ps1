@@ -100,9 +100,9 @@ Describe 'Completion and views' {
         $result.CompletionMatches.CompletionText | Should -Contain 'green-mesh'
     }
 
-    It 'shows control planes in a kubectl-like table without certificates' {
+    It 'shows control planes in a table headed by property names, without certificates' {
         $text = $blueCp | Format-Table | Out-String
-        $text | Should -Match 'TRUST DOMAIN'
+        $text | Should -Match 'Name\s+Namespace\s+ClusterName\s+Style\s+GatewayExposure'
         $text | Should -Not -Match 'BEGIN CERTIFICATE'
     }
 }

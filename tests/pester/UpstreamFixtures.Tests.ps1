@@ -152,6 +152,7 @@ Describe 'Upstream objects through the cmdlets' {
     It 'judges an override by the upstream schema when rendering, with the field path' {
         $cp = New-MeshControlPlane -Name m -SpecOverride @{ tracng = @{ type = 'Jaeger' } }
         $cp | ConvertTo-MeshManifest -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        "$err" | Should -BeLike '*spec.tracng*tracing*'
+        # The problem is the message, the fix (here: the field meant) its RecommendedAction, shown once.
+        "$err $($err.ErrorDetails.RecommendedAction)" | Should -BeLike '*spec.tracng*tracing*'
     }
 }

@@ -481,23 +481,16 @@ public static class Ossm3FederationChecks
 
     private static string IstioRef(MeshControlPlane cp) => $"Istio {cp.ControlPlaneName}";
 
-    private static MeshCheckResult R(string mesh, string? peer, string id, CheckStatus status, string message, string why, string fix, params string[] evidence) =>
+    private static MeshCheckResult R(string mesh, string? peer, string id, CheckStatus status, string message, string why, string fix, params MeshEvidence[] evidence) =>
         new() { Mesh = mesh, Peer = peer, CheckId = Prefix + id, Status = status, Message = message, Why = why, Fix = status == CheckStatus.Pass ? "" : fix, Evidence = evidence };
 
     /// <summary>Evidence of a declared value (offline): cluster, object, field, value and where it was declared.</summary>
-    private static string Declared(MeshControlPlane cp, string obj, string? field, string? value, SourceLocation? source = null) =>
+    private static MeshEvidence Declared(MeshControlPlane cp, string obj, string? field, string? value, SourceLocation? source = null) =>
         Evidence(cp.ClusterName, obj, field, value ?? "(not set)", null, (source ?? cp.Source)?.ToString() ?? "the pipeline");
 
     /// <summary>Evidence of an observed value: cluster, object, field, value and when it was read.</summary>
-    private static string Live(Observed o, string obj, string? field, string? value) => Evidence(o.Cp.ClusterName, obj, field, value, o.At, null);
+    private static MeshEvidence Live(Observed o, string obj, string? field, string? value) => Evidence(o.Cp.ClusterName, obj, field, value, o.At, null);
 
-    private static string Evidence(string cluster, string obj, string? field, string? value, DateTimeOffset? observedAt, string? source)
-    {
-        var text = $"{cluster}: {obj}";
-        if (!string.IsNullOrEmpty(field)) text += " " + field;
-        if (value is not null) text += " = " + value;
-        if (observedAt is { } at) text += " (read " + at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) + ")";
-        else if (source is not null) text += " (declared in " + source + ")";
-        return text;
-    }
+    private static MeshEvidence Evidence(string cluster, string obj, string? field, string? value, DateTimeOffset? observedAt, string? source) =>
+        new() { Cluster = cluster, Object = obj, Field = string.IsNullOrEmpty(field) ? null : field, Value = value, ObservedAt = observedAt, Source = observedAt is null ? source : source ?? "live" };
 }

@@ -154,10 +154,46 @@ public sealed class KubeClient : IDisposable
         return cert.MatchesHostname(host);
     }
 
+    private readonly object _tokenGate = new();
+    private (string Token, DateTime WrittenUtc, DateTime ReadUtc)? _tokenFile;
+
+    /// <summary>
+    /// The token of a tokenFile (in-cluster: the projected service-account token), re-read when the file changes, at
+    /// least once a minute, and after a 401 (kubelet rotates projected tokens; client-go re-reads them the same way).
+    /// </summary>
+    private async Task<string?> TokenFromFileAsync(bool force, CancellationToken cancellationToken)
+    {
+        var path = _context.TokenFile!;
+        DateTime written;
+        try
+        {
+            written = File.GetLastWriteTimeUtc(path);
+        }
+        catch (IOException)
+        {
+            written = DateTime.MinValue;
+        }
+        lock (_tokenGate)
+            if (!force && _tokenFile is { } cached && cached.WrittenUtc == written && DateTime.UtcNow - cached.ReadUtc < TimeSpan.FromMinutes(1)) return cached.Token;
+        string token;
+        try
+        {
+            token = (await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, $"kubeconfig context '{_context.Name}' token file", path,
+                $"could not be read ({ex.Message})", _context.InCluster ? "check the service account token mount (automountServiceAccountToken)" : "fix tokenFile in the kubeconfig"));
+        }
+        lock (_tokenGate) _tokenFile = (token, written, DateTime.UtcNow);
+        return token;
+    }
+
     private async Task Authorize(HttpRequestMessage request, bool refresh, CancellationToken cancellationToken)
     {
         string? token = _context.Token;
-        if (_context.TokenFile is not null) token = (await File.ReadAllTextAsync(_context.TokenFile, cancellationToken).ConfigureAwait(false)).Trim();
+        if (_context.TokenFile is not null) token = await TokenFromFileAsync(refresh, cancellationToken).ConfigureAwait(false);
+        if (_context.Oidc is { } oidc) token = oidc.CurrentToken(_context.Name);
         if (_exec is not null && _context.ClientCertificatePem is null)
         {
             var cred = await _exec.GetAsync(refresh, cancellationToken).ConfigureAwait(false);
@@ -169,7 +205,11 @@ public sealed class KubeClient : IDisposable
     }
 
     /// <summary>Sends a request with retries; returns the response body as JSON (null for 404 when allowed).</summary>
-    public async Task<JsonObject?> SendAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, bool allowNotFound, CancellationToken cancellationToken)
+    public async Task<JsonObject?> SendAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, bool allowNotFound, CancellationToken cancellationToken) =>
+        (await SendWithStatusAsync(method, pathAndQuery, body, contentType, allowNotFound, cancellationToken).ConfigureAwait(false)).Body;
+
+    /// <summary>Sends a request with retries; returns the response body and status code (null body for 404 when allowed).</summary>
+    public async Task<(JsonObject? Body, HttpStatusCode Status)> SendWithStatusAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, bool allowNotFound, CancellationToken cancellationToken)
     {
         var idempotent = method != HttpMethod.Post;
         var attempt = 0;
@@ -213,13 +253,16 @@ public sealed class KubeClient : IDisposable
                 var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
                 _log.Debug($"{_context.Name}: {method} {Redact(pathAndQuery)} -> {(int)response.StatusCode} ({sw.ElapsedMilliseconds} ms)");
                 if (response.IsSuccessStatusCode)
-                    return string.IsNullOrWhiteSpace(text) ? new JsonObject() : JsonNode.Parse(text) as JsonObject;
-                if (response.StatusCode == HttpStatusCode.NotFound && allowNotFound) return null;
-                if (response.StatusCode == HttpStatusCode.Unauthorized && _exec is not null && !refreshed)
+                    return (string.IsNullOrWhiteSpace(text) ? new JsonObject() : JsonNode.Parse(text) as JsonObject, response.StatusCode);
+                if (response.StatusCode == HttpStatusCode.NotFound && allowNotFound) return (null, response.StatusCode);
+                if (response.StatusCode == HttpStatusCode.Unauthorized && (_exec is not null || _context.TokenFile is not null) && !refreshed)
                 {
-                    refreshed = true; // the plugin's token may have expired early
+                    refreshed = true; // the plugin's token may have expired early; a token file may have been rotated
                     continue;
                 }
+                if (response.StatusCode == HttpStatusCode.Unauthorized && _context.Oidc is not null)
+                    throw new KubeApiException(_context.Name, method.Method, Redact(pathAndQuery), response.StatusCode, "Unauthorized",
+                        $"the API server refused the oidc id-token of kubeconfig user '{_context.UserEntry}'; the built-in oidc auth-provider is deprecated: use an exec credential plugin such as kubelogin (kubectl oidc-login), which refreshes tokens");
                 var status = TryParse(text);
                 var retryable = idempotent && (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500);
                 if (!retryable || attempt >= _options.MaxAttempts)
@@ -337,16 +380,28 @@ public sealed class KubeClient : IDisposable
     }
 
     /// <summary>Server-side apply (application/apply-patch+yaml) with field manager <c>meshfederation</c>; force only when asked.</summary>
-    public async Task<JsonObject> ApplyAsync(JsonObject obj, bool force, CancellationToken cancellationToken)
+    public async Task<JsonObject> ApplyAsync(JsonObject obj, bool force, CancellationToken cancellationToken) =>
+        (await ApplyAsync(obj, force, dryRun: false, cancellationToken).ConfigureAwait(false)).Object;
+
+    /// <summary>
+    /// Server-side apply with strict field validation (unknown fields fail, naming their path); with
+    /// <paramref name="dryRun"/> the server computes the result (defaults, validation, conflicts) and stores nothing.
+    /// Created tells whether the object did not exist (201).
+    /// </summary>
+    public async Task<(JsonObject Object, bool Created)> ApplyAsync(JsonObject obj, bool force, bool dryRun, CancellationToken cancellationToken)
     {
         var apiVersion = obj["apiVersion"]!.GetValue<string>();
         var kind = obj["kind"]!.GetValue<string>();
         var ns = obj["metadata"]?["namespace"]?.GetValue<string>();
         var name = obj["metadata"]!["name"]!.GetValue<string>();
         var r = await RequireAsync(apiVersion, kind, cancellationToken).ConfigureAwait(false);
-        var path = r.PathFor(r.Namespaced ? ns : null, name) + $"?fieldManager={Uri.EscapeDataString(_options.FieldManager)}" + (force ? "&force=true" : "");
-        return (await SendAsync(HttpMethod.Patch, path, obj, "application/apply-patch+yaml", allowNotFound: false, cancellationToken).ConfigureAwait(false))!;
+        var path = r.PathFor(r.Namespaced ? ns : null, name) + $"?fieldManager={Uri.EscapeDataString(_options.FieldManager)}&fieldValidation=Strict"
+                   + (force ? "&force=true" : "") + (dryRun ? "&dryRun=All" : "");
+        var (body, status) = await SendWithStatusAsync(HttpMethod.Patch, path, obj, "application/apply-patch+yaml", allowNotFound: false, cancellationToken).ConfigureAwait(false);
+        return (body!, status == HttpStatusCode.Created);
     }
+
+    public string FieldManager => _options.FieldManager;
 
     /// <summary>Deletes an object; false when it did not exist.</summary>
     public async Task<bool> DeleteAsync(string apiVersion, string kind, string? ns, string name, string propagationPolicy, CancellationToken cancellationToken)

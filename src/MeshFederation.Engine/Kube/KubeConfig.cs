@@ -42,6 +42,15 @@ public sealed class KubeContext
 
     public ExecConfig? Exec { get; init; }
 
+    /// <summary>The id-token of an <c>auth-provider: oidc</c> user.</summary>
+    public OidcToken? Oidc { get; init; }
+
+    /// <summary>The kubeconfig user entry's name (for messages).</summary>
+    public string? UserEntry { get; init; }
+
+    /// <summary>Built from the pod's service account (in-cluster configuration), not from a kubeconfig.</summary>
+    public bool InCluster { get; init; }
+
     /// <summary>The kubeconfig files the context was read from, for messages.</summary>
     public IReadOnlyList<string> Sources { get; init; } = Array.Empty<string>();
 
@@ -96,7 +105,13 @@ public sealed class KubeConfig
             JsonObject? doc;
             try
             {
-                doc = yaml.Parse(File.ReadAllText(file), file).FirstOrDefault()?.ToJson() as JsonObject;
+                // A regular text file of sane size only: a binary file or a FIFO is named as such, not misread.
+                var text = IO.InputFile.ReadText(file, "kubeconfig", IO.InputFile.MaxKubeConfigBytes, "give a kubeconfig file (kubectl config view --raw > file)");
+                var first = yaml.Parse(text, file).FirstOrDefault();
+                if (first is not null && first.Kind != Yaml.YNodeKind.Mapping)
+                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "kubeconfig", file,
+                        "is not a kubeconfig (a YAML mapping with clusters, users and contexts)", "give a kubeconfig file (kubectl config view --raw > file)") { Location = first.Location });
+                doc = first?.ToJson() as JsonObject;
             }
             catch (MeshFederationException ex)
             {
@@ -105,7 +120,7 @@ public sealed class KubeConfig
             }
             read++;
             if (doc is null) continue;
-            config.CurrentContext ??= doc["current-context"]?.GetValue<string>() is { Length: > 0 } cc ? cc : null;
+            config.CurrentContext ??= doc["current-context"] is JsonValue ccv && ccv.TryGetValue<string>(out var cc) && cc.Length > 0 ? cc : null;
             Merge(doc, "clusters", "cluster", config._clusters, file, problems);
             Merge(doc, "users", "user", config._users, file, problems);
             Merge(doc, "contexts", "context", config._contexts, file, problems);
@@ -117,12 +132,30 @@ public sealed class KubeConfig
         return config;
     }
 
+    /// <summary>
+    /// A kubeconfig held in memory, such as the one inside an Istio remote secret; <paramref name="source"/> names it in
+    /// messages. Resolved like a file's, except that relative file paths have no folder to be relative to.
+    /// </summary>
+    public static KubeConfig Parse(string text, string source, IYamlBridge yaml)
+    {
+        var config = new KubeConfig { Files = new[] { source } };
+        var problems = new ProblemList();
+        if (yaml.Parse(text, source).FirstOrDefault()?.ToJson() is not JsonObject doc)
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "kubeconfig", source, "is not a kubeconfig (no mapping)", "give a kubeconfig with clusters, contexts and users"));
+        config.CurrentContext = doc["current-context"] is JsonValue cv && cv.TryGetValue<string>(out var cc) && cc.Length > 0 ? cc : null;
+        Merge(doc, "clusters", "cluster", config._clusters, source, problems);
+        Merge(doc, "users", "user", config._users, source, problems);
+        Merge(doc, "contexts", "context", config._contexts, source, problems);
+        problems.ThrowIfAny();
+        return config;
+    }
+
     private static void Merge(JsonObject doc, string listKey, string itemKey, Dictionary<string, (JsonObject, string)> into, string file, ProblemList problems)
     {
         if (doc[listKey] is not JsonArray list) return;
         foreach (var entry in list)
         {
-            var name = entry?["name"]?.GetValue<string>();
+            var name = entry?["name"] is JsonValue nv && nv.TryGetValue<string>(out var n) ? n : null;
             if (string.IsNullOrEmpty(name) || entry![itemKey] is not JsonObject body)
             {
                 problems.Add(MeshErrorKind.InvalidData, $"{listKey}[]", name ?? "", $"has no name or no '{itemKey}' section", $"fix the entry in {file}");
@@ -201,6 +234,18 @@ public sealed class KubeConfig
                 Str(e, "installHint"), e["provideClusterInfo"]?.GetValue<bool>() ?? false, Path.GetDirectoryName(userFile)!);
         }
 
+        OidcToken? oidc = null;
+        if (user["auth-provider"] is JsonObject provider)
+        {
+            var providerName = Str(provider, "name");
+            if (providerName != "oidc")
+                throw Problem($"user '{userName}'.auth-provider.name", providerName,
+                    "is not supported (kubectl dropped the gcp and azure auth providers in 1.26)",
+                    "use the provider's exec credential plugin: gke-gcloud-auth-plugin for GKE, kubelogin for AKS (users[].user.exec)");
+            var cfg = provider["config"] as JsonObject ?? new JsonObject();
+            oidc = new OidcToken(userName ?? "", Str(cfg, "id-token"), Str(cfg, "idp-issuer-url"));
+        }
+
         var certificate = Data(Str(user, "client-certificate-data"), $"user '{userName}'.client-certificate-data")
                           ?? ReadFile(Str(user, "client-certificate"), userFile, $"user '{userName}'.client-certificate");
         var key = Data(Str(user, "client-key-data"), $"user '{userName}'.client-key-data")
@@ -230,7 +275,65 @@ public sealed class KubeConfig
             Username = Str(user, "username"),
             Password = Str(user, "password"),
             Exec = exec,
+            Oidc = oidc,
+            UserEntry = userName,
             Sources = Files,
+        };
+    }
+
+    /// <summary>Where a pod's service account is mounted.</summary>
+    public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /// <summary>
+    /// Is in-cluster configuration usable: KUBERNETES_SERVICE_HOST and _PORT are set (as in every pod)? The service
+    /// account directory is $MESHFED_SERVICEACCOUNT_DIR when set (tests, unusual mounts), else the standard mount.
+    /// </summary>
+    public static bool InClusterAvailable(IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        string? Env(string n) => environment is not null ? (environment.TryGetValue(n, out var v) ? v : null) : Environment.GetEnvironmentVariable(n);
+        return !string.IsNullOrEmpty(Env("KUBERNETES_SERVICE_HOST")) && !string.IsNullOrEmpty(Env("KUBERNETES_SERVICE_PORT"));
+    }
+
+    /// <summary>Does any of the kubeconfig files kubectl would read exist?</summary>
+    public static bool AnyFileExists(string? explicitPath, IReadOnlyDictionary<string, string?>? environment = null) =>
+        DefaultFiles(explicitPath, environment).Any(File.Exists);
+
+    /// <summary>
+    /// In-cluster configuration, as client-go's rest.InClusterConfig: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT,
+    /// the service account's CA (ca.crt), its token (token, re-read when kubelet rotates it) and namespace.
+    /// </summary>
+    public static KubeContext InCluster(IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        string? Env(string n) => environment is not null ? (environment.TryGetValue(n, out var v) ? v : null) : Environment.GetEnvironmentVariable(n);
+        var host = Env("KUBERNETES_SERVICE_HOST");
+        var port = Env("KUBERNETES_SERVICE_PORT");
+        if (string.IsNullOrEmpty(host) || string.IsNullOrEmpty(port))
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "in-cluster configuration", null,
+                "is not available: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (they are in every pod)",
+                "run inside a pod, or give a kubeconfig (-KubeConfig, --kubeconfig, $KUBECONFIG)"));
+        var dir = Env("MESHFED_SERVICEACCOUNT_DIR") is { Length: > 0 } d ? d : ServiceAccountDirectory;
+        var tokenFile = Path.Combine(dir, "token");
+        var caFile = Path.Combine(dir, "ca.crt");
+        if (!File.Exists(tokenFile))
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "in-cluster service account token", tokenFile, "does not exist",
+                "mount the service account token (automountServiceAccountToken: true, or a projected serviceAccountToken volume)"));
+        if (!File.Exists(caFile))
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "in-cluster service account CA", caFile, "does not exist",
+                "mount the service account's ca.crt (it comes with the token)"));
+        var nsFile = Path.Combine(dir, "namespace");
+        var server = new UriBuilder("https", host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host,
+            int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : 443).Uri;
+        return new KubeContext
+        {
+            Name = "in-cluster",
+            ClusterName = "in-cluster",
+            Server = server,
+            CertificateAuthorityPem = File.ReadAllText(caFile),
+            Namespace = File.Exists(nsFile) && File.ReadAllText(nsFile).Trim() is { Length: > 0 } ns ? ns : "default",
+            TokenFile = tokenFile,
+            UserEntry = "serviceaccount",
+            InCluster = true,
+            Sources = new[] { dir },
         };
     }
 

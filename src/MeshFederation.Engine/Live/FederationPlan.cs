@@ -9,6 +9,28 @@ public enum PlanAction
     Update,
     Unchanged,
     Delete,
+
+    /// <summary>Left alone: it matches what this module manages (its labels) but this module did not create it.</summary>
+    Keep,
+}
+
+/// <summary>What became of one planned change.</summary>
+public enum OutcomeState
+{
+    /// <summary>Applied (created or updated).</summary>
+    Applied,
+
+    /// <summary>Deleted and gone.</summary>
+    Deleted,
+
+    /// <summary>Deletion requested but the object is still there (finalizers, a namespace still emptying).</summary>
+    Terminating,
+
+    /// <summary>Not touched, with the reason (not ours, or a namespace that holds objects this module did not create).</summary>
+    Kept,
+
+    /// <summary>The change failed; <see cref="ApplyOutcome.Error"/> says why.</summary>
+    Failed,
 }
 
 /// <summary>One intended change (or non-change) to one object in one cluster.</summary>
@@ -40,6 +62,12 @@ public sealed class PlanItem
     /// <summary>The object needs values (peer address, root certificate) that exist only once a control plane is ready.</summary>
     public bool Deferred { get; init; }
 
+    /// <summary>Created by this module (proven by its creation record), or about to be created by it.</summary>
+    public bool Owned { get; init; }
+
+    /// <summary>The creation record to keep applying (null: the object is not this module's and none is written).</summary>
+    internal string? CreationRecord { get; init; }
+
     /// <summary>The object to apply (null for deletions and deferred objects not yet rendered).</summary>
     /// <remarks>Internal: it may hold private keys (cacerts) or tokens (remote secrets); plans are shown, never their content.</remarks>
     internal JsonObject? Desired { get; init; }
@@ -66,17 +94,34 @@ public sealed class FederationPlan
     /// <summary>Sequential round trips on the critical path (discovery, reads, apply levels): the lower bound of the work.</summary>
     public int DependencyDepth { get; init; }
 
-    public IEnumerable<PlanItem> Changes => Items.Where(i => i.Action != PlanAction.Unchanged);
+    public IEnumerable<PlanItem> Changes => Items.Where(i => i.Action is not (PlanAction.Unchanged or PlanAction.Keep));
 
     public bool HasChanges => Changes.Any();
 
-    public override string ToString() =>
-        $"{Items.Count(i => i.Action == PlanAction.Create)} to create, {Items.Count(i => i.Action == PlanAction.Update)} to update, " +
-        $"{Items.Count(i => i.Action == PlanAction.Delete)} to delete, {Items.Count(i => i.Action == PlanAction.Unchanged)} unchanged";
+    public override string ToString()
+    {
+        var kept = Items.Count(i => i.Action == PlanAction.Keep);
+        return $"{Items.Count(i => i.Action == PlanAction.Create)} to create, {Items.Count(i => i.Action == PlanAction.Update)} to update, " +
+               $"{Items.Count(i => i.Action == PlanAction.Delete)} to delete, {Items.Count(i => i.Action == PlanAction.Unchanged)} unchanged" +
+               (kept == 0 ? "" : $", {kept} left alone");
+    }
 }
 
-/// <summary>What happened to one planned change.</summary>
+/// <summary>What happened to one planned change: Done only when it was applied or is gone.</summary>
 public sealed record ApplyOutcome(PlanItem Item, bool Done, string? Error)
 {
-    public override string ToString() => Done ? $"done: {Item}" : $"FAILED: {Item}: {Error}";
+    /// <summary>Applied, Deleted, Terminating, Kept or Failed.</summary>
+    public OutcomeState State { get; init; } = Done ? OutcomeState.Applied : OutcomeState.Failed;
+
+    /// <summary>Why an object was kept or is still terminating (null otherwise).</summary>
+    public string? Reason { get; init; }
+
+    public override string ToString() => State switch
+    {
+        OutcomeState.Applied => $"done: {Item}",
+        OutcomeState.Deleted => $"deleted: {Item.Target}",
+        OutcomeState.Terminating => $"still terminating: {Item.Target} ({Reason})",
+        OutcomeState.Kept => $"kept: {Item.Target} ({Reason})",
+        _ => $"FAILED: {Item}: {Error}",
+    };
 }

@@ -195,7 +195,7 @@ public static class Factory
             problems.Add(MeshErrorKind.InvalidArgument, "peers", string.Join(",", controlPlanes.Select(c => c.Name)),
                 "federation needs at least two control planes", "give two or more control planes (pipe them into New-MeshPeer)", options?.Source);
         foreach (var g in controlPlanes.GroupBy(c => c.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
-            problems.Add(MeshErrorKind.Conflict, "peers", g.Key, "a mesh cannot be federated with itself (it was given twice)", "give each control plane once", options?.Source);
+            problems.Add(MeshErrorKind.Conflict, "peers", g.Key, "a mesh cannot be federated with itself (it was given twice)", "give each control plane once", options?.Source, g.Last());
         problems.ThrowIfAny();
         var result = MeshPeering.FullMesh(controlPlanes, options);
         foreach (var p in result) p.Validate(problems);

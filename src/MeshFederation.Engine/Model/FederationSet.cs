@@ -81,9 +81,12 @@ public sealed class FederationSet
     public IEnumerable<object> AllObjects() =>
         _controlPlanes.Cast<object>().Concat(_peerings).Concat(_exports).Concat(_imports).Concat(_splits).Concat(_proxies).Concat(_failovers).Concat(_caMaterial);
 
-    private static void AddOnce<T>(List<T> list, T item) where T : class
+    private readonly HashSet<object> _added = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Adds an object once (by reference), in constant time: sets of 200 meshes all peered hold 39,800 peerings.</summary>
+    private void AddOnce<T>(List<T> list, T item) where T : class
     {
-        if (!list.Any(x => ReferenceEquals(x, item))) list.Add(item);
+        if (_added.Add(item)) list.Add(item);
     }
 
     private void AddControlPlane(MeshControlPlane cp) => AddOnce(_controlPlanes, cp);
@@ -143,7 +146,7 @@ public sealed class FederationSet
         // (an export piped alone into ConvertTo-MeshManifest) renders with a warning instead.
         var hasPeerings = _peerings.Select(p => p.Local.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var e in _exports)
-            if (!peered.Contains((e.ControlPlane.Name, e.Peer)) && hasPeerings.Contains(e.ControlPlane.Name))
+            if (!peered.Contains((e.ControlPlane.Name, e.Peer)) && hasPeerings.Contains(e.ControlPlane.Name) && e.Peer != e.ControlPlane.Name)
                 problems.Add(MeshErrorKind.NotFound, $"export '{e}'.to", e.Peer, $"{e.ControlPlane.Name} has no peering with {e.Peer}",
                     $"peer {e.ControlPlane.Name} with {e.Peer} (New-MeshPeer) or export to a mesh it is peered with", e.Source, e);
         foreach (var g in _exports.Where(e => e.ExportedHost is not null).GroupBy(e => (e.ControlPlane.Name, e.ExportedHost)).Where(g => g.Count() > 1))
@@ -151,7 +154,7 @@ public sealed class FederationSet
                 $"two exports to {g.Last().Peer} publish the same name", "give each exported service its own alias", g.Last().Source, g.Last());
 
         foreach (var i in _imports)
-            if (!peered.Contains((i.ControlPlane.Name, i.Peer)) && hasPeerings.Contains(i.ControlPlane.Name))
+            if (!peered.Contains((i.ControlPlane.Name, i.Peer)) && hasPeerings.Contains(i.ControlPlane.Name) && i.Peer != i.ControlPlane.Name)
                 problems.Add(MeshErrorKind.NotFound, $"import '{i}'.from", i.Peer, $"{i.ControlPlane.Name} has no peering with {i.Peer}",
                     $"peer {i.ControlPlane.Name} with {i.Peer} (New-MeshPeer) or import from a mesh it is peered with", i.Source, i);
         foreach (var g in _imports.Where(i => i.LocalHost is not null && !i.ImportAsLocal).GroupBy(i => (i.ControlPlane.Name, i.LocalHost)).Where(g => g.Count() > 1))

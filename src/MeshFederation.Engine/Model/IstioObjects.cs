@@ -111,6 +111,10 @@ public sealed class MeshFailoverPolicy
         if (Consecutive5xxErrors < 1)
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.consecutive5xxErrors", Consecutive5xxErrors.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "must be at least 1: failover needs outlier detection", "use 1 as the seed does", Source, this);
+        foreach (var (key, value) in new[] { ("interval", Interval), ("baseEjectionTime", BaseEjectionTime) })
+            if (!Names.IsIstioDuration(value))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.{key}", value, "is not a duration Istio accepts (digits with a unit: h, m, s, ms; at least 1ms)",
+                    key == "interval" ? "write e.g. '1s' or '500ms'" : "write e.g. '1m' or '30s'", Source, this);
         if (ConnectionPool is not null && !IsJsonObject(ConnectionPool))
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.connectionPool", ConnectionPool, "is not a mapping (JSON object)",
                 "give the DestinationRule connectionPool as a mapping, e.g. {http: {maxRequestsPerConnection: 1}}", Source, this);
@@ -144,15 +148,9 @@ public sealed class ClusterCaMaterial
     /// <summary>Reads &lt;dir&gt;/&lt;cluster&gt;/{ca-cert,ca-key,root-cert,cert-chain}.pem as meshfed ca and seed 003 leave them.</summary>
     public static ClusterCaMaterial FromDirectory(string directory, string cluster)
     {
-        string Read(string file)
-        {
-            var path = Path.Combine(directory, cluster, file);
-            if (!File.Exists(path))
-                throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "certificateAuthority.dir", path, "does not exist",
-                    $"create the cluster's intermediate first: meshfed ca --cluster {cluster} --root-cert ... --root-key ... --out {directory}"));
-            return File.ReadAllText(path);
-        }
-        return new ClusterCaMaterial { Cluster = cluster, CaCertPem = Read("ca-cert.pem"), KeyPem = Read("ca-key.pem"), RootCertPem = Read("root-cert.pem"), CertChainPem = Read("cert-chain.pem") };
+        // Verified when loaded (Pki.ClusterCacerts): parses, key matches, chains to the root, CA flags and dates right.
+        var f = Pki.ClusterCacerts.Read(directory, cluster);
+        return new ClusterCaMaterial { Cluster = cluster, CaCertPem = f.CaCertPem, KeyPem = f.CaKeyPem, RootCertPem = f.RootCertPem, CertChainPem = f.CertChainPem };
     }
 }
 

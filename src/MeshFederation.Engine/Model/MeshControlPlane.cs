@@ -101,7 +101,11 @@ public sealed partial class MeshControlPlane
     /// Extra SMCP (or Sail Istio) spec fields merged over what is rendered (e.g. runtime defaults), with JSON merge-patch
     /// semantics (RFC 7386): mappings merge, other values replace, <c>null</c> removes a rendered field.
     /// </summary>
-    public JsonObject? SpecOverrides { get; init; }
+    /// <remarks>Internal so hosts never show System.Text.Json nodes: <see cref="GetSpecOverrides"/> gives a copy.</remarks>
+    internal JsonObject? SpecOverrides { get; init; }
+
+    /// <summary>A copy of the extra SMCP spec fields, or null.</summary>
+    public JsonObject? GetSpecOverrides() => (JsonObject?)SpecOverrides?.DeepClone();
 
     /// <summary>Where each overridden field was written (dotted path under spec, e.g. <c>tracing.type</c>), for problems with file and line.</summary>
     public IReadOnlyDictionary<string, SourceLocation> SpecOverrideSources { get; init; } = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
@@ -153,7 +157,8 @@ public sealed partial class MeshControlPlane
         : IngressAddresses.TryGetValue("*", out var any) ? any
         : Array.Empty<string>();
 
-    public override string ToString() => $"{Name} ({Namespace} in {Cluster.Name})";
+    // Null-safe: PowerShell builds instances from hashtables without the required members, then prints them.
+    public override string ToString() => $"{Name} ({Namespace} in {Cluster?.Name})";
 
     /// <summary>A copy with node addresses read from the cluster.</summary>
     public MeshControlPlane WithNodeAddresses(IReadOnlyList<string> nodeAddresses) => new()
@@ -241,8 +246,7 @@ public sealed partial class MeshControlPlane
                     "is not an IP address or DNS name", "list the cluster nodes' addresses", at);
     }
 
-    internal static bool IsHostOrIp(string value) =>
-        System.Net.IPAddress.TryParse(value, out _) || Names.IsDns1123Subdomain(value.ToLowerInvariant());
+    internal static bool IsHostOrIp(string value) => Names.IsHostOrIp(value);
 
     [System.Text.RegularExpressions.GeneratedRegex("^v2\\.[1-6]$")]
     private static partial System.Text.RegularExpressions.Regex VersionPattern();

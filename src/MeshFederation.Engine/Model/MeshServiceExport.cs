@@ -98,6 +98,8 @@ public sealed class MeshServiceExport
     {
         var field = $"export '{this}'";
         Names.CheckLabel(problems, $"{field}.to", Peer, Source);
+        if (string.Equals(Peer, ControlPlane.Name, StringComparison.Ordinal))
+            problems.Add(MeshErrorKind.Conflict, $"{field}.to", Peer, "a mesh cannot export to itself", "export to a peer mesh (-Peer <the other mesh>)", Source, this);
         Names.CheckLabel(problems, $"{field}.namespace", Namespace, Source, allowWildcard: true);
         if (IsLabelSelector && Name is not null)
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.name", Name, "cannot be combined with a label selector",

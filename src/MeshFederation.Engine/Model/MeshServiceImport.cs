@@ -74,6 +74,8 @@ public sealed class MeshServiceImport
     {
         var field = $"import '{this}'";
         Names.CheckLabel(problems, $"{field}.from", Peer, Source);
+        if (string.Equals(Peer, ControlPlane.Name, StringComparison.Ordinal))
+            problems.Add(MeshErrorKind.Conflict, $"{field}.from", Peer, "a mesh cannot import from itself", "import from a peer mesh", Source, this);
         Names.CheckLabel(problems, $"{field}.namespace", Namespace, Source, allowWildcard: true);
         if (Name.Length > 0) Names.CheckLabel(problems, $"{field}.name", Name, Source, allowWildcard: true);
         if (AliasNamespace is not null) Names.CheckLabel(problems, $"{field}.alias.namespace", AliasNamespace, Source, allowWildcard: true);
@@ -101,8 +103,13 @@ public sealed class MeshServiceImport
             if (Ports.Count == 0)
                 problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports", "", "a .global ServiceEntry needs the service's ports", "add ports: [{name: http1, number: 80, protocol: HTTP}]", Source, this);
         }
+        foreach (var d in Ports.GroupBy(p => p.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"{field}.ports[].name", d.Key, "is used by two ports", "give every port its own name", Source, this);
         foreach (var p in Ports)
         {
+            if (!Names.IsDns1123Label(p.Name))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports[].name", p.Name, "is not a valid Istio port name (a DNS-1123 label: lower-case letters, digits and '-')",
+                    $"use a name such as '{Names.Suggest(p.Name)}'", Source, this);
             Names.CheckPort(problems, $"{field}.ports[{p.Name}].number", p.Number, Source);
             // Istio reads the protocol case-insensitively (istio.io writes "http"); it is rendered as written.
             if (p.Protocol.ToUpperInvariant() is not ("HTTP" or "HTTPS" or "GRPC" or "HTTP2" or "MONGO" or "TCP" or "TLS"))

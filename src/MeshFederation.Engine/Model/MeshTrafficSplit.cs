@@ -77,6 +77,11 @@ public sealed class MeshTrafficSplit
         foreach (var h in Hosts.Concat(RemoteOnly ? new[] { RemoteHost } : new[] { LocalHost, RemoteHost }))
             if (h != "*" && !Names.IsDns1123Subdomain(h.StartsWith("*.", StringComparison.Ordinal) ? h[2..] : h))
                 problems.Add(MeshErrorKind.InvalidArgument, $"{field}.hosts[]", h, "is not a host name", "use a service host such as 'reviews' or 'reviews.ns.svc.cluster.local'", Source, this);
+        foreach (var m in Matches)
+            if (m.Kind == UriMatchKind.Regex && Names.Re2Problem(m.Value) is { } why)
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.match.regex", m.Value, why, "write an RE2 regular expression, e.g. '^/api/v[0-9]+/'", Source, this);
+            else if (m.Kind != UriMatchKind.Regex && (string.IsNullOrEmpty(m.Value) || m.Value.Any(c => char.IsControl(c) || c == ' ')))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.match.{m.Kind.ToString().ToLowerInvariant()}", m.Value, "is not a URI path (empty, or with spaces or control characters)", "write a path such as /dokuwiki", Source, this);
         if (ApiVersion is not ("networking.istio.io/v1beta1" or "networking.istio.io/v1" or "networking.istio.io/v1alpha3"))
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.apiVersion", ApiVersion, "is not a VirtualService API version",
                 "use networking.istio.io/v1beta1 (OSSM 2) or networking.istio.io/v1", Source, this);

@@ -139,40 +139,50 @@ public sealed class MeshCertificateAuthority
         }
     }
 
-    /// <summary>Loads an existing root (certificate and key PEM files) to issue more intermediates under it.</summary>
-    public static MeshCertificateAuthority Load(string certificatePath, string keyPath, int validityDays = 3650)
+    /// <summary>
+    /// Loads an existing root (certificate and key PEM files) to issue more intermediates under it. The material is
+    /// verified first (<see cref="PemMaterial"/>): the certificate parses and is a self-signed CA valid now, the key parses
+    /// and belongs to it. A root-cert.pem bundle (a rollover) is accepted: the certificate the key belongs to is the root,
+    /// the others stay trusted. <paramref name="certificateField"/> and <paramref name="keyField"/> name the inputs in
+    /// problems (--root-cert / -RootCertificatePath).
+    /// </summary>
+    public static MeshCertificateAuthority Load(string certificatePath, string keyPath, int validityDays = 3650,
+        string certificateField = "root certificate", string keyField = "root key")
     {
-        string certPem, keyPem;
+        Check(validityDays, "Istio");
+        var certPem = PemMaterial.ReadFile(certificatePath, certificateField);
+        var keyPem = PemMaterial.ReadFile(keyPath, keyField);
+        var certs = PemMaterial.Certificates(certPem, certificateField, certificatePath);
         try
         {
-            certPem = File.ReadAllText(certificatePath);
-            keyPem = File.ReadAllText(keyPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "root certificate", e is FileNotFoundException f ? f.FileName : certificatePath,
-                $"cannot be read ({e.Message})", "give the root's certificate and key PEM files (root-cert.pem, root-key.pem)"));
-        }
-        X509Certificate2 cert;
-        try
-        {
-            cert = X509Certificate2.CreateFromPem(certPem, keyPem);
-        }
-        catch (Exception e) when (e is CryptographicException or ArgumentException)
-        {
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "root key", keyPath,
-                $"does not match the certificate or is not a PEM private key ({e.Message})", "give the key that belongs to the root certificate"));
-        }
-        using (cert)
-        {
-            var bc = cert.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
-            var ku = cert.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
-            if (bc is not { CertificateAuthority: true } || (ku is not null && !ku.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign)))
-                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "root certificate", certificatePath,
-                    "is not a CA certificate (basicConstraints CA:true and keyUsage keyCertSign are required)", "give the mesh's root CA certificate"));
+            using var key = PemMaterial.Key(keyPem, keyField, keyPath);
+            var cert = certs.FirstOrDefault(c => PemMaterial.Matches(c, key))
+                ?? throw PemMaterial.Fail(keyField, keyPath, $"does not belong to the root certificate ({PemMaterial.Describe(certs[0])})",
+                    $"give the key that was created with the root (root-key.pem beside {Path.GetFileName(certificatePath)}), or create a new root");
+            if (key is RSA rsa && rsa.KeySize < 2048)
+                throw PemMaterial.Fail(keyField, keyPath, $"is an RSA key of {rsa.KeySize} bits; a mesh CA needs 2048 or more", "create a new root (RSA 4096 or ECDSA P-256)");
+            if (key is ECDsa ec && ec.KeySize < 256)
+                throw PemMaterial.Fail(keyField, keyPath, $"is an ECDSA key of {ec.KeySize} bits; a mesh CA needs 256 or more", "create a new root (RSA 4096 or ECDSA P-256)");
+            if (cert.SubjectName.RawData.AsSpan().SequenceEqual(cert.IssuerName.RawData) is false)
+                throw PemMaterial.Fail(certificateField, certificatePath, $"is not a root: {PemMaterial.Describe(cert)} was issued by '{cert.Issuer}'",
+                    "give the self-signed root certificate (root-cert.pem)");
+            PemMaterial.CheckCa(cert, certificateField, certificatePath, DateTimeOffset.UtcNow, "mesh's root CA certificate");
             var algorithm = cert.GetRSAPublicKey() is not null ? KeyAlgorithm.Rsa4096 : KeyAlgorithm.EcdsaP256;
             var org = cert.SubjectName.EnumerateRelativeDistinguishedNames().FirstOrDefault(r => r.GetSingleElementType().Value == "2.5.4.10")?.GetSingleElementValue() ?? "Istio";
-            return new MeshCertificateAuthority(new IssuedCertificate(cert, keyPem, algorithm), org, validityDays);
+            var keyText = key switch
+            {
+                RSA r => r.ExportPkcs8PrivateKeyPem() + "\n",
+                ECDsa e => e.ExportPkcs8PrivateKeyPem() + "\n",
+                _ => keyPem,
+            };
+            var authority = new MeshCertificateAuthority(new IssuedCertificate(cert, keyText, algorithm), org, validityDays);
+            foreach (var other in certs.Where(c => !ReferenceEquals(c, cert)))
+                authority._extraRoots.Add(other.ExportCertificatePem() + "\n");
+            return authority;
+        }
+        finally
+        {
+            foreach (var c in certs) c.Dispose();
         }
     }
 
@@ -202,7 +212,20 @@ public sealed class MeshCertificateAuthority
             var now = DateTimeOffset.UtcNow;
             var notAfter = now.AddDays(ValidityDays);
             if (notAfter > issuer.NotAfter) notAfter = issuer.NotAfter; // never outlive the root
-            using var cert = request.Create(issuer, now, notAfter, Serial());
+            if (notAfter <= now)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "root certificate", Root.Subject,
+                    $"expired on {Root.NotAfter:yyyy-MM-dd HH:mm} UTC; nothing can be issued under it", "create a new root and roll it out"));
+            X509Certificate2 created;
+            try
+            {
+                created = request.Create(issuer, now, notAfter, Serial());
+            }
+            catch (CryptographicException e)
+            {
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "root key", Root.Subject,
+                    $"cannot sign the intermediate ({e.Message.TrimEnd('.')})", "check the root's key and certificate"));
+            }
+            using var cert = created;
             var intermediate = new IssuedCertificate(cert, keyPem, KeyAlgorithm);
             var roots = RootBundle();
             var result = new ClusterCertificates
@@ -218,24 +241,23 @@ public sealed class MeshCertificateAuthority
     }
 
     /// <summary>Trusts other roots too (root rollover): every cluster's root-cert.pem then holds this root and them.</summary>
-    public void TrustAlso(string rootPem)
+    public void TrustAlso(string rootPem, string field = "trusted root", string? path = null)
     {
-        var certs = new X509Certificate2Collection();
+        var certs = PemMaterial.Certificates(rootPem, field, path ?? "(PEM)");
         try
         {
-            certs.ImportFromPem(rootPem);
+            foreach (var c in certs)
+            {
+                var bc = c.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+                if (bc is not { CertificateAuthority: true })
+                    throw PemMaterial.Fail(field, path ?? "(PEM)", $"is not a CA certificate ({PemMaterial.Describe(c)})", "give the previous root's root-cert.pem");
+                var pem = c.ExportCertificatePem() + "\n";
+                if (!_extraRoots.Contains(pem) && pem != Root.CertificatePem) _extraRoots.Add(pem);
+            }
         }
-        catch (CryptographicException e)
+        finally
         {
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "trusted root", "(PEM)", $"is not a PEM certificate ({e.Message})", "give the previous root's root-cert.pem"));
-        }
-        if (certs.Count == 0 || rootPem.Contains("PRIVATE KEY", StringComparison.Ordinal))
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "trusted root", "(PEM)", "holds no certificate, or holds a private key", "give only the previous root certificate"));
-        foreach (var c in certs)
-        {
-            var pem = c.ExportCertificatePem() + "\n";
-            if (!_extraRoots.Contains(pem) && pem != Root.CertificatePem) _extraRoots.Add(pem);
-            c.Dispose();
+            foreach (var c in certs) c.Dispose();
         }
         foreach (var cluster in _clusters.Values.ToList())
             _clusters[cluster.Cluster] = new ClusterCertificates { Cluster = cluster.Cluster, Intermediate = cluster.Intermediate, RootCertPem = RootBundle(), CertChainPem = cluster.CertChainPem };
@@ -283,6 +305,19 @@ public sealed class MeshCertificateAuthority
             files[$"{c.Cluster}/cert-chain.pem"] = (c.CertChainPem, false);
         }
         return files;
+    }
+
+    /// <summary>
+    /// The files in <paramref name="directory"/> that writing an authority there would replace and that hold or anchor
+    /// key material: with a new root, root-key.pem and root-cert.pem; per cluster, its ca-key.pem. Replacing them makes
+    /// what was issued under them stop verifying, so callers refuse unless told to (-Force, --force).
+    /// </summary>
+    public static IReadOnlyList<string> ExistingKeyFiles(string directory, IEnumerable<string> clusters, bool includeRootKey)
+    {
+        var candidates = new List<string>();
+        if (includeRootKey) candidates.AddRange(new[] { "root-key.pem", "root-cert.pem" });
+        candidates.AddRange(clusters.Distinct(StringComparer.Ordinal).Select(c => Path.Combine(c, "ca-key.pem")));
+        return candidates.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
     }
 
     private static X509KeyUsageExtension CaKeyUsage() => new(

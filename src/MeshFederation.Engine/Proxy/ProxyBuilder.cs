@@ -80,14 +80,19 @@ public static class ProxyBuilder
                         problems.Add(MeshErrorKind.InvalidArgument, $"proxy.addresses[{cp.Name}]", a, "is not an IP address or DNS name", "give an IP address or host name", options.Source);
                 break;
         }
+        if (!Names.IsFirewalldZone(options.FirewallZone))
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.firewallZone", options.FirewallZone,
+                "is not a firewalld zone name (letters, digits, '_' and '-', at most 17 characters)", "use the zone of the proxy host's interface, e.g. libvirt or public (firewall-cmd --get-zones)", options.Source);
         if (options.IdleTimeoutSeconds is < 1 or > 86400)
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.idleTimeoutSeconds", options.IdleTimeoutSeconds.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 86400 seconds", options.Source);
         if (options.MaxConnections is < 1 or > 1000000)
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.maxConnections", options.MaxConnections.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 1000000 (haproxy needs about twice as many file descriptors)", options.Source);
         if (options.HealthCheckIntervalMs is < 100 or > 600000)
             problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckIntervalMs", options.HealthCheckIntervalMs.ToString(CultureInfo.InvariantCulture), "is out of range", "use 100 to 600000 milliseconds", options.Source);
-        if (options.HealthCheckFall is < 1 or > 100 || options.HealthCheckRise is < 1 or > 100)
-            problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckFall/Rise", $"{options.HealthCheckFall}/{options.HealthCheckRise}", "is out of range", "use 1 to 100 checks", options.Source);
+        if (options.HealthCheckFall is < 1 or > 100)
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckFall", options.HealthCheckFall.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 100 failed checks", options.Source);
+        if (options.HealthCheckRise is < 1 or > 100)
+            problems.Add(MeshErrorKind.InvalidArgument, "proxy.healthCheckRise", options.HealthCheckRise.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 100 successful checks", options.Source);
         problems.ThrowIfAny();
 
         var nodePorts = NodePortAllocator.Allocate(cps, list, problems).ToDictionary(kv => kv.Key, kv => kv.Value);
@@ -171,10 +176,14 @@ public static class ProxyBuilder
     private static string FormatAddress(string a) =>
         System.Net.IPAddress.TryParse(a, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a}]" : a;
 
+    /// <summary>The firewall-cmd lines (text, never run). The zone is validated by <see cref="Build"/> and shell-quoted here as well.</summary>
     public static IReadOnlyList<string> FirewallCommands(IReadOnlyList<ProxyPortMapping> map, string zone)
     {
+        if (!Names.IsFirewalldZone(zone))
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "proxy.firewallZone", zone,
+                "is not a firewalld zone name (letters, digits, '_' and '-', at most 17 characters)", "use the zone of the proxy host's interface, e.g. libvirt"));
         var cmds = map.Select(m => m.FrontendPort).Distinct().Order()
-            .Select(p => string.Create(CultureInfo.InvariantCulture, $"firewall-cmd --zone={zone} --add-port={p}/tcp --permanent"))
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"firewall-cmd {Shell.Quote("--zone=" + zone)} --add-port={p}/tcp --permanent"))
             .ToList();
         cmds.Add("firewall-cmd --reload");
         return cmds;

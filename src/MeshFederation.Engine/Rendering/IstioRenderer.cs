@@ -267,7 +267,7 @@ internal static class IstioRenderer
         if (p.RemoteApi is not { } api)
         {
             pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"Secret {cp.Namespace}/{name} (kubeconfig for {remoteCluster}'s API server)",
-                $"apply live (meshfed apply, Sync-MeshFederation), which reads the server and the {ReaderTokenSecret} token from {remoteCluster}; or istioctl create-remote-secret --context={p.Remote.Cluster.Context ?? remoteCluster} --name={remoteCluster}"));
+                $"apply live (meshfed apply, Sync-MeshFederation), which reads the server and the {ReaderTokenSecret} token from {remoteCluster}; or istioctl create-remote-secret {Shell.Quote("--context=" + (p.Remote.Cluster.Context ?? remoteCluster))} --name={remoteCluster}"));
             return;
         }
         var cluster = Obj(("certificate-authority-data", api.CertificateAuthorityData), ("server", api.Server));
@@ -332,9 +332,9 @@ internal static class IstioRenderer
                     ? new PendingItem(cp.ClusterName, cp.Name, what, $"add {i.Peer}'s control plane with ingressAddresses")
                     : nodePort is not null
                         ? new PendingItem(cp.ClusterName, cp.Name, $"{what} ({i.Peer}'s node addresses; its east-west gateway listens on node port {nodePort})",
-                            $"kubectl --context {remote.Cluster.Context ?? remote.ClusterName} get nodes -o jsonpath='{{.items[*].status.addresses[?(@.type==\"InternalIP\")].address}}' (then list them under nodeAddresses of {remote.Name})")
+                            $"kubectl --context {Shell.Quote(remote.Cluster.Context ?? remote.ClusterName)} get nodes -o jsonpath='{{.items[*].status.addresses[?(@.type==\"InternalIP\")].address}}' (then list them under nodeAddresses of {remote.Name})")
                         : new PendingItem(cp.ClusterName, cp.Name, what,
-                            $"kubectl --context {remote.Cluster.Context ?? remote.ClusterName} -n {remote.Namespace} get svc {MeshControlPlane.EastWestGatewayName} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
+                            $"kubectl --context {Shell.Quote(remote.Cluster.Context ?? remote.ClusterName)} -n {remote.Namespace} get svc {MeshControlPlane.EastWestGatewayName} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
             }
             docs.Add(new RenderedManifest
             {

@@ -82,7 +82,7 @@ public static class Ossm2Renderer
                         ("data", Obj((Names.RootCertKey, p.CaBundle))))));
                 else
                     pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ConfigMap {cp.Namespace}/{p.CaConfigMap} (root certificate of {p.Remote.Name})",
-                        $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
+                        $"kubectl --context {Shell.Quote(p.Remote.Cluster.Context ?? p.Remote.ClusterName)} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
             }
 
             docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, ControlPlane(cp, peerings),
@@ -257,7 +257,7 @@ public static class Ossm2Renderer
         var remote = new JsonObject();
         if (addresses.Count > 0) remote["addresses"] = Strings(addresses);
         else pending.Add(new PendingItem(p.Local.ClusterName, p.Local.Name, $"ServiceMeshPeer {p.Local.Namespace}/{p.Name} spec.remote.addresses",
-            $"kubectl --context {p.Remote.Cluster.Context ?? p.Remote.ClusterName} -n {p.Remote.Namespace} get svc {p.Remote.IngressGatewayFor(p.Local.Name)} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
+            $"kubectl --context {Shell.Quote(p.Remote.Cluster.Context ?? p.Remote.ClusterName)} -n {p.Remote.Namespace} get svc {p.Remote.IngressGatewayFor(p.Local.Name)} -o jsonpath='{{.status.loadBalancer.ingress[*].ip}}'"));
         remote["discoveryPort"] = discoveryPort;
         remote["servicePort"] = servicePort;
         return Obj(("apiVersion", "federation.maistra.io/v1"), ("kind", "ServiceMeshPeer"),

@@ -22,7 +22,11 @@ public sealed class RenderedManifest
     public required string Mesh { get; init; }
 
     /// <summary>The full object (apiVersion, kind, metadata, spec/data).</summary>
-    public required JsonObject Content { get; init; }
+    /// <remarks>Internal so hosts never show System.Text.Json nodes (with their Parent/Root cycles): <see cref="GetContent"/> gives a copy.</remarks>
+    internal JsonObject Content { get; init; } = null!;
+
+    /// <summary>A copy of the full object (apiVersion, kind, metadata, spec/data).</summary>
+    public JsonObject GetContent() => (JsonObject)Content.DeepClone();
 
     /// <summary>True for Secrets holding private keys or tokens: never shown, written 0600.</summary>
     public bool Sensitive { get; init; }

@@ -42,7 +42,8 @@ internal sealed class NodeReader
         var v = Node(key);
         if (v is null)
         {
-            if (required) _problems.Add(MeshErrorKind.InvalidData, $"{_path}.{key}", null, "is required", fix ?? $"add '{key}:'", _node.Location);
+            // Not a mapping at all: that is reported once, not again for each required key.
+            if (required && _node.Kind == YNodeKind.Mapping) _problems.Add(MeshErrorKind.InvalidData, $"{_path}.{key}", null, "is required", fix ?? $"add '{key}:'", _node.Location);
             return null;
         }
         if (v.Kind != YNodeKind.Scalar)
@@ -77,7 +78,9 @@ internal sealed class NodeReader
         var s = Str(key);
         if (s is null) return null;
         if (aliases is not null && aliases.TryGetValue(s.ToLowerInvariant(), out var a)) return a;
-        if (System.Enum.TryParse<TEnum>(s, ignoreCase: true, out var e) && !int.TryParse(s, out _)) return e;
+        // One name exactly (case aside): Enum.TryParse would also take "LoadBalancer, NodePort" and numbers.
+        if (System.Enum.GetNames<TEnum>().FirstOrDefault(n => string.Equals(n, s, StringComparison.OrdinalIgnoreCase)) is { } name)
+            return System.Enum.Parse<TEnum>(name);
         var valid = aliases is not null ? string.Join(", ", aliases.Keys) : string.Join(", ", System.Enum.GetNames<TEnum>());
         _problems.Add(MeshErrorKind.InvalidArgument, $"{_path}.{key}", s, $"is not a known {key}", $"use one of: {valid}", At(key));
         return null;

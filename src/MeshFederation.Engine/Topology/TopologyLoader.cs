@@ -28,16 +28,8 @@ public static class TopologyLoader
 
     public static FederationSet LoadFile(string path, IYamlBridge yaml)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Io, "topology", path, $"cannot be read ({ex.Message})",
-                "check the path and permissions"));
-        }
+        // Only a regular text file of sane size: a FIFO, device or folder is refused before anything blocks on it.
+        var text = IO.InputFile.ReadText(path, "topology", IO.InputFile.MaxTopologyBytes, "give the path of a topology file (YAML, docs/topology.md)");
         return Load(text, path, yaml);
     }
 
@@ -73,11 +65,37 @@ public static class TopologyLoader
         var meshes = new List<MeshControlPlane>();
         var meshEntries = 0;
         var declared = new HashSet<string>(StringComparer.Ordinal);
+        var perCluster = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var meshNodes = new List<NodeReader>();
+        var declaredAt = new Dictionary<string, (string Path, SourceLocation At)>(StringComparer.Ordinal);
         foreach (var m in root.Objects("meshes"))
         {
             meshEntries++;
-            if (m.Str("name") is { } declaredName) declared.Add(declaredName);
-            meshes.AddRange(ReadMesh(m, defaults, problems));
+            meshNodes.Add(m);
+            if (m.Str("name") is { } declaredName)
+            {
+                declared.Add(declaredName);
+                // A mesh over several clusters becomes one mesh per cluster, <cluster>-<name>: those are the names to use.
+                if (m.Node("clusters") is { Kind: YNodeKind.Sequence, Items.Count: > 1 } cl)
+                {
+                    var expanded = cl.Items.Select(i => (i.Kind == YNodeKind.Scalar ? i.Value : i["name"]?.Value) ?? "").Select(c => $"{c}-{declaredName}").ToList();
+                    perCluster[declaredName] = expanded;
+                    foreach (var e in expanded) declared.Add(e);
+                }
+            }
+            foreach (var cp in ReadMesh(m, defaults, problems))
+            {
+                // A second mesh of the same name is reported once, here, and left out: everything that refers to the
+                // name would otherwise fail again (peered with itself, declared twice, ...).
+                if (declaredAt.TryGetValue(cp.Name, out var first))
+                {
+                    problems.Add(MeshErrorKind.Conflict, $"{m.Path}.name", cp.Name, $"is already the name of {first.Path} (line {first.At.Line})",
+                        "give every mesh a unique name", m.At("name"));
+                    continue;
+                }
+                declaredAt[cp.Name] = (m.Path, m.At("name"));
+                meshes.Add(cp);
+            }
         }
         defaults?.RejectUnknown();
         if (meshEntries == 0)
@@ -85,10 +103,34 @@ public static class TopologyLoader
         foreach (var cp in meshes) set.Add(cp);
         var byName = meshes.GroupBy(m => m.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
 
+        var meshNames = string.Join(", ", byName.Keys);
+        foreach (var m in meshNodes)
+        {
+            if (m.Node("ingressAddresses") is not { Kind: YNodeKind.Mapping } addr) continue;
+            var own = m.Str("name");
+            foreach (var (k, _) in addr.Entries)
+            {
+                var key = k.Value ?? "";
+                if (key == "*") continue;
+                if (!byName.ContainsKey(key) && !declared.Contains(key))
+                    problems.Add(MeshErrorKind.NotFound, $"{m.Path}.ingressAddresses.{key}", key, "is not a mesh declared under 'meshes:'; addresses are keyed by the peer that uses them",
+                        $"use one of: {meshNames}, or '*' for every peer", k.Location);
+                else if (key == own && byName.ContainsKey(own))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"{m.Path}.ingressAddresses.{key}", key, "is this mesh itself; a mesh is not its own peer",
+                        "key the addresses by the peer mesh that uses them", k.Location);
+            }
+        }
+
         MeshControlPlane? Mesh(string? name, string field, SourceLocation at)
         {
             if (name is null) return null;
             if (byName.TryGetValue(name, out var cp)) return cp;
+            if (perCluster.TryGetValue(name, out var expanded))
+            {
+                problems.Add(MeshErrorKind.NotFound, field, name, "names a mesh declared over several clusters; it becomes one mesh per cluster",
+                    $"use one of: {string.Join(", ", expanded)}", at);
+                return null;
+            }
             if (declared.Contains(name)) return null; // declared but invalid: already reported
             problems.Add(MeshErrorKind.NotFound, field, name, "is not a mesh declared under 'meshes:'",
                 $"use one of: {string.Join(", ", byName.Keys)}", at);
@@ -132,6 +174,7 @@ public static class TopologyLoader
         {
             var from = Mesh(e.Str("from", required: true), $"{e.Path}.from", e.At("from"));
             var to = e.Str("to", required: true);
+            var toKnown = to is null || Mesh(to, $"{e.Path}.to", e.At("to")) is not null || problems.Items.All(x => x.Field != $"{e.Path}.to");
             foreach (var s in e.Objects("services"))
             {
                 var (aliasNs, aliasName) = Alias(s);
@@ -159,7 +202,7 @@ public static class TopologyLoader
                     Source = s.Location,
                 };
                 s.RejectUnknown();
-                if (from is not null) set.Add(export);
+                if (from is not null && toKnown) set.Add(export);
             }
             e.RejectUnknown();
         }
@@ -168,6 +211,7 @@ public static class TopologyLoader
         {
             var into = Mesh(i.Str("into", required: true), $"{i.Path}.into", i.At("into"));
             var from = i.Str("from", required: true);
+            var fromKnown = from is null || Mesh(from, $"{i.Path}.from", i.At("from")) is not null || problems.Items.All(x => x.Field != $"{i.Path}.from");
             MeshLocality? locality = null;
             if (i.Object("locality") is { } l)
             {
@@ -194,7 +238,7 @@ public static class TopologyLoader
                     Source = s.Location,
                 };
                 s.RejectUnknown();
-                if (into is not null) set.Add(import);
+                if (into is not null && fromKnown) set.Add(import);
             }
             i.RejectUnknown();
         }
@@ -293,7 +337,13 @@ public static class TopologyLoader
             {
                 var baseDir = File.Exists(sourceName) ? Path.GetDirectoryName(Path.GetFullPath(sourceName))! : Directory.GetCurrentDirectory();
                 var full = Path.GetFullPath(Path.Combine(baseDir, dir));
-                foreach (var cp in meshes.Where(c => c.Style != MeshStyle.Ossm2))
+                if (!Directory.Exists(full))
+                    problems.Add(MeshErrorKind.NotFound, $"{caNode.Path}.dir", dir, $"does not exist (resolved to {full}, relative to the topology file)",
+                        "create it with meshfed ca --cluster <cluster> ... --out <dir>, or fix the path", caNode.At("dir"));
+                else if (meshes.Count > 0 && meshes.All(c => c.Style == MeshStyle.Ossm2))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"{caNode.Path}", dir, "is set but no mesh uses it: cacerts are for the Istio styles (multi-primary, multi-mesh); OSSM 2 meshes exchange roots instead",
+                        "remove certificateAuthority, or set style: multi-primary / multi-mesh", caNode.Location);
+                else foreach (var cp in meshes.Where(c => c.Style != MeshStyle.Ossm2))
                 {
                     try
                     {
@@ -341,12 +391,137 @@ public static class TopologyLoader
             }
         }
 
+        // A VIP range too small for the imports fails here, at the mesh's line, not later in render.
+        foreach (var cp in meshes.Where(c => c.Style == MeshStyle.MultiMesh))
+        {
+            if (!Rendering.VipAllocator.TryParse(cp.VipRange, out var network, out var prefix)) continue; // reported with the mesh
+            var (_, usable) = Rendering.VipAllocator.Usable(network, prefix);
+            var hosts = set.Imports.Where(i => i.ControlPlane == cp && i.LocalHost is not null).Select(i => i.LocalHost!).Distinct(StringComparer.Ordinal).Count();
+            if (hosts <= usable) continue;
+            var node = meshNodes.FirstOrDefault(n => n.Location == cp.Source);
+            var at = node is not null && node.Has("vipRange") ? node.At("vipRange") : defaults is not null && defaults.Has("vipRange") ? defaults.At("vipRange") : cp.Source;
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{cp.Name}'.vipRange", cp.VipRange,
+                $"has {usable} usable address(es) but {hosts} imported hosts need a VIP", "use a larger range (a shorter prefix, e.g. /16), or import fewer services into this mesh", at);
+        }
+
         root.RejectUnknown();
-        problems.ThrowIfAny();
-        set.EnsureValid();
+        // Every problem at once: the loader's and the model's (an invalid import is reported with the split that needs it).
+        var locator = new FieldLocator(docs[0]);
+        var all = problems.Items.Concat(set.Validate()).Select(locator.Relocate).Distinct().ToArray();
+        if (all.Length > 0) throw new MeshFederationException(all);
         // Every object the topology would render, judged by the upstream schemas shipped with the engine (offline).
         Rendering.Ossm2Renderer.Validate(set);
         return set;
+    }
+
+    /// <summary>
+    /// Points a problem the model found (at the line of the object: a mesh, a service entry, a split) at the line of the
+    /// field it names, e.g. "mesh 'a'.trustDomain" at the trustDomain line; a mesh's field set under defaults, there.
+    /// </summary>
+    private sealed class FieldLocator
+    {
+        private readonly YNode _root;
+        private Dictionary<SourceLocation, YNode>? _objects;
+        private Dictionary<YNode, YNode>? _parents;
+
+        public FieldLocator(YNode root) => _root = root;
+
+        private static readonly Dictionary<string, string> Keys = new(StringComparer.Ordinal)
+        {
+            ["ingressGateway"] = "ingress", ["egressGateway"] = "egress", ["weights"] = "remote", ["from/to"] = "from",
+            ["labelSelector"] = "labels", ["peers"] = "between", ["remoteAddresses"] = "ingressAddresses",
+        };
+
+        public MeshProblem Relocate(MeshProblem p)
+        {
+            if (p.Location is null || p.Location.File != _root.Location.File) return p;
+            _objects ??= Index();
+            if (!_objects.TryGetValue(p.Location, out var node)) return p;
+            // The part after the object's quoted name: "mesh 'a'.gateways.nodePortBase" -> gateways.nodePortBase.
+            var field = p.Field;
+            var quote = field.LastIndexOf("'.", StringComparison.Ordinal);
+            var tail = quote >= 0 ? field[(quote + 2)..] : field.StartsWith("mesh.", StringComparison.Ordinal) ? field[5..] : field[(field.LastIndexOf('.') + 1)..];
+            var first = Key(tail.Split('.')[0]);
+            // In the object itself; then in the mapping that holds it (an export's 'to' sits above its services); then
+            // anywhere inside it (a cluster's network, a match's regex); a mesh's field may come from defaults.
+            var at = Walk(node, tail, p.Value);
+            var parents = _parents!;
+            for (var up = parents.GetValueOrDefault(node); at is null && up is not null; up = parents.GetValueOrDefault(up))
+                if (up[first] is not null) at = Walk(up, tail, p.Value);
+            at ??= Deep(node, Key(tail.Split('.')[^1]), p.Value);
+            if (at is null && node[first] is null && _root["defaults"] is { Kind: YNodeKind.Mapping } d) at = Walk(d, tail, p.Value);
+            return at is null ? p : p with { Location = at };
+        }
+
+        private static string Key(string segment)
+        {
+            var bracket = segment.IndexOf('[', StringComparison.Ordinal);
+            var key = bracket >= 0 ? segment[..bracket] : segment;
+            return Keys.GetValueOrDefault(key, key);
+        }
+
+        private static SourceLocation? Walk(YNode node, string tail, string? value)
+        {
+            SourceLocation? found = null;
+            foreach (var raw in tail.Split('.'))
+            {
+                var key = Key(raw);
+                if (node.Kind == YNodeKind.Sequence)
+                {
+                    // A list of mappings: the item that holds the key, preferably with the value in question.
+                    var items = node.Items.Where(i => i.Kind == YNodeKind.Mapping && i[key] is not null).ToList();
+                    var item = items.FirstOrDefault(i => i[key]!.Kind == YNodeKind.Scalar && i[key]!.Value == value) ?? items.FirstOrDefault();
+                    if (item is null) break;
+                    node = item;
+                }
+                if (node.Kind != YNodeKind.Mapping || node[key] is not { } child) break;
+                node = child;
+                found = child.Location;
+            }
+            return found;
+        }
+
+        /// <summary>The first mapping entry below <paramref name="node"/> with this key (and this scalar value, when given).</summary>
+        private static SourceLocation? Deep(YNode node, string key, string? value)
+        {
+            var queue = new Queue<YNode>();
+            queue.Enqueue(node);
+            var seen = new HashSet<YNode>(ReferenceEqualityComparer.Instance);
+            while (queue.Count > 0 && seen.Count < 10_000)
+            {
+                var n = queue.Dequeue();
+                if (!seen.Add(n)) continue;
+                foreach (var (k, v) in n.Entries)
+                {
+                    if (k.Value == key && (value is null || v.Kind != YNodeKind.Scalar || v.Value == value)) return v.Location;
+                    queue.Enqueue(v);
+                }
+                foreach (var i in n.Items) queue.Enqueue(i);
+            }
+            return null;
+        }
+
+        private Dictionary<SourceLocation, YNode> Index()
+        {
+            var result = new Dictionary<SourceLocation, YNode>();
+            _parents = new Dictionary<YNode, YNode>(ReferenceEqualityComparer.Instance);
+            var seen = new HashSet<YNode>(ReferenceEqualityComparer.Instance);
+            var stack = new Stack<(YNode Node, YNode? Mapping)>();
+            stack.Push((_root, null));
+            while (stack.Count > 0)
+            {
+                var (n, owner) = stack.Pop();
+                if (!seen.Add(n)) continue;
+                if (n.Kind == YNodeKind.Mapping)
+                {
+                    result.TryAdd(n.Location, n);
+                    if (owner is not null) _parents.TryAdd(n, owner);
+                    foreach (var (_, v) in n.Entries) stack.Push((v, n));
+                }
+                else foreach (var i in n.Items) stack.Push((i, owner));
+            }
+            return result;
+        }
     }
 
     /// <summary>A mapping value as JSON (connectionPool, overrides), or null.</summary>
@@ -467,6 +642,13 @@ public static class TopologyLoader
         ClusterBinding Binding(NodeReader c)
         {
             var b = new ClusterBinding(c.Str("name", required: true) ?? "") { Context = c.Str("context"), KubeConfig = c.Str("kubeconfig"), Network = c.Str("network"), ApiServer = c.Str("apiServer") };
+            if (b.ApiServer is not null && !Names.IsHttpsUrl(b.ApiServer))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{c.Path}.apiServer", b.ApiServer, "is not an https URL",
+                    "give the API server as istiod in the other clusters reaches it, e.g. https://api.cluster1.example:6443", c.At("apiServer"));
+            foreach (var (key, value) in new[] { ("context", b.Context), ("kubeconfig", b.KubeConfig) })
+                if (value is not null && !Names.IsPrintableName(value, key == "context" ? 253 : 4096))
+                    problems.Add(MeshErrorKind.InvalidArgument, $"{c.Path}.{key}", value, "is empty, too long, or holds control characters",
+                        key == "context" ? "give the context's name as kubectl config get-contexts lists it" : "give the kubeconfig file's path", c.At(key));
             c.RejectUnknown();
             return b;
         }
@@ -487,6 +669,9 @@ public static class TopologyLoader
             problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.clusters", null, "'cluster' and 'clusters' cannot both be set", "use 'cluster' for one mesh or 'clusters' for one mesh per cluster", m.At("clusters"));
 
         var style = m.Enum("style", Styles) ?? defaults?.Enum("style", Styles) ?? MeshStyle.Ossm2;
+        if (style != MeshStyle.MultiMesh && m.Str("vipRange") is { } vip)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{m.Path}.vipRange", vip, $"only applies to the multi-mesh style (.global ServiceEntry VIPs); this mesh is {style}",
+                "remove vipRange, or set style: multi-mesh", m.At("vipRange"));
         var exposure = m.Enum<GatewayExposure>("exposure") ?? defaults?.Enum<GatewayExposure>("exposure") ?? GatewayExposure.LoadBalancer;
         var gw = m.Object("gateways");
         var dgw = defaults?.Object("gateways");
@@ -498,7 +683,15 @@ public static class TopologyLoader
             addresses["*"] = m.StrList("ingressAddresses");
         else if (addrNode is { Kind: YNodeKind.Mapping })
             foreach (var (k, v) in addrNode.Entries)
-                addresses[k.Value ?? ""] = v.Kind == YNodeKind.Sequence ? v.Items.Select(i => i.Value ?? "").ToList() : new List<string> { v.Value ?? "" };
+            {
+                var list = new List<string>();
+                foreach (var item in v.Kind == YNodeKind.Sequence ? v.Items : new[] { v })
+                    if (item.Kind != YNodeKind.Scalar || item.IsNull)
+                        problems.Add(MeshErrorKind.InvalidData, $"{m.Path}.ingressAddresses.{k.Value}", item.ToString(), "must be an address or a list of addresses",
+                            $"write '{k.Value}: [10.0.0.1]'", item.Location);
+                    else list.Add(item.Value ?? "");
+                addresses[k.Value ?? ""] = list;
+            }
 
         JsonObject? overrides = null;
         if (m.Node("overrides") is { } o)
@@ -537,7 +730,7 @@ public static class TopologyLoader
             GatewayForLabel = forLabel,
             MeshId = m.Str("meshId"),
             SailApiVersion = Str("sailApiVersion"),
-            VipRange = Str("vipRange"),
+            VipRange = style == MeshStyle.MultiMesh ? Str("vipRange") : null,
             Source = m.Location,
         };
         gw?.RejectUnknown();

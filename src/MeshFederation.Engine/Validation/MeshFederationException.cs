@@ -20,6 +20,16 @@ public enum MeshErrorKind
 /// <summary>One problem with the input: the field, the offending value, what is wrong and how to fix it.</summary>
 public sealed record MeshProblem(MeshErrorKind Kind, string Field, string? Value, string Problem, string Fix)
 {
+    /// <summary>The field; built from input in places, so clipped and escaped like values (<see cref="Echo"/>).</summary>
+    public string Field { get; init; } = Echo.Field(Field);
+
+    /// <summary>The offending value as echoed: at most 200 characters, control characters escaped (<see cref="Echo"/>).</summary>
+    public string? Value { get; init; } = Echo.Value(Value);
+
+    public string Problem { get; init; } = Echo.Text(Problem);
+
+    public string Fix { get; init; } = Echo.Text(Fix);
+
     /// <summary>Where the value came from (file:line:column), when it came from a file.</summary>
     public SourceLocation? Location { get; init; }
 

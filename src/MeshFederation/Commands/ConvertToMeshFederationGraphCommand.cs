@@ -10,7 +10,7 @@ namespace MeshFederation.Commands;
 /// grouped by cluster, each peering coloured by its check status, each export and import shown. Pipe federation objects
 /// and, optionally, check results (Test-MeshFederation); without results the offline checks colour the peerings.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "MeshFederationGraph")]
+[Cmdlet(VerbsData.ConvertTo, "MeshFederationGraph", HelpUri = HelpLinks.Docs + "ConvertTo-MeshFederationGraph.md")]
 [OutputType(typeof(string))]
 public sealed class ConvertToMeshFederationGraphCommand : MeshCmdlet
 {
@@ -31,7 +31,9 @@ public sealed class ConvertToMeshFederationGraphCommand : MeshCmdlet
     {
         var results = _items.OfType<MeshCheckResult>().ToList();
         var set = new FederationSet();
-        if (!Try(() => { foreach (var o in _items.Where(o => o is not MeshCheckResult)) set.Add(o); }, _items)) return;
+        var ok = true;
+        foreach (var o in _items.Where(o => o is not MeshCheckResult)) ok &= Try(() => set.Add(o), o);
+        if (!ok) return;
         if (results.Count == 0) results = FederationChecks.Run(set).ToList();
         string? text = null;
         if (!Try(() => text = FederationGraph.Render(FederationGraph.From(set, results), Format), Format)) return;

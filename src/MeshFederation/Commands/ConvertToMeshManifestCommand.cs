@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// ConvertTo-MeshManifest: renders piped federation objects into one multi-document YAML per cluster, in apply order.
 /// Nothing is written; Export-MeshManifest writes the same to files.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "MeshManifest")]
+[Cmdlet(VerbsData.ConvertTo, "MeshManifest", HelpUri = HelpLinks.Docs + "ConvertTo-MeshManifest.md")]
 [OutputType(typeof(ClusterManifests))]
 public sealed class ConvertToMeshManifestCommand : MeshCmdlet
 {
@@ -30,10 +30,17 @@ public sealed class ConvertToMeshManifestCommand : MeshCmdlet
 
     protected override void EndProcessing()
     {
+        var set = new FederationSet();
+        var ok = true;
+        foreach (var o in _items) ok &= Try(() => set.Add(o), o);
+        if (!ok) return;
         RenderResult? result = null;
-        if (!Try(() => result = Ossm2Renderer.Render(FederationSet.From(_items)), _items)) return;
-        foreach (var p in result!.Pending) WriteWarning($"Not known offline: {p}");
-        foreach (var w in result.Warnings) WriteWarning(w);
+        if (!Try(() => result = Ossm2Renderer.Render(set), _items)) return;
+        WritePending(result!.Pending, result.Warnings);
+        var clusters = result.Clusters.Select(c => c.Cluster).ToHashSet(StringComparer.Ordinal);
+        foreach (var unknown in Cluster.Where(c => !clusters.Contains(c)).Distinct(StringComparer.Ordinal))
+            WriteError(ErrorIds.Record(new Engine.Validation.MeshProblem(Engine.Validation.MeshErrorKind.NotFound, "Cluster", unknown,
+                "is not a cluster of the piped objects", $"use one of: {string.Join(", ", clusters.Order(StringComparer.Ordinal))}"), unknown));
         foreach (var c in ManifestEmitter.WithYaml(result, Yaml))
             if (Cluster.Length == 0 || Cluster.Contains(c.Cluster, StringComparer.Ordinal)) WriteObject(c);
     }

@@ -45,8 +45,9 @@ public sealed class ConvertToMeshOssm3FederationCommand : LiveCmdlet
         Ossm2Federation? source = null;
         if (ParameterSetName == ByContext)
         {
-            var kubeconfig = KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig);
+            if (!TryResolveKubeConfig(KubeConfig, out var kubeconfig)) return;
             using var connections = Connect(log);
+            if (connections is null) return;
             if (!Run(log, () => Ossm2Federation.DiscoverAsync(connections, Context.Select(c => new ClusterBinding(c) { Context = c, KubeConfig = kubeconfig }), log, Cancellation), out source)) return;
         }
         else
@@ -60,10 +61,23 @@ public sealed class ConvertToMeshOssm3FederationCommand : LiveCmdlet
         foreach (var n in migration.Notes) WriteVerbose(n);
         if (OutputDirectory is not null)
         {
-            var dir = GetUnresolvedProviderPathFromPSPath(OutputDirectory);
-            IReadOnlyList<string> written = Array.Empty<string>();
-            if (!Try(() => written = AtomicFileWriter.WriteAll(dir, migration.Files, target => ShouldProcess(target, "Write migration file")), dir)) return;
-            foreach (var f in written) WriteVerbose($"Wrote {f}");
+            var dir = ResolveDestination(OutputDirectory, literal: false, nameof(OutputDirectory));
+            if (dir is null) return;
+            // All or nothing: files the cmdlet did not write, and the topology read, are never overwritten.
+            var options = new OutputFolderOptions
+            {
+                Field = nameof(OutputDirectory),
+                Inputs = InputFiles(),
+                CurrentDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+                Log = WriteVerbose,
+            };
+            if (!Try(() => OutputFolder.Check(dir, migration.Files, options), dir)) return;
+            if (ShouldProcess(dir, $"Write {migration.Files.Count} migration files ({string.Join(", ", migration.Files.Keys)})"))
+            {
+                OutputFolderResult? written = null;
+                if (!Try(() => written = OutputFolder.Write(dir, migration.Files, options), dir)) return;
+                foreach (var f in written!.Written) WriteVerbose($"Wrote {f}");
+            }
         }
         WriteObject(migration);
     }

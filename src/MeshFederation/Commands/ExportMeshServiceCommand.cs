@@ -6,7 +6,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Export-MeshService: declares a service a mesh exports to a peer (one rule of the ExportedServiceSet named after the peer).</summary>
-[Cmdlet(VerbsData.Export, "MeshService", DefaultParameterSetName = ByPeering)]
+[Cmdlet(VerbsData.Export, "MeshService", HelpUri = HelpLinks.Docs + "Export-MeshService.md", DefaultParameterSetName = ByPeering)]
 [OutputType(typeof(MeshServiceExport))]
 public sealed class ExportMeshServiceCommand : MeshCmdlet
 {
@@ -25,12 +25,12 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [ArgumentCompleter(typeof(MeshNameCompleter))]
     public string Peer { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = "";
 
-    [Parameter(Position = 1)]
-    [ValidateNotNullOrEmpty]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
 
     [Parameter]
@@ -46,12 +46,11 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? LabelAlias { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string? AliasNamespace { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? AliasName { get; set; }
 
     /// <summary>OSSM 3 federation: the service's ports as name:number[:targetPort][/protocol], e.g. http:8000:8080 (read from the Service when omitted).</summary>
@@ -68,11 +67,21 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [Parameter]
     public Hashtable? Selector { get; set; }
 
+    private ServiceRows _rows = null!;
+
+    protected override void BeginProcessing() => _rows = new ServiceRows(this, nameof(Peering), nameof(ControlPlane));
+
     protected override void ProcessRecord()
     {
         var cp = Peering?.Local ?? ControlPlane!;
         var peer = Peering?.Remote.Name ?? Peer;
         var labels = ToStringMap(LabelSelector);
+        var name = _rows.Value(nameof(Name), Name);
+        if (_rows.Value(nameof(Namespace), Namespace) is not { } ns)
+        {
+            WriteError(ServiceRows.MissingNamespace(Peering ?? (object?)ControlPlane));
+            return;
+        }
         var expressions = (MatchExpression ?? Array.Empty<Hashtable>()).Select(h =>
         {
             var e = h.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => h[k], StringComparer.OrdinalIgnoreCase);
@@ -96,6 +105,13 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
             }
         }
         var selected = labels.Count > 0 || expressions.Count > 0;
+        if (LabelSelector is { Count: 0 } && expressions.Count == 0)
+        {
+            // An empty selector would select every service of the namespace: say so rather than export them all.
+            WriteError(ErrorIds.Record(new Engine.Validation.MeshProblem(Engine.Validation.MeshErrorKind.InvalidArgument, "LabelSelector", "@{}",
+                "is empty: it would select every service in the namespace", "give at least one label (-LabelSelector @{ app = 'ratings' }), or -Name '*' to export all services on purpose"), LabelSelector));
+            return;
+        }
         IReadOnlyList<ServicePortSpec> ports = Array.Empty<ServicePortSpec>();
         if (Port is not null && !Try(() => ports = Factory.Ports(Port, istioProtocolSelection: true), Port)) return;
         MeshServiceExport? export = null;
@@ -103,13 +119,13 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
         {
             ControlPlane = cp,
             Peer = peer,
-            Namespace = Namespace,
-            Name = selected ? Name : Name ?? "*",
+            Namespace = ns,
+            Name = selected ? name : name ?? "*",
             LabelSelector = labels.Count > 0 ? labels : null,
             MatchExpressions = expressions,
             Aliases = aliases,
-            AliasNamespace = AliasNamespace,
-            AliasName = AliasName,
+            AliasNamespace = _rows.Value(nameof(AliasNamespace), AliasNamespace),
+            AliasName = _rows.Value(nameof(AliasName), AliasName),
             Ports = ports,
             ServiceAccounts = ServiceAccount ?? Array.Empty<string>(),
             WorkloadSelector = Selector is null ? null : ToStringMap(Selector),

@@ -5,7 +5,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Get-MeshFederationPlan: what Sync-MeshFederation would do, per object (Create, Update, Unchanged, Delete), without changing anything.</summary>
-[Cmdlet(VerbsCommon.Get, "MeshFederationPlan", DefaultParameterSetName = ByObject)]
+[Cmdlet(VerbsCommon.Get, "MeshFederationPlan", HelpUri = HelpLinks.Docs + "Get-MeshFederationPlan.md", DefaultParameterSetName = ByObject)]
 [OutputType(typeof(PlanItem))]
 public sealed class GetMeshFederationPlanCommand : LiveCmdlet
 {
@@ -17,13 +17,18 @@ public sealed class GetMeshFederationPlanCommand : LiveCmdlet
     [Parameter]
     public SwitchParameter Removal { get; set; }
 
+    /// <summary>Also plan the deletes Sync-MeshFederation -Prune would make.</summary>
+    [Parameter]
+    public SwitchParameter Prune { get; set; }
+
     protected override void EndProcessing()
     {
         var set = LoadSet();
         if (set is null) return;
         using var log = new CmdletLog();
         using var connections = Connect(log);
-        var live = new LiveFederation(connections, new LiveOptions(), log);
+        if (connections is null) return;
+        var live = new LiveFederation(connections, new LiveOptions { Prune = Prune.IsPresent }, log);
         if (!Run(log, () => Removal.IsPresent ? live.PlanRemovalAsync(set, Cancellation) : live.PlanAsync(set, Cancellation), out var plan)) return;
         foreach (var item in plan!.Items)
             if (!ChangesOnly.IsPresent || item.Action != PlanAction.Unchanged) WriteObject(item);

@@ -6,7 +6,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>Import-MeshService: declares a service a mesh imports from a peer (one rule of the ImportedServiceSet named after the peer).</summary>
-[Cmdlet(VerbsData.Import, "MeshService", DefaultParameterSetName = ByPeering)]
+[Cmdlet(VerbsData.Import, "MeshService", HelpUri = HelpLinks.Docs + "Import-MeshService.md", DefaultParameterSetName = ByPeering)]
 [OutputType(typeof(MeshServiceImport))]
 public sealed class ImportMeshServiceCommand : MeshCmdlet
 {
@@ -25,45 +25,40 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ArgumentCompleter(typeof(MeshNameCompleter))]
     public string Peer { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = "";
 
     /// <summary>Exported service name; '*' for all. Omitted: the rule names no service (all match), as the maistra sample writes it.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string? AliasNamespace { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? AliasName { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter ImportAsLocal { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? DomainSuffix { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Region { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Zone { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Subzone { get; set; }
 
     /// <summary>Multi-mesh: the service's ports as name:number[/protocol], e.g. http1:80/HTTP.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string[]? Port { get; set; }
 
     /// <summary>Multi-mesh: name of the ServiceEntry (default &lt;name&gt;-global).</summary>
@@ -108,24 +103,35 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ValidateNotNullOrEmpty]
     public string? WorkloadEntryName { get; set; }
 
+    private ServiceRows _rows = null!;
+
+    protected override void BeginProcessing() => _rows = new ServiceRows(this, nameof(Peering), nameof(ControlPlane));
+
     protected override void ProcessRecord()
     {
         var cp = Peering?.Local ?? ControlPlane!;
         var peer = Peering?.Remote.Name ?? Peer;
+        if (_rows.Value(nameof(Namespace), Namespace) is not { } ns)
+        {
+            WriteError(ServiceRows.MissingNamespace(Peering ?? (object?)ControlPlane));
+            return;
+        }
+        var portSpecs = _rows.Values(nameof(Port), Port);
         MeshServiceImport? import = null;
         IReadOnlyList<ServicePortSpec> ports = Array.Empty<ServicePortSpec>();
-        if (Port is not null && !Try(() => ports = Factory.Ports(Port), Port)) return;
+        if (portSpecs is not null && !Try(() => ports = Factory.Ports(portSpecs), portSpecs)) return;
+        var (region, zone, subzone) = (_rows.Value(nameof(Region), Region), _rows.Value(nameof(Zone), Zone), _rows.Value(nameof(Subzone), Subzone));
         if (!Try(() => import = Factory.Import(new MeshServiceImport
         {
             ControlPlane = cp,
             Peer = peer,
-            Namespace = Namespace,
-            Name = Name,
-            AliasNamespace = AliasNamespace,
-            AliasName = AliasName,
-            ImportAsLocal = ImportAsLocal.IsPresent,
-            DomainSuffix = DomainSuffix,
-            Locality = Region is null && Zone is null && Subzone is null ? null : new MeshLocality(Region ?? "", Zone, Subzone),
+            Namespace = ns,
+            Name = _rows.Value(nameof(Name), Name) ?? "",
+            AliasNamespace = _rows.Value(nameof(AliasNamespace), AliasNamespace),
+            AliasName = _rows.Value(nameof(AliasName), AliasName),
+            ImportAsLocal = _rows.Given(nameof(ImportAsLocal)) && ImportAsLocal.IsPresent,
+            DomainSuffix = _rows.Value(nameof(DomainSuffix), DomainSuffix),
+            Locality = region is null && zone is null && subzone is null ? null : new MeshLocality(region ?? "", zone, subzone),
             Ports = ports,
             ServiceEntry = new ServiceEntryOptions
             {

@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// New-MeshControlPlane: declares a service-mesh control plane; naming several clusters gives one control plane per
 /// cluster, named &lt;cluster&gt;-&lt;name&gt; (the OCM MeshDeployment template).
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshControlPlane")]
+[Cmdlet(VerbsCommon.New, "MeshControlPlane", HelpUri = HelpLinks.Docs + "New-MeshControlPlane.md")]
 [OutputType(typeof(MeshControlPlane))]
 public sealed class NewMeshControlPlaneCommand : MeshCmdlet
 {
@@ -18,69 +18,62 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     public string Name { get; set; } = "";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
     public string? Namespace { get; set; }
 
     /// <summary>Name of the ServiceMeshControlPlane (OSSM 2) or Sail Istio resource; the mesh name / <c>default</c> when omitted.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
     public string? ControlPlaneName { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ClusterOrContextCompleter))]
     public string[]? Cluster { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string? Context { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? KubeConfig { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public MeshStyle Style { get; set; } = MeshStyle.Ossm2;
 
     /// <summary>SMCP / Sail spec.version; an empty string leaves it out (the operator installs its default).</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
     public string? Version { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? TrustDomain { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("Member")]
     public string[] MemberNamespace { get; set; } = Array.Empty<string>();
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public GatewayExposure GatewayExposure { get; set; } = GatewayExposure.LoadBalancer;
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? IngressGatewayName { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? EgressGatewayName { get; set; }
 
     [Parameter]
     public Hashtable? IngressAddress { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string[] NodeAddress { get; set; } = Array.Empty<string>();
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(30000, 32767)]
     public int? NodePortBase { get; set; }
 
     [Parameter]
     public Hashtable? IngressServiceAnnotation { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? RootCertificate { get; set; }
 
     [Parameter]
@@ -95,56 +88,60 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
     public GatewayForLabel GatewayForLabel { get; set; } = GatewayForLabel.Peer;
 
     /// <summary>Istio styles: each cluster's network, in the order of -Cluster.</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[]? Network { get; set; }
 
     /// <summary>Istio styles: the API server address remote secrets point at, in the order of -Cluster.</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[]? ApiServer { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? MeshId { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateSet("sailoperator.io/v1", "sailoperator.io/v1alpha1")]
     public string? SailApiVersion { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? VipRange { get; set; }
+
+    private static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     protected override void ProcessRecord()
     {
-        var names = Cluster is { Length: > 0 } ? Cluster : (Context ?? KubeConfig ?? (object?)Network ?? ApiServer) is not null ? new[] { Name } : Array.Empty<string>();
+        var context = Given(Context);
+        // The kubeconfig is resolved now, against $PWD (and drives, ~), not later against the process directory.
+        string? kubeconfig = null;
+        if (Given(KubeConfig) is { } k && (kubeconfig = ResolveOne(k, literal: false, nameof(KubeConfig))) is null) return;
+        var names = Cluster is { Length: > 0 } ? Cluster : (context ?? kubeconfig ?? (object?)Network ?? ApiServer) is not null ? new[] { Name } : Array.Empty<string>();
         IReadOnlyList<ClusterBinding> clusters = Array.Empty<ClusterBinding>();
-        if (!Try(() => clusters = Factory.Clusters(names, Context, KubeConfig, Network, ApiServer), Name)) return;
+        if (!Try(() => clusters = Factory.Clusters(names, context, kubeconfig, Network, ApiServer), Name)) return;
         var request = new ControlPlaneRequest
         {
             Name = Name,
-            Namespace = Namespace,
-            ControlPlaneName = ControlPlaneName,
+            Namespace = Given(Namespace),
+            ControlPlaneName = Given(ControlPlaneName),
             Clusters = clusters,
             Style = Style,
             Version = Version,
-            TrustDomain = TrustDomain,
+            TrustDomain = Given(TrustDomain),
             MemberNamespaces = MemberNamespace,
             GatewayExposure = GatewayExposure,
-            IngressGatewayTemplate = IngressGatewayName,
-            EgressGatewayTemplate = EgressGatewayName,
+            IngressGatewayTemplate = Given(IngressGatewayName),
+            EgressGatewayTemplate = Given(EgressGatewayName),
             IngressAddresses = PSConvert.ToListMap(IngressAddress),
             NodeAddresses = NodeAddress,
             NodePortBase = NodePortBase,
             IngressServiceAnnotations = ToStringMap(IngressServiceAnnotation),
-            RootCertificate = RootCertificate,
+            RootCertificate = Given(RootCertificate),
             SpecOverrides = PSConvert.ToJsonObject(SpecOverride),
             GatewayOverrides = PSConvert.ToJsonObject(GatewayOverride),
             GatewayForLabel = GatewayForLabel,
-            MeshId = MeshId,
+            MeshId = Given(MeshId),
             SailApiVersion = SailApiVersion,
-            VipRange = VipRange,
+            VipRange = Given(VipRange),
         };
         IReadOnlyList<MeshControlPlane> result = Array.Empty<MeshControlPlane>();
         if (!Try(() => result = Factory.ControlPlanes(request), Name)) return;

@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// New-MeshFailoverPolicy: locality failover for a host in one control plane (seed 003): a DestinationRule with
 /// localityLbSetting.failover from one region to another and the outlierDetection that failover needs.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshFailoverPolicy")]
+[Cmdlet(VerbsCommon.New, "MeshFailoverPolicy", HelpUri = HelpLinks.Docs + "New-MeshFailoverPolicy.md")]
 [OutputType(typeof(MeshFailoverPolicy))]
 public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
 {
@@ -22,6 +22,7 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
 
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = "";
 
     /// <summary>The host the rule applies to; <c>&lt;Name&gt;.&lt;Namespace&gt;.svc.cluster.local</c> when omitted.</summary>
@@ -41,13 +42,15 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
     [ValidateRange(1, 1000)]
     public int Consecutive5xxErrors { get; set; } = 1;
 
+    /// <summary>outlierDetection.interval: how often hosts are checked for ejection.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Interval { get; set; } = "1s";
+    [TimeSpanArgument]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>outlierDetection.baseEjectionTime: how long an ejected host stays out at first.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string BaseEjectionTime { get; set; } = "1m";
+    [TimeSpanArgument]
+    public TimeSpan BaseEjectionTime { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>trafficPolicy.connectionPool, e.g. @{ http = @{ maxRequestsPerConnection = 1 } } (istio.io's failover task).</summary>
     [Parameter]
@@ -65,6 +68,12 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
 
     protected override void ProcessRecord()
     {
+        if (Interval <= TimeSpan.Zero || BaseEjectionTime <= TimeSpan.Zero || Interval.Ticks % TimeSpan.TicksPerMillisecond != 0 || BaseEjectionTime.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            WriteError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Interval)), ErrorIds.InvalidArgument, ErrorCategory.InvalidArgument, ControlPlane)
+            { ErrorDetails = new ErrorDetails($"Interval = '{Interval}', BaseEjectionTime = '{BaseEjectionTime}': must be positive whole milliseconds.") { RecommendedAction = "give durations such as 1s and 1m" } });
+            return;
+        }
         MeshFailoverPolicy? policy = null;
         if (!Try(() => policy = Factory.Failover(new MeshFailoverPolicy
         {
@@ -75,8 +84,8 @@ public sealed class NewMeshFailoverPolicyCommand : MeshCmdlet
             FromRegion = FromRegion,
             ToRegion = ToRegion,
             Consecutive5xxErrors = Consecutive5xxErrors,
-            Interval = Interval,
-            BaseEjectionTime = BaseEjectionTime,
+            Interval = TimeSpanArgumentAttribute.ToGoDuration(Interval),
+            BaseEjectionTime = TimeSpanArgumentAttribute.ToGoDuration(BaseEjectionTime),
             ConnectionPool = PSConvert.ToJsonObject(ConnectionPool)?.ToJsonString(),
             LoadBalancer = LoadBalancer,
             ApiVersion = ApiVersion!,

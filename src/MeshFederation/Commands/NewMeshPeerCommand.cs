@@ -9,7 +9,7 @@ namespace MeshFederation.Commands;
 /// New-MeshPeer: peers control planes. Two give both directions of the pair; N give the full mesh, N·(N−1) peerings.
 /// Control planes are collected from the pipeline and peered at the end.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MeshPeer")]
+[Cmdlet(VerbsCommon.New, "MeshPeer", HelpUri = HelpLinks.Docs + "New-MeshPeer.md")]
 [OutputType(typeof(MeshPeering))]
 public sealed class NewMeshPeerCommand : MeshCmdlet
 {
@@ -35,10 +35,25 @@ public sealed class NewMeshPeerCommand : MeshCmdlet
     [Parameter]
     public Hashtable? NetworkView { get; set; }
 
-    protected override void ProcessRecord() => _controlPlanes.AddRange(ControlPlane);
+    protected override void ProcessRecord()
+    {
+        foreach (var cp in ControlPlane)
+        {
+            // PowerShell builds a MeshControlPlane from a hashtable by setting properties: required ones may be missing.
+            if (cp is null || string.IsNullOrEmpty(cp.Name) || cp.Namespace is null || cp.TrustDomain is null || cp.Cluster is null)
+            {
+                WriteError(ErrorIds.Record(new Engine.Validation.MeshProblem(Engine.Validation.MeshErrorKind.InvalidArgument, "ControlPlane",
+                    cp?.Name ?? "(none)", "is not a complete control plane (it lacks a name, namespace, trust domain or cluster); a hashtable or another object was converted into one",
+                    "pipe control planes from New-MeshControlPlane, Get-MeshControlPlane or Import-MeshTopology"), cp));
+                continue;
+            }
+            _controlPlanes.Add(cp);
+        }
+    }
 
     protected override void EndProcessing()
     {
+        if (_controlPlanes.Count == 0) return; // every input was refused above, each with its own error
         var options = new PeeringOptions
         {
             DiscoveryPort = DiscoveryPort,

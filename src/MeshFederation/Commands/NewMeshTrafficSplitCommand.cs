@@ -5,7 +5,7 @@ using MeshFederation.Infrastructure;
 namespace MeshFederation.Commands;
 
 /// <summary>New-MeshTrafficSplit: a weighted route between a local service and an imported one (a VirtualService).</summary>
-[Cmdlet(VerbsCommon.New, "MeshTrafficSplit", DefaultParameterSetName = ByImport)]
+[Cmdlet(VerbsCommon.New, "MeshTrafficSplit", HelpUri = HelpLinks.Docs + "New-MeshTrafficSplit.md", DefaultParameterSetName = ByImport)]
 [OutputType(typeof(MeshTrafficSplit))]
 public sealed class NewMeshTrafficSplitCommand : MeshCmdlet
 {
@@ -27,6 +27,7 @@ public sealed class NewMeshTrafficSplitCommand : MeshCmdlet
     [Parameter(ParameterSetName = ByImport)]
     [Parameter(Mandatory = true, ParameterSetName = ByControlPlane)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string? Namespace { get; set; }
 
     /// <summary>The local destination; omitted, the route sends everything to the remote host without a weight.</summary>

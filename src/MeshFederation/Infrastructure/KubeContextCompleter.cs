@@ -10,10 +10,36 @@ public sealed class KubeContextCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        var kubeconfig = fakeBoundParameters?["KubeConfig"] as string;
         var prefix = (wordToComplete ?? "").Trim('\'', '"');
-        return ClusterConnections.ContextNames(ModuleYaml.Bridge, kubeconfig)
+        return Contexts(fakeBoundParameters)
             .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            .Select(n => new CompletionResult(n.Contains(' ', StringComparison.Ordinal) ? $"'{n}'" : n, n, CompletionResultType.ParameterValue, "kubeconfig context " + n));
+            .Select(n => new CompletionResult(SessionNameCompleter.Quote(n), n, CompletionResultType.ParameterValue, "kubeconfig context " + n));
+    }
+
+    /// <summary>The contexts of the kubeconfig given on the command line (resolved against $PWD), or the default one.</summary>
+    internal static IEnumerable<string> Contexts(IDictionary? fakeBoundParameters)
+    {
+        var kubeconfig = (fakeBoundParameters?["KubeConfig"] is PSObject ps ? ps.BaseObject : fakeBoundParameters?["KubeConfig"]) as string;
+        if (kubeconfig is not null)
+        {
+            try
+            {
+                using var resolve = PowerShell.Create(RunspaceMode.CurrentRunspace);
+                resolve.AddCommand("Microsoft.PowerShell.Management\\Convert-Path").AddParameter("Path", kubeconfig).AddParameter("ErrorAction", ActionPreference.Ignore);
+                kubeconfig = resolve.Invoke().Select(r => r?.BaseObject as string).FirstOrDefault(r => r is not null) ?? kubeconfig;
+            }
+            catch (Exception ex) when (ex is RuntimeException or InvalidOperationException)
+            {
+                // Complete from the path as written.
+            }
+        }
+        try
+        {
+            return ClusterConnections.ContextNames(ModuleYaml.Bridge, kubeconfig);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<string>();
+        }
     }
 }

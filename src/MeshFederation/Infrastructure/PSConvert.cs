@@ -60,4 +60,35 @@ public static class PSConvert
     }
 
     private static object? Unwrap(object? value) => value is PSObject ps ? ps.BaseObject : value;
+
+    /// <summary>
+    /// JSON as PowerShell objects, the way ConvertFrom-Json gives them: objects as PSCustomObjects (keys in order),
+    /// arrays as object[], numbers as long or double, booleans, strings, null. No System.Text.Json type reaches output.
+    /// </summary>
+    public static object? FromJson(JsonNode? node)
+    {
+        switch (node)
+        {
+            case null: return null;
+            case JsonObject o:
+                var ps = new PSObject();
+                foreach (var (key, value) in o) ps.Properties.Add(new PSNoteProperty(key, FromJson(value)));
+                return ps;
+            case JsonArray a:
+                return a.Select(FromJson).ToArray();
+            case JsonValue v when v.TryGetValue<bool>(out var b): return b;
+            case JsonValue v when v.TryGetValue<long>(out var l): return l;
+            case JsonValue v when v.TryGetValue<double>(out var d): return d;
+            case JsonValue v when v.TryGetValue<string>(out var str): return str;
+            default: return node.ToJsonString();
+        }
+    }
+
+    /// <summary>RenderedManifest.Content (types.ps1xml CodeProperty): the object to apply, as PowerShell objects.</summary>
+    public static object? ManifestContent(PSObject instance) =>
+        instance?.BaseObject is Engine.Rendering.RenderedManifest m ? FromJson(m.GetContent()) : null;
+
+    /// <summary>MeshControlPlane.SpecOverride (types.ps1xml CodeProperty): the SMCP spec fields merged over the rendered ones.</summary>
+    public static object? SpecOverride(PSObject instance) =>
+        instance?.BaseObject is Engine.Model.MeshControlPlane cp ? FromJson(cp.GetSpecOverrides()) : null;
 }

@@ -27,6 +27,10 @@ function Start-TestKube {
         [string[]] $Namespace = @(),
         [string[]] $Unreachable = @(),
         [string[]] $Unauthorized = @(),
+        # Operators reconcile a new control-plane generation only after this many milliseconds.
+        [int] $ReadyDelayMs = 0,
+        # The OSSM 2 operator holds its finalizer on a deleted SMCP this long (default: 30 ms).
+        [int] $CleanupDelayMs = -1,
         [string] $Directory = (Join-Path ([System.IO.Path]::GetTempPath()) ("testkube-" + [guid]::NewGuid().ToString('n'))),
         [timespan] $Timeout = [timespan]::FromSeconds(90)
     )
@@ -37,6 +41,8 @@ function Start-TestKube {
     foreach ($n in $Namespace) { $arguments.AddRange([string[]]@('--namespace', $n)) }
     foreach ($n in $Unreachable) { $arguments.AddRange([string[]]@('--unreachable', $n)) }
     foreach ($n in $Unauthorized) { $arguments.AddRange([string[]]@('--unauthorized', $n)) }
+    if ($ReadyDelayMs -gt 0) { $arguments.AddRange([string[]]@('--ready-delay', "$ReadyDelayMs")) }
+    if ($CleanupDelayMs -ge 0) { $arguments.AddRange([string[]]@('--cleanup-delay', "$CleanupDelayMs")) }
     $arguments.AddRange($Cluster)
 
     $info = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
@@ -60,6 +66,10 @@ function Start-TestKube {
         Kubeconfig = $described.kubeconfig
         Token      = $described.token
         Clusters   = $described.clusters
+        # What a pod's service account mount holds, for the first cluster (token, ca.crt, namespace).
+        ServiceAccount = $described.serviceAccount
+        OidcToken      = $described.oidcToken
+        ExpiredOidcToken = $described.expiredOidcToken
     }
 }
 

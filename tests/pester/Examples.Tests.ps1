@@ -1,0 +1,179 @@
+#Requires -Version 7.4
+# Every example of docs/<Cmdlet>.md and README.md executed as a user runs it, with what it shows compared with the
+# documented ```output (Support/Examples.ps1 says how); every examples/*.ps1 run; and (defect 11) every object any of
+# them emitted is of a type its cmdlet declares in [OutputType].
+#
+# The examples of a page run in order in one session (a later example may use what an earlier one made), in a fresh
+# folder holding examples/*.yaml, topology.yaml (seed 001), ci-kubeconfig and case-1234/ (a kubectl snapshot). The
+# session starts with the README PowerShell quick start, so $blue, $green, $peers, $export, $import and $route exist.
+# Live examples reach test API servers (tests/MeshFederation.TestKube.Host): contexts blue and green (OpenShift Service
+# Mesh 2 operator and federation) and mesh1, mesh2 (OpenShift Service Mesh 2 operator), by $env:KUBECONFIG; before a
+# page that reads or changes clusters, they hold seed 001 as Sync-MeshFederation applies it and nothing else.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'Support/Common.ps1')
+    . (Join-Path $PSScriptRoot 'Support/Examples.ps1')
+    $pages = @(Get-ChildItem $DocsDir -Filter '*-*.md' | Sort-Object Name | ForEach-Object {
+            @{ Page = $_.Name; Path = $_.FullName; Examples = @(Get-DocExample -Path $_.FullName | ForEach-Object { @{ Title = $_.Title; Line = $_.Line; Code = $_.Code; Expected = $_.Expected } }) }
+        })
+    $readme = @(Get-DocExample -Path (Join-Path $RepoRoot 'README.md') | ForEach-Object { @{ Title = $_.Title; Line = $_.Line; Code = $_.Code; Expected = $_.Expected } })
+    $scripts = @(Get-ChildItem $ExamplesDir -Filter *.ps1 | Sort-Object Name | ForEach-Object { @{ Name = $_.Name; Path = $_.FullName } })
+    Import-MeshFederationUnderTest
+    $cmdletNames = @(Get-Command -Module MeshFederation | ForEach-Object Name)
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Support/Common.ps1')
+    . (Join-Path $PSScriptRoot 'Support/Examples.ps1')
+    Import-MeshFederationUnderTest
+    Import-Module (Join-Path $PSScriptRoot 'Support/TestKube.psm1') -Force
+    $kube = Start-TestKube -Cluster 'blue:ossm2,federation', 'green:ossm2,federation', 'mesh1:ossm2', 'mesh2:ossm2' -Namespace nfs-app-istio, bookinfo
+    $savedKubeconfig = $env:KUBECONFIG
+    $env:KUBECONFIG = $kube.Kubeconfig
+    $seed001 = Join-Path $ExamplesDir 'seed-001-blue-green.yaml'
+    $quickStart = ((Get-DocExample -Path (Join-Path $RepoRoot 'README.md'))[0].Code -split "`n" | Where-Object { $_ -notmatch '^\s*Install-Module\b' }) -join "`n"
+    $cmdlets = @((Get-Command -Module MeshFederation).Name)
+    # Defect 11: each cmdlet's output collected wherever it runs (OutVariable with + appends; global: survives scripts).
+    $outVariables = ($cmdlets | ForEach-Object { "'$($_):OutVariable' = '+global:__meshfedOut_$($_ -replace '-', '_')'" }) -join '; '
+    $collect = "`$global:PSDefaultParameterValues = @{ $outVariables }"
+    $emitted = @{}
+
+    # The clusters as seed 001 leaves them: applied, with nothing else meshfederation made.
+    function Reset-Clusters {
+        $null = Import-MeshTopology -Path $seed001 | Sync-MeshFederation -Prune -Force -ForceConflicts -WarningAction SilentlyContinue
+    }
+    Reset-Clusters
+    $template = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) ("meshfed-examples-" + [guid]::NewGuid().ToString('n')))
+    $null = New-Item -ItemType Directory (Join-Path $template 'examples')
+    Copy-Item (Join-Path $ExamplesDir '*.yaml') (Join-Path $template 'examples')
+    Copy-Item $seed001 (Join-Path $template 'topology.yaml')
+    Copy-Item $kube.Kubeconfig (Join-Path $template 'ci-kubeconfig')
+    foreach ($context in 'blue', 'green') {
+        $dir = New-Item -ItemType Directory (Join-Path $template "case-1234/$context")
+        kubectl --context $context get smcp,servicemeshpeer,exportedserviceset,importedserviceset,configmap,service,pod,node -A -o yaml > (Join-Path $dir 'objects.yaml')
+    }
+
+    function New-ExampleFolder {
+        $dir = Join-Path ([IO.Path]::GetTempPath()) ("meshfed-example-" + [guid]::NewGuid().ToString('n'))
+        Copy-Item -Recurse $template $dir
+        $dir
+    }
+
+    function Save-Emitted($Session) {
+        foreach ($c in $cmdlets) {
+            $name = "__meshfedOut_$($c -replace '-', '_')"
+            $values = $Session.Runspace.SessionStateProxy.GetVariable($name)
+            if ($values) {
+                if (-not $emitted[$c]) { $emitted[$c] = [System.Collections.Generic.List[object]]::new() }
+                foreach ($v in $values) { $emitted[$c].Add($v) }
+            }
+        }
+    }
+
+    function Test-Example($Session, $Example, [string] $File) {
+        $r = Invoke-RecordingSession $Session $Example.Code
+        # Maintainers: MESHFED_EXAMPLES_RECORD=<file> appends what each example showed (to write or review ```output blocks).
+        if ($env:MESHFED_EXAMPLES_RECORD) { [pscustomobject]@{ File = $File; Title = $Example.Title; Text = $r.Text } | ConvertTo-Json -Compress | Add-Content $env:MESHFED_EXAMPLES_RECORD }
+        $r.Errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$($r.Text)"
+        if ($null -ne $Example.Expected) {
+            $difference = Compare-ExampleOutput -Actual $r.Text -Expected $Example.Expected
+            $difference | Should -BeNullOrEmpty -Because "the ``````output under the example (line $($Example.Line)) must be what it shows"
+        }
+        $r
+    }
+}
+
+AfterAll {
+    $env:KUBECONFIG = $savedKubeconfig
+    Stop-TestKube $kube
+    if ($template) { Remove-Item -Recurse -Force $template -ErrorAction Ignore }
+}
+
+Describe 'The examples of <Page>' -ForEach $pages {
+    BeforeAll {
+        if (($Examples.Code -join "`n") -match 'Sync-MeshFederation|Remove-MeshFederation|Get-MeshFederationPlan|Get-MeshControlPlane|-Live|-Context|-FromCluster|kubectl|-Snapshot') { Reset-Clusters }
+        $folder = New-ExampleFolder
+        $session = New-RecordingSession -WorkingDirectory $folder -Answers @() -DefaultAnswer 'No'
+        $null = Invoke-RecordingSession $session $collect
+        $prelude = Invoke-RecordingSession $session $quickStart
+        $prelude.Errors | Should -BeNullOrEmpty
+    }
+    AfterAll {
+        Save-Emitted $session
+        Close-RecordingSession $session
+        Remove-Item -Recurse -Force $folder -ErrorAction Ignore
+    }
+
+    It 'has at least two examples, each with its output documented' {
+        $Examples.Count | Should -BeGreaterOrEqual 2
+        foreach ($e in $Examples) { $null -eq $e.Expected | Should -BeFalse -Because "$Page '$($e.Title)' (line $($e.Line)) needs a ``````output block" }
+    }
+
+    It '<Title>' -ForEach $Examples {
+        $null = Test-Example $session $_ $Page
+    }
+}
+
+Describe 'README' {
+    BeforeAll {
+        Reset-Clusters
+        $folder = New-ExampleFolder
+        $session = New-RecordingSession -WorkingDirectory $folder
+        $null = Invoke-RecordingSession $session $collect
+    }
+    AfterAll {
+        Save-Emitted $session
+        Close-RecordingSession $session
+        Remove-Item -Recurse -Force $folder -ErrorAction Ignore
+    }
+
+    It '<Title>' -ForEach $readme {
+        $example = $_
+        if ($example.Code -match '(?m)^\s*Install-Module\b') {
+            # The Gallery is not reachable here: the module under test is already imported (Install-PSResource from the
+            # built package is tested in Packaging.Tests.ps1).
+            $example = [pscustomobject]@{ Title = $Title; Line = $Line; Code = $quickStart; Expected = $Expected }
+        }
+        $null = Test-Example $session $example 'README.md'
+    }
+
+    It 'the quick start writes nothing with -WhatIf' {
+        Join-Path $folder 'rendered' | Should -Not -Exist
+    }
+}
+
+Describe 'examples/<Name>' -ForEach $scripts {
+    It 'runs and writes what it says' {
+        $folder = New-ExampleFolder
+        try {
+            $session = New-RecordingSession -WorkingDirectory $folder
+            $null = Invoke-RecordingSession $session $collect
+            $out = Join-Path $folder 'out'
+            $r = Invoke-RecordingSession $session "& '$Path' -OutputPath '$out'"
+            $r.Errors | Should -BeNullOrEmpty -Because $r.Text
+            $r.Output | Should -Not -BeNullOrEmpty
+            @(Get-ChildItem -Recurse -File $out -Filter *.yaml).Count | Should -BeGreaterThan 0
+            Save-Emitted $session
+        } finally {
+            Close-RecordingSession $session
+            Remove-Item -Recurse -Force $folder -ErrorAction Ignore
+        }
+    }
+}
+
+Describe 'Defect 11: [OutputType] is true for every cmdlet' {
+    It 'declares every type <_> emitted in the examples' -ForEach $cmdletNames {
+        $name = $_
+        $declared = @((Get-Command $name).OutputType.Type | ForEach-Object FullName)
+        $actual = @(foreach ($o in @($emitted[$name])) { if ($null -ne $o) { $o.PSObject.BaseObject.GetType().FullName } }) | Sort-Object -Unique
+        @($actual).Count | Should -BeGreaterThan 0 -Because "the examples run $name"
+        foreach ($t in $actual) { $declared | Should -Contain $t -Because "$name emitted a $t" }
+    }
+
+    It 'Import-MeshTopology declares what every example topology holds' {
+        $types = Import-MeshTopology -Path (Join-Path $ExamplesDir '*.yaml') | ForEach-Object { $_.GetType().FullName } | Sort-Object -Unique
+        $declared = (Get-Command Import-MeshTopology).OutputType.Type.FullName
+        foreach ($t in $types) { $declared | Should -Contain $t }
+        $types | Should -Contain 'MeshFederation.Engine.Model.MeshFailoverPolicy'
+    }
+}
