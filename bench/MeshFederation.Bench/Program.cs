@@ -17,6 +17,8 @@ return scenario switch
 {
     "live-apply" => await LiveApply.RunAsync(iterations, latency),
     "checks" => await ChecksBench.RunAsync(iterations, latency),
+    "checks-offline" => OfflineChecksBench.Run(args.Length > 1 ? iterations : 3),
+    "checks-multiprimary" => await MultiPrimaryChecksBench.RunAsync(iterations, latency, 20, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20),
     "render" => RenderBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3),
     "pki" => PkiBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
     _ => Usage(),
@@ -24,7 +26,7 @@ return scenario switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks [iterations] [latency-ms] | pki [intermediates]");
+    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks|checks-multiprimary [iterations] [latency-ms] | checks-offline [iterations] | render [meshes] [iterations] | pki [intermediates] | startup [iterations] | apply-cold [iterations] [latency-ms]");
     return 2;
 }
 

@@ -29,6 +29,7 @@ internal static class SchemaBundleBuilder
         ("sail-operator", "sailoperator.io_istiocnis.yaml", "istio-ecosystem/sail-operator", "chart/crds/sailoperator.io_istiocnis.yaml", "2bd0e29ba7b276e1584a08c17d79fb48c4747acf"),
         ("sail-operator-v1alpha1", "sailoperator.io_istios.yaml", "istio-ecosystem/sail-operator", "chart/crds/sailoperator.io_istios.yaml", "773a11747c38e375485df82640696f986ded4e76"),
         ("sail-operator-v1alpha1", "sailoperator.io_istiocnis.yaml", "istio-ecosystem/sail-operator", "chart/crds/sailoperator.io_istiocnis.yaml", "773a11747c38e375485df82640696f986ded4e76"),
+        ("gateway-api", "gateway.networking.k8s.io_gateways.yaml", "kubernetes-sigs/gateway-api", "config/crd/standard/gateway.networking.k8s.io_gateways.yaml", "8bb74df00e56ec8f944d48c25e6c1c9c2f6848e3"),
     };
 
     /// <summary>The CRD kinds (group/version/kind) the renderer emits.</summary>
@@ -37,9 +38,10 @@ internal static class SchemaBundleBuilder
         "maistra.io/v2/ServiceMeshControlPlane", "maistra.io/v1/ServiceMeshMemberRoll",
         "federation.maistra.io/v1/ServiceMeshPeer", "federation.maistra.io/v1/ExportedServiceSet", "federation.maistra.io/v1/ImportedServiceSet",
         "sailoperator.io/v1/Istio", "sailoperator.io/v1/IstioCNI", "sailoperator.io/v1alpha1/Istio", "sailoperator.io/v1alpha1/IstioCNI",
+        "gateway.networking.k8s.io/v1/Gateway", "gateway.networking.k8s.io/v1beta1/Gateway",
     };
 
-    private static readonly string[] IstioKinds = { "VirtualService", "DestinationRule", "ServiceEntry", "Gateway" };
+    private static readonly string[] IstioKinds = { "VirtualService", "DestinationRule", "ServiceEntry", "Gateway", "WorkloadEntry" };
 
     private static readonly (string File, string[] Kinds)[] CoreFiles =
     {
@@ -177,8 +179,12 @@ internal static class SchemaBundleBuilder
         return copy;
     }
 
-    /// <summary>Keeps the validating keywords and closes objects as the API server prunes: CRD objects without properties are closed too.</summary>
-    private static JsonObject Strip(JsonObject schema, bool isCrd)
+    /// <summary>
+    /// Keeps the validating keywords and closes objects as the API server prunes: CRD objects without properties are
+    /// closed too. Alternatives (allOf/anyOf/oneOf/not) only constrain: pruning follows the enclosing schema's
+    /// properties, so nothing under them is closed (a Gateway address of type Hostname keeps its value).
+    /// </summary>
+    private static JsonObject Strip(JsonObject schema, bool isCrd, bool inBranch = false)
     {
         var result = new JsonObject();
         foreach (var (k, v) in schema)
@@ -186,16 +192,17 @@ internal static class SchemaBundleBuilder
             if (!Kept.Contains(k)) continue;
             result[k] = k switch
             {
-                "properties" => new JsonObject(v!.AsObject().Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Strip(p.Value!.AsObject(), isCrd)))),
-                "items" or "not" when v is JsonObject o => Strip(o, isCrd),
-                "additionalProperties" when v is JsonObject o => Strip(o, isCrd),
-                "allOf" or "anyOf" or "oneOf" => new JsonArray(v!.AsArray().Select(x => (JsonNode?)Strip(x!.AsObject(), isCrd)).ToArray()),
+                "properties" => new JsonObject(v!.AsObject().Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Strip(p.Value!.AsObject(), isCrd, inBranch)))),
+                "items" when v is JsonObject o => Strip(o, isCrd, inBranch),
+                "not" when v is JsonObject o => Strip(o, isCrd, inBranch: true),
+                "additionalProperties" when v is JsonObject o => Strip(o, isCrd, inBranch),
+                "allOf" or "anyOf" or "oneOf" => new JsonArray(v!.AsArray().Select(x => (JsonNode?)Strip(x!.AsObject(), isCrd, inBranch: true)).ToArray()),
                 _ => v?.DeepClone(),
             };
         }
         var preserve = result["x-kubernetes-preserve-unknown-fields"]?.GetValue<bool>() == true;
         var isObject = result["type"] is JsonValue t && t.GetValue<string>() == "object";
-        if (!preserve && result["additionalProperties"] is null && (result["properties"] is not null || (isCrd && isObject)))
+        if (!inBranch && !preserve && result["additionalProperties"] is null && (result["properties"] is not null || (isCrd && isObject)))
             result["additionalProperties"] = false;
         return result;
     }
