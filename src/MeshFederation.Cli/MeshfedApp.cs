@@ -45,19 +45,21 @@ public static class MeshfedApp
         {
             var topology = r.GetValue(topologyArg)!.FullName;
             var set = TopologyLoader.LoadFile(topology, yaml);
-            var result = Ossm2Renderer.Render(set);
-            var files = ManifestEmitter.Files(result, yaml);
+            // Rendered and written cluster by cluster (a large federation never holds every document at once), into a
+            // new folder that replaces the old one only when everything was rendered and written (OutputFolder).
+            var result = Ossm2Renderer.RenderByCluster(set);
+            var paths = ManifestEmitter.Paths(result);
             var dir = r.GetValue(outOption)!.FullName;
-            var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology)) with { PrivateFiles = ManifestEmitter.PrivateFiles(result) };
+            var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology));
             if (r.GetValue(dryRun))
             {
-                OutputFolder.Check(dir, files, options);
-                foreach (var (path, content) in files)
-                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
+                var sizes = OutputFolder.Check(dir, paths, sink => ManifestEmitter.Write(result, yaml, sink), options);
+                foreach (var (path, length) in sizes.OrderBy(f => f.Key, StringComparer.Ordinal))
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({length} bytes)"));
                 return ExitOk;
             }
             OutputFolderResult written;
-            using (interrupts.Writing()) written = OutputFolder.Write(dir, files, options);
+            using (interrupts.Writing()) written = OutputFolder.Write(dir, paths, sink => ManifestEmitter.Write(result, yaml, sink), options);
             foreach (var f in written.Written) stdout.WriteLine($"wrote {f}");
             foreach (var f in written.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
             foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
