@@ -44,7 +44,7 @@ public static class MeshfedApp
         render.SetAction(r => Guard(stderr, () =>
         {
             var topology = r.GetValue(topologyArg)!.FullName;
-            var set = TopologyLoader.LoadFile(topology, yaml);
+            var set = TopologyLoader.LoadFile(topology, yaml, judgeRendered: false); // the render below judges every object
             // Rendered and written cluster by cluster (a large federation never holds every document at once), into a
             // new folder that replaces the old one only when everything was rendered and written (OutputFolder).
             var result = Ossm2Renderer.RenderByCluster(set);
