@@ -156,7 +156,7 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
             void Tick() { step = Volatile.Read(ref done); Progress($"generated {step} of {steps} key(s) ({(ParameterSetName == NewRoot ? KeyAlgorithm : ca?.KeyAlgorithm)}) on {Environment.ProcessorCount} core(s)"); }
             if (ParameterSetName == ExistingRoot)
             {
-                if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days), rootCert, reading: true)) return;
+                if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days, nameof(RootCertificatePath), nameof(RootKeyPath)), rootCert, reading: true)) return;
                 if (clusters.Count > 0)
                 {
                     Tick();
