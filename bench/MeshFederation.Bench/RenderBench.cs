@@ -60,6 +60,16 @@ internal static class RenderBench
             Directory.Delete(outDir, recursive: true);
             Console.Error.WriteLine($"cold: render {writes[^1].WallMs:0} ms {writes[^1].PeakKb / 1024} MB; dry run {dryRuns[^1].WallMs:0} ms {dryRuns[^1].PeakKb / 1024} MB");
         }
+        // The baseline, when given: another meshfed build (e.g. the one before streaming), the same cold runs, interleaved above.
+        var baseline = Environment.GetEnvironmentVariable("MESHFED_BASELINE_CLI");
+        if (baseline is { Length: > 0 })
+            for (var i = 0; i < iterations; i++)
+            {
+                var outDir = Path.Combine(dir, $"base{i}");
+                var b = MustTime(baseline, new[] { "render", file, "--out", outDir });
+                Directory.Delete(outDir, recursive: true);
+                Console.WriteLine(string.Create(Inv, $"baseline {baseline}: render {b.WallMs / 1000:0.00} s wall, {b.CpuMs / 1000:0.00} s CPU, {b.PeakKb / 1024} MB peak RSS"));
+            }
         var wall = Median(writes.Select(w => w.WallMs));
         var peak = writes.Max(w => w.PeakKb) / 1024.0;
         var dryWall = Median(dryRuns.Select(w => w.WallMs));
