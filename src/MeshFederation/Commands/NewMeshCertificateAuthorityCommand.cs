@@ -154,6 +154,8 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
             // Every key (a new root's and the intermediates') is generated on every core at once; progress counts keys.
             var done = 0;
             void Tick() { step = Volatile.Read(ref done); Progress($"generated {step} of {steps} key(s) ({(ParameterSetName == NewRoot ? KeyAlgorithm : ca?.KeyAlgorithm)}) on {Environment.ProcessorCount} core(s)"); }
+            var intermediates = clusters.Count == 0 ? "" : $"the intermediates of {string.Join(", ", clusters)}";
+            Progress($"generating {steps} key(s) on {Environment.ProcessorCount} core(s): {(ParameterSetName == NewRoot ? "the root's" + (clusters.Count == 0 ? "" : " and ") : "")}{intermediates}");
             if (ParameterSetName == ExistingRoot)
             {
                 if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days, nameof(RootCertificatePath), nameof(RootKeyPath)), rootCert, reading: true)) return;
@@ -170,7 +172,11 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
             }
             step = steps;
             WriteVerbose($"Root: {ca!.Root}");
-            foreach (var c in clusters) WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
+            foreach (var c in clusters)
+            {
+                Progress($"issued the intermediate of {c}");
+                WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
+            }
             foreach (var (text, input) in trusted)
                 if (!Try(() => ca.TrustAlso(text), input)) return;
             if (dir is not null)
