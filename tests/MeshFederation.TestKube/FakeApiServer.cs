@@ -384,13 +384,13 @@ public sealed class FakeApiServer : IAsyncDisposable
             case "GET" when name is null:
                 var selector = query["labelSelector"].ToString();
                 var fields = query["fieldSelector"].ToString();
-                var items = Store.List(type, ns, string.IsNullOrEmpty(selector) ? null : LabelSelector.Parse(selector), version,
+                var (items, listVersion) = Store.ListAt(type, ns, string.IsNullOrEmpty(selector) ? null : LabelSelector.Parse(selector), version,
                     string.IsNullOrEmpty(fields) ? null : FieldSelector.Parse(fields));
                 foreach (var i in items) { i.Remove("apiVersion"); i.Remove("kind"); }
                 await Json(http, new JsonObject
                 {
                     ["kind"] = type.Kind + "List", ["apiVersion"] = group.Length == 0 ? version : $"{group}/{version}",
-                    ["metadata"] = new JsonObject { ["resourceVersion"] = Store.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = listVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                     ["items"] = new JsonArray(items.ToArray<JsonNode>()),
                 });
                 return;
@@ -483,7 +483,12 @@ public sealed class FakeApiServer : IAsyncDisposable
         schema.Prune(body);
     }
 
-    /// <summary>A watch: the current objects (unless a resourceVersion is given), then every change, as JSON lines.</summary>
+    /// <summary>
+    /// A watch: the current objects (unless a resourceVersion is given), then every change, as JSON lines. From a
+    /// resourceVersion, the changes since that version come first (kube-apiserver's watch cache), so a client that lists,
+    /// then watches from the list's version (kubectl delete and wait do) misses nothing that happened in between; a
+    /// version older than the history kept ends the watch with 410 Expired, as kube-apiserver does.
+    /// </summary>
     private async Task Watch(HttpContext http, ResourceType type, string? ns, string version, IQueryCollection query)
     {
         var labels = query["labelSelector"].ToString() is { Length: > 0 } l ? LabelSelector.Parse(l) : null;
@@ -502,20 +507,52 @@ public sealed class FakeApiServer : IAsyncDisposable
             http.Response.StatusCode = 200;
             http.Response.ContentType = "application/json";
             var rv = query["resourceVersion"].ToString();
+            // Changes replayed from the history that may also reach OnChanged (they happened while it was subscribing): sent once.
+            var replayed = new HashSet<(string, string?, string?)>();
+            var backlog = new List<(string Type, JsonObject Object)>();
+            static (string, string?, string?) Identity(string verb, JsonObject o) =>
+                (verb, o["metadata"]?["uid"]?.GetValue<string>(), o["metadata"]?["resourceVersion"]?.ToString());
             if (rv.Length == 0 || rv == "0")
                 foreach (var o in Store.List(type, ns, labels, version, fields)) channel.Writer.TryWrite(("ADDED", o));
+            else if (long.TryParse(rv, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var since))
+            {
+                var history = Store.ChangesSince(since);
+                if (history is null)
+                {
+                    await http.Response.WriteAsync(new JsonObject
+                    {
+                        ["type"] = "ERROR",
+                        ["object"] = new JsonObject
+                        {
+                            ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
+                            ["message"] = $"too old resource version: {since} ({Store.ResourceVersion})", ["reason"] = "Expired", ["code"] = 410,
+                        },
+                    }.ToJsonString() + "\n");
+                    return;
+                }
+                foreach (var (t, o, verb) in history.Where(h => Wanted(h.Type, h.Object)))
+                {
+                    replayed.Add(Identity(verb, o));
+                    backlog.Add((verb, o));
+                }
+            }
             await http.Response.StartAsync();
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
             cts.CancelAfter(timeout);
             try
             {
+                async Task Send((string Type, JsonObject Object) e)
+                {
+                    var obj = (JsonObject)e.Object.DeepClone();
+                    obj["apiVersion"] = type.Group.Length == 0 ? version : $"{type.Group}/{version}";
+                    await http.Response.WriteAsync(new JsonObject { ["type"] = e.Type, ["object"] = obj }.ToJsonString() + "\n", cts.Token);
+                    await http.Response.Body.FlushAsync(cts.Token);
+                }
+                foreach (var e in backlog) await Send(e);
                 while (await channel.Reader.WaitToReadAsync(cts.Token))
                     while (channel.Reader.TryRead(out var e))
                     {
-                        var obj = (JsonObject)e.Object.DeepClone();
-                        obj["apiVersion"] = type.Group.Length == 0 ? version : $"{type.Group}/{version}";
-                        await http.Response.WriteAsync(new JsonObject { ["type"] = e.Type, ["object"] = obj }.ToJsonString() + "\n", cts.Token);
-                        await http.Response.Body.FlushAsync(cts.Token);
+                        if (replayed.Count == 0 || !replayed.Contains(Identity(e.Type, e.Object))) await Send(e);
                     }
             }
             catch (OperationCanceledException)
