@@ -240,14 +240,15 @@ Describe 'Live cmdlets in every parameter set' {
     }
 
     It 'ConvertTo-MeshOssm3Federation reads the federation of -Context and changes nothing' {
-        $before = kc blue get smcp,servicemeshpeer,exportedserviceset -A -o 'jsonpath={.items[*].metadata.resourceVersion}'
+        $before = kc blue get 'smcp,servicemeshpeer,exportedserviceset' -A -o 'jsonpath={.items[*].metadata.resourceVersion}'
+        $before | Should -Match '^\d+ \d+ \d+$'
         $out = Join-Path $TestDrive 'live-migration'
         $m = ConvertTo-MeshOssm3Federation -Context blue, green -KubeConfig $kubeconfig -OutputDirectory $out -WarningAction SilentlyContinue
         ($m.Target.ControlPlanes | Sort-Object Name).Name | Should -Be @('blue-mesh', 'green-mesh')
         ($m.Target.Exports | Where-Object Name -eq 'dokuwiki').Mesh | Should -Be 'blue-mesh'
         $m.Steps[3].Actions.Command | Should -Contain 'kubectl --context blue -n blue-mesh-system delete exportedserviceset green-mesh'
         Get-Content -Raw (Join-Path $out 'steps/1-prepare-ossm2/blue.patch.json') | ConvertFrom-Json | ForEach-Object { $_.spec.cluster.network } | Should -Be 'network-blue-mesh'
-        kc blue get smcp,servicemeshpeer,exportedserviceset -A -o 'jsonpath={.items[*].metadata.resourceVersion}' | Should -Be $before
+        kc blue get 'smcp,servicemeshpeer,exportedserviceset' -A -o 'jsonpath={.items[*].metadata.resourceVersion}' | Should -Be $before
     }
 
     It 'Remove-MeshFederation from objects (-WhatIf), -Path (-WhatIf) and -LiteralPath' {
