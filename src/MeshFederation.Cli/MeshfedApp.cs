@@ -37,18 +37,68 @@ public static class MeshfedApp
 
         var outOption = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder to write one YAML file per cluster and SUMMARY.md into.", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be written; write nothing." };
-        var render = new Command("render", "Render a topology into one multi-document YAML per cluster, in apply order, plus a summary.")
+        var format = new Option<string>("--format") { Description = "files (one YAML per cluster), kustomize (clusters/<cluster>/ with kustomization.yaml), argocd (kustomize tree + ApplicationSet) or ocm (ManifestWorks for an OCM hub).", DefaultValueFactory = _ => "files" };
+        format.AcceptOnlyFromAmong("files", "kustomize", "argocd", "ocm");
+        var secretsOut = new Option<DirectoryInfo?>("--secrets-out") { Description = "kustomize/argocd/ocm: folder for Secrets holding keys or tokens (0600), outside --out (default: <out>.secrets)." };
+        var repoUrl = new Option<string?>("--repo-url") { Description = "argocd: the Git repository the tree is committed to." };
+        var revision = new Option<string>("--revision") { Description = "argocd: the revision to sync.", DefaultValueFactory = _ => "HEAD" };
+        var repoPath = new Option<string>("--repo-path") { Description = "argocd: the tree's folder inside the repository.", DefaultValueFactory = _ => "" };
+        var argoNamespace = new Option<string>("--argocd-namespace") { Description = "argocd: the namespace Argo CD runs in.", DefaultValueFactory = _ => "argocd" };
+        var argoProject = new Option<string>("--argocd-project") { Description = "argocd: the AppProject of the Applications.", DefaultValueFactory = _ => "default" };
+        var clusterSelector = new Option<string[]>("--cluster-selector") { Description = "argocd: use a cluster generator selecting Argo CD clusters with this label (key=value, repeatable) instead of a list of the topology's clusters.", AllowMultipleArgumentsPerToken = true };
+        var clusterSet = new Option<string?>("--cluster-set") { Description = "ocm: also write a Placement and a ManagedClusterSetBinding for this ManagedClusterSet." };
+        var placementNamespace = new Option<string>("--placement-namespace") { Description = "ocm: hub namespace of the Placement and binding.", DefaultValueFactory = _ => "meshfederation" };
+        var splitBytes = new Option<int>("--split-bytes") { Description = "ocm: start a new ManifestWork before one passes this size (OCM refuses works above 512,000 bytes).", DefaultValueFactory = _ => 400 * 1024 };
+        var render = new Command("render", "Render a topology into one multi-document YAML per cluster, in apply order, plus a summary; or (--format) a kustomize tree, an Argo CD ApplicationSet with its tree, or OCM ManifestWorks.")
         {
-            topologyArg, outOption, dryRun,
+            topologyArg, outOption, dryRun, format, secretsOut, repoUrl, revision, repoPath, argoNamespace, argoProject, clusterSelector, clusterSet, placementNamespace, splitBytes,
         };
         render.SetAction(r => Guard(stderr, () =>
         {
             var topology = r.GetValue(topologyArg)!.FullName;
+            var kind = Enum.Parse<Engine.Distribution.DistributionFormat>(r.GetValue(format)!, ignoreCase: true);
+            var distribution = new Engine.Distribution.DistributionOptions
+            {
+                RepoUrl = r.GetValue(repoUrl), Revision = r.GetValue(revision)!, RepoPath = r.GetValue(repoPath)!,
+                ArgoNamespace = r.GetValue(argoNamespace)!, ArgoProject = r.GetValue(argoProject)!,
+                ClusterSelector = ParseLabels(r.GetValue(clusterSelector), "--cluster-selector"),
+                ClusterSet = r.GetValue(clusterSet), PlacementNamespace = r.GetValue(placementNamespace)!, MaxWorkBytes = r.GetValue(splitBytes),
+            };
+            if (kind != Engine.Distribution.DistributionFormat.Files)
+                distribution.Validate(kind, f => f switch
+                {
+                    "RepoUrl" => "--repo-url", "Revision" => "--revision", "RepoPath" => "--repo-path", "ArgoNamespace" => "--argocd-namespace",
+                    "ClusterSelector" => "--cluster-selector", "ClusterSet" => "--cluster-set", "PlacementNamespace" => "--placement-namespace",
+                    "MaxWorkBytes" => "--split-bytes", _ => "--" + f.ToLowerInvariant(),
+                });
             var set = TopologyLoader.LoadFile(topology, yaml);
             var result = Ossm2Renderer.Render(set);
-            var files = ManifestEmitter.Files(result, yaml);
             var dir = r.GetValue(outOption)!.FullName;
             var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology)) with { PrivateFiles = ManifestEmitter.PrivateFiles(result) };
+            if (kind != Engine.Distribution.DistributionFormat.Files)
+            {
+                var output = Engine.Distribution.DistributionRenderer.Render(result, kind, distribution, yaml);
+                var secretsDir = r.GetValue(secretsOut)?.FullName ?? Engine.Distribution.DistributionWriter.DefaultSecretsDirectory(dir);
+                var treeOptions = options with { PrivateFiles = new HashSet<string>(StringComparer.Ordinal) };
+                if (r.GetValue(dryRun))
+                {
+                    Engine.Distribution.DistributionWriter.Check(dir, secretsDir, output, treeOptions, "--secrets-out");
+                    foreach (var (path, content) in output.Files)
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
+                    foreach (var (path, content) in output.SecretFiles)
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(secretsDir, path)} ({content.Length} bytes, 0600)"));
+                    return ExitOk;
+                }
+                (OutputFolderResult Tree, OutputFolderResult? Secrets) both;
+                using (interrupts.Writing()) both = Engine.Distribution.DistributionWriter.Write(dir, secretsDir, output, treeOptions, "--secrets-out");
+                foreach (var f in both.Tree.Written) stdout.WriteLine($"wrote {f}");
+                foreach (var f in both.Secrets?.Written ?? Array.Empty<string>()) stdout.WriteLine($"wrote {f} (0600, keep it out of Git)");
+                foreach (var f in both.Tree.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
+                foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
+                foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
+                return ExitOk;
+            }
+            var files = ManifestEmitter.Files(result, yaml);
             if (r.GetValue(dryRun))
             {
                 OutputFolder.Check(dir, files, options);
@@ -323,6 +373,21 @@ public static class MeshfedApp
             return ExitBadInput;
         }
         return parse.Invoke(config);
+    }
+
+    /// <summary>key=value labels (repeatable option); null when none.</summary>
+    private static Dictionary<string, string>? ParseLabels(string[]? values, string field)
+    {
+        if (values is not { Length: > 0 }) return null;
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in values)
+        {
+            var eq = v.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, v, "is not key=value", "give a label as key=value, e.g. mesh=federated"));
+            labels[v[..eq]] = v[(eq + 1)..];
+        }
+        return labels;
     }
 
     private static async Task<int> GuardAsync(TextWriter stderr, Func<Task<int>> action)
