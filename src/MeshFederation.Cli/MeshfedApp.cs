@@ -132,23 +132,34 @@ public static class MeshfedApp
         var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
         var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
         var checkInCluster = InClusterOption();
+        var ocmHub = new Option<string?>("--ocm-hub") { Description = "Check through an Open Cluster Management hub (this context): the status feedback of the ManifestWorks of render --format ocm, without access to the managed clusters." };
         var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken)." };
         var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed; 2: bad input.")
         {
-            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf, ocmHub,
         };
         check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var file = r.GetValue(checkTopology);
             var contexts = r.GetValue(checkContexts) ?? Array.Empty<string>();
             var snap = r.GetValue(snapshot);
-            if (file is null && snap is null && contexts.Length == 0)
+            var hub = r.GetValue(ocmHub);
+            if (file is null && snap is null && contexts.Length == 0 && hub is null)
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "topology", null, "nothing to check",
-                    "give a topology file, --snapshot DIR or --context NAME"));
+                    "give a topology file, --snapshot DIR, --context NAME or --ocm-hub CONTEXT"));
+            if (hub is not null && (snap is not null || contexts.Length > 0 || r.GetValue(live) || r.GetValue(probe)))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--ocm-hub", hub, "cannot be combined with --snapshot, --context, --live or --probe",
+                    "check through the hub alone (with the topology to name the clusters that must have a ManifestWork)"));
             var set = file is null ? null : TopologyLoader.LoadFile(file.FullName, yaml);
             var options = new CheckOptions { Now = r.GetValue(asOf) ?? DateTimeOffset.UtcNow };
             IReadOnlyList<MeshCheckResult> results;
-            if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
+            if (hub is not null)
+            {
+                var log = new CliLog(stderr);
+                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(checkInCluster));
+                results = await Engine.Distribution.OcmHubChecks.RunAsync(connections.For(new ClusterBinding(hub) { Context = hub }), hub, set, options, ct).ConfigureAwait(false);
+            }
+            else if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
             else if (contexts.Length > 0 || r.GetValue(live))
             {
                 var log = new CliLog(stderr);
