@@ -14,6 +14,7 @@
     CmdletsToExport      = @(
         'ConvertTo-MeshFederationGraph'
         'ConvertTo-MeshManifest'
+        'ConvertTo-MeshOssm3Federation'
         'Export-MeshManifest'
         'Export-MeshService'
         'Get-MeshControlPlane'

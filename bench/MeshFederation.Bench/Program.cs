@@ -17,13 +17,15 @@ return scenario switch
 {
     "live-apply" => await LiveApply.RunAsync(iterations, latency),
     "checks" => await ChecksBench.RunAsync(iterations, latency),
+    "checks-offline" => OfflineChecksBench.Run(args.Length > 1 ? iterations : 3),
+    "checks-multiprimary" => await MultiPrimaryChecksBench.RunAsync(iterations, latency, 20, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20),
     "pki" => await PkiBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks [iterations] [latency-ms] | pki [intermediates]");
+    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks|checks-multiprimary [iterations] [latency-ms] | checks-offline [iterations] | pki [intermediates]");
     return 2;
 }
 

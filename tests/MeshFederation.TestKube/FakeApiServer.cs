@@ -112,8 +112,11 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Users that may only read (RBAC view): every write, dry runs included, is forbidden to them.</summary>
     public HashSet<string> ReadOnlyUsers { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Bearer tokens accepted, token to user name.</summary>
-    public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
+    /// <summary>Bearer tokens accepted, token to user name. A JWT whose exp has passed is rejected, as kube-apiserver does.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Users in system:masters: SelfSubjectAccessReviews allow them everything; everyone else is judged by RBAC.</summary>
+    public HashSet<string> Admins { get; } = new(StringComparer.Ordinal) { "admin" };
 
     /// <summary>Every request line served ("METHOD path?query"), for assertions on traffic.</summary>
     public List<string> RequestLog { get; } = new();
@@ -166,7 +169,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         var auth = req.Headers.Authorization.ToString();
         lock (AuthLog) AuthLog.Add(cert is not null ? "cert:" + cert.Subject : auth.StartsWith("Bearer ", StringComparison.Ordinal) ? "bearer" : "none");
         var user = cert is not null ? cert.GetNameInfo(X509NameType.SimpleName, false)
-            : auth.StartsWith("Bearer ", StringComparison.Ordinal) && Tokens.TryGetValue(auth[7..], out var u) ? u : null;
+            : auth.StartsWith("Bearer ", StringComparison.Ordinal) && Tokens.TryGetValue(auth[7..], out var u) && !Expired(auth[7..]) ? u : null;
         if (user is null)
         {
             await Status(http, HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
@@ -235,11 +238,58 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A JWT bearer token whose exp claim has passed.</summary>
+    private static bool Expired(string token)
+    {
+        var parts = token.Split('.');
+        if (parts.Length != 3) return false;
+        try
+        {
+            var payload = parts[1].Replace('-', '+').Replace('_', '/');
+            payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
+            var exp = JsonNode.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(payload)))?["exp"];
+            return exp is JsonValue v && v.TryGetValue<long>(out var seconds) && DateTimeOffset.FromUnixTimeSeconds(seconds) <= DateTimeOffset.UtcNow;
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews, judged by <see cref="Rbac"/> (what kubectl auth can-i sends).</summary>
+    private async Task SelfSubjectAccessReview(HttpContext http, string user)
+    {
+        var review = await Body(http) as JsonObject ?? throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "body must be an object");
+        var attributes = review["spec"]?["resourceAttributes"];
+        if (attributes is null) throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", "spec.resourceAttributes is required (nonResourceAttributes are not served here)");
+        string? Attr(string key) => attributes[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+        var (allowed, reason) = Rbac.Allows(Store, Admins, user, Attr("verb") ?? "", Attr("group") ?? "", Attr("resource") ?? "", Attr("namespace"), Attr("name"));
+        review["apiVersion"] = "authorization.k8s.io/v1";
+        review["kind"] = "SelfSubjectAccessReview";
+        review["metadata"] ??= new JsonObject();
+        review["status"] = new JsonObject { ["allowed"] = allowed, ["reason"] = reason };
+        await Json(http, review, HttpStatusCode.Created);
+    }
+
     private async Task Route(HttpContext http, string user)
     {
         var path = http.Request.Path.Value ?? "/";
         var seg = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         var method = http.Request.Method;
+        if (seg is ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] && method == "POST")
+        {
+            await SelfSubjectAccessReview(http, user);
+            return;
+        }
+        if (seg is ["apis", "authorization.k8s.io", "v1"])
+        {
+            await Json(http, new JsonObject
+            {
+                ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = "authorization.k8s.io/v1",
+                ["resources"] = new JsonArray(new JsonObject { ["name"] = "selfsubjectaccessreviews", ["singularName"] = "selfsubjectaccessreview", ["namespaced"] = false, ["kind"] = "SelfSubjectAccessReview", ["verbs"] = new JsonArray("create") }),
+            });
+            return;
+        }
 
         if (path == "/version")
         {
@@ -270,6 +320,12 @@ public sealed class FakeApiServer : IAsyncDisposable
                     ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{g.Key}/{versions[0]}", ["version"] = versions[0] },
                 });
             }
+            groups.Add(new JsonObject
+            {
+                ["name"] = "authorization.k8s.io",
+                ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = "authorization.k8s.io/v1", ["version"] = "v1" }),
+                ["preferredVersion"] = new JsonObject { ["groupVersion"] = "authorization.k8s.io/v1", ["version"] = "v1" },
+            });
             await Json(http, new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups });
             return;
         }

@@ -138,6 +138,22 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
 
     JsonNode ServerDefaults.IAllocator.NodePort() { lock (_gate) return JsonValue.Create(_nextNodePort++)!; }
 
+    /// <summary>Groups whose objects carry metadata.generation (custom resources and workloads), as kube-apiserver sets it.</summary>
+    private static readonly HashSet<string> GenerationGroups = new(StringComparer.Ordinal)
+    {
+        "apps", "policy", "autoscaling", "maistra.io", "federation.maistra.io", "sailoperator.io", "networking.istio.io", "security.istio.io",
+    };
+
+    /// <summary>metadata.generation goes up when anything but metadata and status changes.</summary>
+    private static void BumpGeneration(ResourceType t, JsonObject live, JsonObject obj)
+    {
+        if (!GenerationGroups.Contains(t.Group)) return;
+        static bool Spec(string k) => k is not ("metadata" or "status" or "apiVersion" or "kind");
+        var changed = live.Where(kv => Spec(kv.Key)).Any(kv => !JsonNode.DeepEquals(kv.Value, obj[kv.Key])) || obj.Any(kv => Spec(kv.Key) && !live.ContainsKey(kv.Key));
+        var generation = live["metadata"]?["generation"] is JsonValue v && v.TryGetValue<long>(out var g) ? g : 1;
+        obj["metadata"]!["generation"] = changed ? generation + 1 : generation;
+    }
+
     private static void Stamp(JsonObject obj, ResourceType t, string? ns, string name)
     {
         var md = obj["metadata"] as JsonObject ?? new JsonObject();

@@ -13,7 +13,7 @@ public sealed record ResourceType(string Group, string[] Versions, string Plural
     public bool HasGeneration => IsCustom || Kind is "Deployment" or "PodDisruptionBudget";
 }
 
-/// <summary>The kinds the federation touches: core, apps, rbac, Maistra, Sail and Istio.</summary>
+/// <summary>The kinds the federation touches: core, apps, rbac, Maistra, Sail, Istio and the Gateway API.</summary>
 public static class ResourceTypes
 {
     public static readonly IReadOnlyList<ResourceType> All = new ResourceType[]
@@ -44,6 +44,8 @@ public static class ResourceTypes
         new("networking.istio.io", new[] { "v1", "v1beta1", "v1alpha3" }, "destinationrules", "DestinationRule", true, new[] { "dr" }, true),
         new("networking.istio.io", new[] { "v1", "v1beta1", "v1alpha3" }, "gateways", "Gateway", true, new[] { "gw" }, true),
         new("networking.istio.io", new[] { "v1", "v1beta1", "v1alpha3" }, "serviceentries", "ServiceEntry", true, new[] { "se" }, true),
+        new("networking.istio.io", new[] { "v1", "v1beta1", "v1alpha3" }, "workloadentries", "WorkloadEntry", true, new[] { "we" }, true),
+        new("gateway.networking.k8s.io", new[] { "v1", "v1beta1" }, "gateways", "Gateway", true, new[] { "gtw" }, true),
         new("security.istio.io", new[] { "v1", "v1beta1" }, "authorizationpolicies", "AuthorizationPolicy", true, new[] { "ap" }, true),
         new("security.istio.io", new[] { "v1", "v1beta1" }, "peerauthentications", "PeerAuthentication", true, new[] { "pa" }, true),
         // An OCM hub and Argo CD (issue 17): what meshfed render --format ocm|argocd writes is applied to them.

@@ -391,7 +391,7 @@ public class IstioStyleTests
         var results = Engine.Checks.FederationChecks.Run(TestSupport.LoadExample("seed-004-multi-mesh.yaml"));
         foreach (var id in new[] { "ISTIO.VipUnique", "ISTIO.GatewayAddressKnown", "ISTIO.ImportResolves" })
             Assert.Equal(CheckStatus.Pass, results.Single(r => r.CheckId == id).Status);
-        Assert.Contains(results.Single(r => r.CheckId == "ISTIO.VipUnique").Evidence, e => e.StartsWith("echo.default.global=127.255.", StringComparison.Ordinal));
+        Assert.Contains(results.Single(r => r.CheckId == "ISTIO.VipUnique").Evidence, e => e.Object == "ServiceEntry for echo.default.global" && e.Value!.StartsWith("127.255.", StringComparison.Ordinal));
 
         var text = File.ReadAllText(Paths.Example("seed-004-multi-mesh.yaml"));
         var noExport = text[..text.IndexOf("exports:", StringComparison.Ordinal)] + text[text.IndexOf("imports:", StringComparison.Ordinal)..];
@@ -400,12 +400,11 @@ public class IstioStyleTests
         Assert.Contains("export default/echo from gke to pke", failed.Fix, StringComparison.Ordinal);
     }
     [Fact]
-    public void Live_checks_of_an_Istio_federation_run_the_Istio_checks_and_say_what_they_do_not_observe()
+    public void Observed_checks_that_find_no_control_plane_are_an_error_naming_what_the_topology_expects()
     {
         var (set, _) = Seed003WithCa();
-        var results = Engine.Checks.ObservedChecks.Run(Array.Empty<Engine.Checks.ObservedMesh>(), set);
-        Assert.DoesNotContain(results, r => r.CheckId == "OSSM2.ControlPlaneReady");
-        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.LiveNotObserved" && r.Status == CheckStatus.Skip));
-        Assert.Equal(2, results.Count(r => r.CheckId == "ISTIO.SharedRoot" && r.Status == CheckStatus.Pass));
+        var nothing = new Engine.Checks.Observation { Clusters = Array.Empty<Engine.Checks.ClusterObservation>(), Meshes = Array.Empty<Engine.Checks.ObservedMesh>(), IstioControlPlanes = Array.Empty<Engine.Checks.ObservedIstio>() };
+        var ex = Assert.Throws<Engine.Checks.NoMeshFoundException>(() => Engine.Checks.ObservedChecks.Run(nothing, set));
+        Assert.Contains("Istio default for istio-system in cluster1", ex.Message, StringComparison.Ordinal);
     }
 }

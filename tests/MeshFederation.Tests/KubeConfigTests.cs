@@ -257,7 +257,7 @@ public sealed class KubeConfigTests : IAsyncLifetime
         var written = File.GetLastWriteTimeUtc(token);
         File.WriteAllText(token, "second-token");
         File.SetLastWriteTimeUtc(token, written);
-        Server.Tokens.Remove("first-token");
+        Server.Tokens.TryRemove("first-token", out _);
         Server.Tokens["second-token"] = "runner";
         Assert.NotNull(await client.GetAsync("v1", "Namespace", null, "default", CancellationToken.None));
     }

@@ -75,7 +75,7 @@ internal static class KubeSchemas
         var result = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         // maistra-api carries descriptions but the same schemas as the operator copies; the operator copies are what
         // OSSM 2.5 installs, so they win where both exist.
-        foreach (var dir in new[] { "maistra-api", "maistra-istio-operator", "istio", "sail-operator", "sail-operator-v1alpha1", "ocm-multicluster-mesh" })
+        foreach (var dir in new[] { "maistra-api", "maistra-istio-operator", "istio", "sail-operator", "sail-operator-v1alpha1", "ocm-multicluster-mesh", "gateway-api" })
             foreach (var file in Directory.GetFiles(Path.Combine(Paths.Crds, dir), "*.yaml").Order())
                 foreach (var node in bridge.Parse(File.ReadAllText(file), file))
                 {
@@ -145,8 +145,12 @@ internal static class KubeSchemas
         }
     }
 
-    /// <summary>Closes objects (additionalProperties: false) unless they preserve unknown fields; maps nullable and int-or-string.</summary>
-    private static void Close(JsonObject s, bool isCrd)
+    /// <summary>
+    /// Closes objects (additionalProperties: false) unless they preserve unknown fields; maps nullable and int-or-string.
+    /// Alternatives (allOf/anyOf/oneOf/not) only constrain, as the API server prunes by the enclosing properties, so
+    /// nothing under them is closed.
+    /// </summary>
+    private static void Close(JsonObject s, bool isCrd, bool inBranch = false)
     {
         if (s["x-kubernetes-int-or-string"]?.GetValue<bool>() == true && s["anyOf"] is null && s["type"] is null)
             s["type"] = new JsonArray("integer", "string");
@@ -154,18 +158,19 @@ internal static class KubeSchemas
             s["type"] = new JsonArray(t.GetValue<string>(), "null");
         var preserve = s["x-kubernetes-preserve-unknown-fields"]?.GetValue<bool>() == true;
         var isObject = s["type"] is JsonValue tv && tv.GetValue<string>() == "object";
-        if (!preserve && s["additionalProperties"] is null && (s["properties"] is not null || (isCrd && isObject)))
+        if (!inBranch && !preserve && s["additionalProperties"] is null && (s["properties"] is not null || (isCrd && isObject)))
             s["additionalProperties"] = false;
         // Formats like int32/int64/byte are OpenAPI hints, not JSON Schema assertions.
         if (s["format"] is JsonValue f && f.GetValue<string>() is "int32" or "int64" or "byte" or "double" or "int-or-string" or "date-time")
             s.Remove("format");
         foreach (var key in new[] { "properties", "patternProperties", "definitions" })
             if (s[key] is JsonObject props)
-                foreach (var (_, v) in props) if (v is JsonObject child) Close(child, isCrd);
-        foreach (var key in new[] { "items", "additionalProperties", "not" })
-            if (s[key] is JsonObject child) Close(child, isCrd);
+                foreach (var (_, v) in props) if (v is JsonObject child) Close(child, isCrd, inBranch && key != "definitions");
+        foreach (var key in new[] { "items", "additionalProperties" })
+            if (s[key] is JsonObject child) Close(child, isCrd, inBranch);
+        if (s["not"] is JsonObject negated) Close(negated, isCrd, inBranch: true);
         foreach (var key in new[] { "allOf", "anyOf", "oneOf" })
             if (s[key] is JsonArray arr)
-                foreach (var v in arr) if (v is JsonObject child) Close(child, isCrd);
+                foreach (var v in arr) if (v is JsonObject child) Close(child, isCrd, inBranch: true);
     }
 }

@@ -137,7 +137,7 @@ public sealed class LiveChecksTests : IAsyncLifetime
         var results = await MeshChecks.ProbeAsync(new[] { mesh }, TimeSpan.FromSeconds(3), CancellationToken.None);
         var discovery = results.Single(r => r.CheckId == "OSSM2.ProbeDiscovery");
         Assert.Equal(CheckStatus.Pass, discovery.Status);
-        Assert.Contains(discovery.Evidence, e => e.Contains("subject=CN=kube-apiserver", StringComparison.Ordinal));
+        Assert.Contains(discovery.Evidence, e => e.Value!.Contains("subject=CN=kube-apiserver", StringComparison.Ordinal));
         Assert.Equal(CheckStatus.Pass, results.Single(r => r.CheckId == "OSSM2.ProbeService").Status);
 
         smp["spec"]!["remote"]!["discoveryPort"] = closedPort;

@@ -336,7 +336,7 @@ public sealed class LiveTrustTests : Ossm2ClustersTest
             // kubelet rotates the projected token: the next requests use the new one.
             File.WriteAllText(Path.Combine(account, "token"), "projected-token-2");
             File.SetLastWriteTimeUtc(Path.Combine(account, "token"), DateTime.UtcNow.AddSeconds(5));
-            server.Tokens.Remove("projected-token-1");
+            server.Tokens.TryRemove("projected-token-1", out _);
             server.Tokens["projected-token-2"] = "system:serviceaccount:meshfed-runbooks:runner";
             Assert.NotNull(await new LiveFederation(conns, Quick).PlanAsync(set, CancellationToken.None));
             File.WriteAllText(Path.Combine(account, "token"), "projected-token-1");

@@ -34,6 +34,7 @@ internal static class SchemaBundleBuilder
         ("ocm-api", "0000_00_work.open-cluster-management.io_manifestworks.crd.yaml", "open-cluster-management-io/api", "work/v1/0000_00_work.open-cluster-management.io_manifestworks.crd.yaml", "1845fd8032e4637d1fdee587cb1a714fc4ee93cd"),
         ("ocm-api", "0000_02_clusters.open-cluster-management.io_placements.crd.yaml", "open-cluster-management-io/api", "cluster/v1beta1/0000_02_clusters.open-cluster-management.io_placements.crd.yaml", "1845fd8032e4637d1fdee587cb1a714fc4ee93cd"),
         ("ocm-api", "0000_01_clusters.open-cluster-management.io_managedclustersetbindings.crd.yaml", "open-cluster-management-io/api", "cluster/v1beta2/0000_01_clusters.open-cluster-management.io_managedclustersetbindings.crd.yaml", "1845fd8032e4637d1fdee587cb1a714fc4ee93cd"),
+        ("gateway-api", "gateway.networking.k8s.io_gateways.yaml", "kubernetes-sigs/gateway-api", "config/crd/standard/gateway.networking.k8s.io_gateways.yaml", "8bb74df00e56ec8f944d48c25e6c1c9c2f6848e3"),
     };
 
     /// <summary>The CRD kinds (group/version/kind) the renderer emits.</summary>
@@ -44,9 +45,10 @@ internal static class SchemaBundleBuilder
         "sailoperator.io/v1/Istio", "sailoperator.io/v1/IstioCNI", "sailoperator.io/v1alpha1/Istio", "sailoperator.io/v1alpha1/IstioCNI",
         "argoproj.io/v1alpha1/ApplicationSet", "work.open-cluster-management.io/v1/ManifestWork",
         "cluster.open-cluster-management.io/v1beta1/Placement", "cluster.open-cluster-management.io/v1beta2/ManagedClusterSetBinding",
+        "gateway.networking.k8s.io/v1/Gateway", "gateway.networking.k8s.io/v1beta1/Gateway",
     };
 
-    private static readonly string[] IstioKinds = { "VirtualService", "DestinationRule", "ServiceEntry", "Gateway" };
+    private static readonly string[] IstioKinds = { "VirtualService", "DestinationRule", "ServiceEntry", "Gateway", "WorkloadEntry" };
 
     private static readonly (string File, string[] Kinds)[] CoreFiles =
     {
@@ -184,8 +186,12 @@ internal static class SchemaBundleBuilder
         return copy;
     }
 
-    /// <summary>Keeps the validating keywords and closes objects as the API server prunes: CRD objects without properties are closed too.</summary>
-    private static JsonObject Strip(JsonObject schema, bool isCrd)
+    /// <summary>
+    /// Keeps the validating keywords and closes objects as the API server prunes: CRD objects without properties are
+    /// closed too. Alternatives (allOf/anyOf/oneOf/not) only constrain: pruning follows the enclosing schema's
+    /// properties, so nothing under them is closed (a Gateway address of type Hostname keeps its value).
+    /// </summary>
+    private static JsonObject Strip(JsonObject schema, bool isCrd, bool inBranch = false)
     {
         var result = new JsonObject();
         foreach (var (k, v) in schema)
@@ -193,16 +199,17 @@ internal static class SchemaBundleBuilder
             if (!Kept.Contains(k)) continue;
             result[k] = k switch
             {
-                "properties" => new JsonObject(v!.AsObject().Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Strip(p.Value!.AsObject(), isCrd)))),
-                "items" or "not" when v is JsonObject o => Strip(o, isCrd),
-                "additionalProperties" when v is JsonObject o => Strip(o, isCrd),
-                "allOf" or "anyOf" or "oneOf" => new JsonArray(v!.AsArray().Select(x => (JsonNode?)Strip(x!.AsObject(), isCrd)).ToArray()),
+                "properties" => new JsonObject(v!.AsObject().Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Strip(p.Value!.AsObject(), isCrd, inBranch)))),
+                "items" when v is JsonObject o => Strip(o, isCrd, inBranch),
+                "not" when v is JsonObject o => Strip(o, isCrd, inBranch: true),
+                "additionalProperties" when v is JsonObject o => Strip(o, isCrd, inBranch),
+                "allOf" or "anyOf" or "oneOf" => new JsonArray(v!.AsArray().Select(x => (JsonNode?)Strip(x!.AsObject(), isCrd, inBranch: true)).ToArray()),
                 _ => v?.DeepClone(),
             };
         }
         var preserve = result["x-kubernetes-preserve-unknown-fields"]?.GetValue<bool>() == true;
         var isObject = result["type"] is JsonValue t && t.GetValue<string>() == "object";
-        if (!preserve && result["additionalProperties"] is null && (result["properties"] is not null || (isCrd && isObject)))
+        if (!inBranch && !preserve && result["additionalProperties"] is null && (result["properties"] is not null || (isCrd && isObject)))
             result["additionalProperties"] = false;
         return result;
     }

@@ -23,6 +23,8 @@ public class UpstreamFixtureTests
         var text = File.ReadAllText(Path.Combine(FixtureDir, "Upstream", file));
         foreach (var (k, v) in vars ?? new Dictionary<string, string>())
             text = text.Replace("{{" + k + "}}", v, StringComparison.Ordinal).Replace("${" + k + "}", v, StringComparison.Ordinal);
+        // The migration guide's shell: the address type test first (it contains the variable), then the bare variables.
+        foreach (var (k, v) in ShellSubstitutions) text = text.Replace(k, v, StringComparison.Ordinal);
         var doc = (JsonObject)TestSupport.Yaml.Parse(text, file).Single().ToJson()!;
         if (ns is not null) doc["metadata"]!["namespace"] = ns;
         return doc;
@@ -220,6 +222,15 @@ public class UpstreamFixtureTests
         ["MESH1_DISCOVERY_PORT"] = "8188", ["MESH2_DISCOVERY_PORT"] = "8188", ["MESH1_SERVICE_PORT"] = "15443", ["MESH2_SERVICE_PORT"] = "15443",
         ["MESH2_CERT"] = "-----BEGIN CERTIFICATE-----\n    MIIBmesh2\n    -----END CERTIFICATE-----",
         ["CLUSTER2_GW_ADDR"] = "192.0.2.20", ["CLUSTER2_HOST_IP"] = "172.18.0.3", ["EASTWESTGW_NODEPORT"] = "31443",
+    };
+
+    /// <summary>The migration guide's shell expressions and variables as the tests give them (an IP address for $WEST_EW_GW_ADDR).</summary>
+    internal static readonly (string Text, string Value)[] ShellSubstitutions =
+    {
+        ("$([[ $WEST_EW_GW_ADDR =~ ^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$ ]] && echo \"IPAddress\" || echo \"Hostname\")", "IPAddress"),
+        ("$WEST_EW_GW_ADDR", "192.0.2.10"),
+        ("$EAST_INGRESS_ADDR", "east-ingress.example.com"),
+        ("$WEST_INGRESS_ADDR", "west-ingress.example.com"),
     };
 
     [Fact]

@@ -44,13 +44,32 @@ public static class FederationGraph
         return null;
     }
 
+    /// <summary>The worst status per pair of meshes (either direction), in one pass over the results.</summary>
+    private static Dictionary<(string, string), CheckStatus> WorstByPair(IReadOnlyList<MeshCheckResult> results)
+    {
+        static int Rank(CheckStatus s) => s switch { CheckStatus.Fail => 3, CheckStatus.Warn => 2, CheckStatus.Pass => 1, _ => 0 };
+        var worst = new Dictionary<(string, string), CheckStatus>();
+        foreach (var r in results)
+        {
+            if (r.Peer is null || Rank(r.Status) == 0) continue;
+            var key = string.CompareOrdinal(r.Mesh, r.Peer) < 0 ? (r.Mesh, r.Peer) : (r.Peer, r.Mesh);
+            if (!worst.TryGetValue(key, out var w) || Rank(r.Status) > Rank(w)) worst[key] = r.Status;
+        }
+        return worst;
+    }
+
+    private static CheckStatus? Lookup(Dictionary<(string, string), CheckStatus> worst, string a, string b) =>
+        worst.TryGetValue(string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a), out var s) ? s : null;
+
     public static Model From(FederationSet set, IReadOnlyList<MeshCheckResult> results)
     {
+        var worst = WorstByPair(results);
         var nodes = set.ControlPlanes.Select(c => new Node(c.Name, c.Namespace, c.ClusterName)).ToList();
         var edges = new List<Edge>();
-        foreach (var p in set.Peerings.Where(p => string.CompareOrdinal(p.Local.Name, p.Remote.Name) < 0 || !set.Peerings.Any(q => q.Local == p.Remote && q.Remote == p.Local)))
+        var pairs = set.Peerings.Select(p => (p.Local, p.Remote)).ToHashSet();
+        foreach (var p in set.Peerings.Where(p => string.CompareOrdinal(p.Local.Name, p.Remote.Name) < 0 || !pairs.Contains((p.Remote, p.Local))))
         {
-            var status = Worst(results, p.Local.Name, p.Remote.Name);
+            var status = Lookup(worst, p.Local.Name, p.Remote.Name);
             edges.Add(new Edge(p.Local.Name, p.Remote.Name, "peering", $"peering: {status?.ToString() ?? "unchecked"}", status));
         }
         foreach (var e in set.Exports)
@@ -62,6 +81,7 @@ public static class FederationGraph
 
     public static Model From(IReadOnlyList<ObservedMesh> observed, IReadOnlyList<MeshCheckResult> results)
     {
+        var worst = WorstByPair(results);
         var nodes = observed.Select(m => new Node(m.Name, m.Namespace, m.Cluster)).ToList();
         var edges = new List<Edge>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -70,7 +90,7 @@ public static class FederationGraph
             {
                 var key = string.CompareOrdinal(m.Name, peer) < 0 ? $"{m.Name}|{peer}" : $"{peer}|{m.Name}";
                 if (!seen.Add(key)) continue;
-                var status = Worst(results, m.Name, peer);
+                var status = Lookup(worst, m.Name, peer);
                 edges.Add(new Edge(m.Name, peer, "peering", $"peering: {status?.ToString() ?? "unchecked"}", status));
             }
         foreach (var m in observed)
@@ -80,7 +100,7 @@ public static class FederationGraph
                     edges.Add(new Edge(m.Name, ObservedMesh.NameOf(ess), "export", $"exports {e["localService"]?["namespace"]}/{e["localService"]?["name"]}", null));
             foreach (var iss in m.Imports)
                 foreach (var e in (iss["status"]?["importedServices"] as System.Text.Json.Nodes.JsonArray)?.OfType<System.Text.Json.Nodes.JsonObject>() ?? Enumerable.Empty<System.Text.Json.Nodes.JsonObject>())
-                    if (e["localService"]?["hostname"]?.GetValue<string>() is { Length: > 0 } host)
+                    if (e["localService"]?["hostname"].S() is { Length: > 0 } host)
                         edges.Add(new Edge(ObservedMesh.NameOf(iss), m.Name, "import", $"imported as {host}", null));
         }
         return new Model(nodes, edges);

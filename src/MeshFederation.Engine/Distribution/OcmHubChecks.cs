@@ -37,7 +37,7 @@ public static class OcmHubChecks
                     Message = $"{hubName} serves no ManifestWork API ({WorkApiVersion}): it is not an Open Cluster Management hub",
                     Why = "The federation status is read from the ManifestWorks' status feedback on the hub; nothing was observed.",
                     Fix = "give the hub's context (--ocm-hub / -OcmHub): the cluster running the OCM cluster manager",
-                    Evidence = new[] { $"context {hubName}" },
+                    Evidence = new[] { Ev($"context {hubName}") },
                 },
             };
         var selector = $"{Rendering.JsonBuilder.ManagedByLabel}={Rendering.JsonBuilder.ManagedByValue}";
@@ -61,7 +61,7 @@ public static class OcmHubChecks
                     Message = $"no ManifestWork of federation {SafeName(intended.Name)} in hub namespace {cp.ClusterName}",
                     Why = "The hub distributes the federation to a managed cluster through a ManifestWork in the cluster's namespace; without it nothing reaches the cluster.",
                     Fix = "render with meshfed render --format ocm and apply the ManifestWorks to the hub (kubectl --context HUB apply --server-side -k OUT)",
-                    Evidence = new[] { $"hub {hubName}, namespace {cp.ClusterName}" },
+                    Evidence = new[] { Ev($"hub {hubName}, namespace {cp.ClusterName}") },
                 });
         if (works.Count == 0 && intended is null)
             results.Add(new MeshCheckResult
@@ -70,10 +70,10 @@ public static class OcmHubChecks
                 Message = $"no ManifestWork labelled {Rendering.JsonBuilder.ManagedByLabel}={Rendering.JsonBuilder.ManagedByValue} on the hub",
                 Why = "Nothing meshfed rendered was found, so nothing could be checked.",
                 Fix = "apply the ManifestWorks of meshfed render --format ocm to the hub, or give the hub's context",
-                Evidence = new[] { $"hub {hubName}" },
+                Evidence = new[] { Ev($"hub {hubName}") },
             });
 
-        var observed = new List<ObservedMesh>();
+        var observed = new List<(string Cluster, JsonObject ControlPlane, List<JsonObject> Objects, bool FedBack)>();
         var skipped = new List<MeshCheckResult>();
         var sources = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (cluster, clusterWorks) in byCluster.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -105,7 +105,8 @@ public static class OcmHubChecks
                     cp["status"] = st;
                 }
                 else skipped.Add(Skip(name, null, "OSSM2.ControlPlaneReady", $"the hub has no Ready feedback for ServiceMeshControlPlane {ns}/{name} in {cluster}", status, evidence));
-                var mesh = new ObservedMesh { Cluster = cluster, ControlPlane = cp };
+                var objects = new List<JsonObject> { cp };
+                var peers = 0;
                 sources[$"{cluster}/{name}"] = evidence;
                 foreach (var (smp, smpStatus, _) in manifests.Where(m => Kind(m.Manifest) == "ServiceMeshPeer" && m.Manifest["metadata"]?["namespace"]?.GetValue<string>() == ns))
                 {
@@ -121,7 +122,8 @@ public static class OcmHubChecks
                         skipped.Add(Skip(name, peerName, "OSSM2.PeerConnected", $"the hub has no discovery status feedback for ServiceMeshPeer {ns}/{peerName} in {cluster}", smpStatus, evidence));
                         continue;
                     }
-                    mesh.Peers.Add(peer);
+                    objects.Add(peer);
+                    peers++;
                 }
                 foreach (var (set, setStatus, _) in manifests.Where(m => Kind(m.Manifest) is "ExportedServiceSet" or "ImportedServiceSet" && m.Manifest["metadata"]?["namespace"]?.GetValue<string>() == ns))
                 {
@@ -131,33 +133,39 @@ public static class OcmHubChecks
                     {
                         var copy = (JsonObject)set.DeepClone();
                         copy["status"] = new JsonObject { [key] = list };
-                        (export ? mesh.Exports : mesh.Imports).Add(copy);
+                        objects.Add(copy);
                     }
                     else
                         skipped.Add(Skip(name, set["metadata"]?["name"]?.GetValue<string>(), export ? "OSSM2.ExportActive" : "OSSM2.ImportResolved",
                             $"the hub has no {key} feedback for {Kind(set)} {ns}/{set["metadata"]?["name"]} in {cluster} (a JSON value: the work agent needs its RawFeedbackJsonString feature gate)", setStatus, evidence));
                 }
-                if (fedBack || mesh.Peers.Count > 0) observed.Add(mesh);
+                if (fedBack || peers > 0) observed.Add((cluster, cp, objects, fedBack));
             }
             foreach (var (istio, status, workName) in manifests.Where(m => Kind(m.Manifest) is "Istio" or "IstioCNI" && ApiGroup(m.Manifest) == "sailoperator.io"))
                 results.Add(IstioReady(istio, status, cluster, workName, hubName));
         }
 
-        var fedBackMeshes = observed.Where(m => m.ControlPlane["status"] is not null).Select(m => m.Cluster + "/" + m.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var r in ObservedChecks.Run(observed, null, options))
+        var fedBackMeshes = observed.Where(m => m.FedBack).Select(m => m.Cluster + "/" + m.ControlPlane["metadata"]?["name"]?.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+        var readers = observed.GroupBy(m => m.Cluster, StringComparer.Ordinal)
+            .Select(g => (IClusterReader)new SnapshotClusterReader(g.Key, g.SelectMany(m => m.Objects), DateTimeOffset.UtcNow, $"status feedback on OCM hub {hubName}")).ToList();
+        var observation = readers.Count == 0 ? null : Observation.ObserveAsync(readers, CancellationToken.None).GetAwaiter().GetResult();
+        foreach (var r in observation is null ? Array.Empty<MeshCheckResult>() : ObservedChecks.Run(observation, null, options))
         {
             if (!FedBackChecks.Contains(r.CheckId)) continue;
-            var mesh = observed.FirstOrDefault(m => m.Name == r.Mesh);
-            var key = mesh is null ? r.Mesh : $"{mesh.Cluster}/{mesh.Name}";
+            var m = observed.FirstOrDefault(o => o.ControlPlane["metadata"]?["name"]?.GetValue<string>() == r.Mesh && (r.Cluster is null || o.Cluster == r.Cluster));
+            if (m.ControlPlane is null) continue;
+            var key = $"{m.Cluster}/{r.Mesh}";
             if (r.CheckId == "OSSM2.ControlPlaneReady" && !fedBackMeshes.Contains(key)) continue;
             var evidence = r.Evidence.ToList();
-            if (sources.TryGetValue(key, out var via)) evidence.Add(via);
-            if (r.Peer is not null && sources.TryGetValue($"{key}/{r.Peer}", out var note)) evidence.Add(note);
-            results.Add(new MeshCheckResult { Mesh = r.Mesh, Peer = r.Peer, CheckId = r.CheckId, Status = r.Status, Message = r.Message, Why = r.Why, Fix = r.Fix, Evidence = evidence });
+            if (sources.TryGetValue(key, out var via)) evidence.Add(Ev(via, m.Cluster));
+            if (r.Peer is not null && sources.TryGetValue($"{key}/{r.Peer}", out var note)) evidence.Add(Ev(note, m.Cluster));
+            results.Add(new MeshCheckResult { Mesh = r.Mesh, Peer = r.Peer, Cluster = m.Cluster, CheckId = r.CheckId, Status = r.Status, Message = r.Message, Why = r.Why, Fix = r.Fix, Evidence = evidence });
         }
         results.AddRange(skipped);
         return results;
     }
+
+    private static MeshEvidence Ev(string text, string? cluster = null) => new() { Cluster = cluster, Object = text, ObservedAt = DateTimeOffset.UtcNow };
 
     private static string? Kind(JsonObject o) => o["kind"]?.GetValue<string>();
 
@@ -238,7 +246,7 @@ public static class OcmHubChecks
         Mesh = mesh, Peer = peer, CheckId = id, Status = CheckStatus.Skip,
         Message = message + (status is null ? ": the work agent has reported no status for it" : ""),
         Why = "Through the hub only the status the feedback rules return is seen; without it the check has nothing to judge.",
-        Evidence = new[] { evidence },
+        Evidence = new[] { Ev(evidence) },
     };
 
     private static MeshCheckResult WorkApplied(JsonObject work, string cluster, string workName, string hubName, FederationSet? intended)
@@ -265,7 +273,7 @@ public static class OcmHubChecks
             Mesh = mesh, CheckId = "OCM.WorkApplied", Status = status, Message = message,
             Why = "The work agent on the managed cluster applies the work and reports back; a work that is not applied (a conflict with another field manager, a missing CRD, an agent that is down) leaves the federation incomplete.",
             Fix = status == CheckStatus.Pass ? "" : $"look at the work's status (kubectl --context HUB -n {cluster} get manifestwork {workName} -o yaml) and the klusterlet work agent on {cluster}",
-            Evidence = new[] { $"ManifestWork {cluster}/{workName} on hub {hubName}" },
+            Evidence = new[] { Ev($"ManifestWork {cluster}/{workName} on hub {hubName}", cluster) },
         };
     }
 
@@ -285,8 +293,8 @@ public static class OcmHubChecks
             Mesh = name, CheckId = "ISTIO.ControlPlaneReady", Status = ok ? CheckStatus.Pass : CheckStatus.Fail,
             Message = ok ? $"{kind} {name} in {cluster} is Ready" : $"{kind} {name} in {cluster} is not Ready: {reason ?? "no reason"} {message}".TrimEnd(),
             Why = "istiod, the CNI node agent and the east-west gateway only serve the mesh once the Sail operator reports them Ready.",
-            Fix = ok ? "" : $"look at the {kind} status on {cluster} (kubectl get {kind!.ToLowerInvariant()} {name} -o yaml) and the Sail operator's log",
-            Evidence = new[] { evidence },
+            Fix = ok ? "" : $"look at the {kind} status on {cluster} (kubectl get {kind?.ToLowerInvariant()} {name} -o yaml) and the Sail operator's log",
+            Evidence = new[] { Ev(evidence) },
         };
     }
 }

@@ -132,6 +132,24 @@ public sealed class KubeConfig
         return config;
     }
 
+    /// <summary>
+    /// A kubeconfig held in memory, such as the one inside an Istio remote secret; <paramref name="source"/> names it in
+    /// messages. Resolved like a file's, except that relative file paths have no folder to be relative to.
+    /// </summary>
+    public static KubeConfig Parse(string text, string source, IYamlBridge yaml)
+    {
+        var config = new KubeConfig { Files = new[] { source } };
+        var problems = new ProblemList();
+        if (yaml.Parse(text, source).FirstOrDefault()?.ToJson() is not JsonObject doc)
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidData, "kubeconfig", source, "is not a kubeconfig (no mapping)", "give a kubeconfig with clusters, contexts and users"));
+        config.CurrentContext = doc["current-context"] is JsonValue cv && cv.TryGetValue<string>(out var cc) && cc.Length > 0 ? cc : null;
+        Merge(doc, "clusters", "cluster", config._clusters, source, problems);
+        Merge(doc, "users", "user", config._users, source, problems);
+        Merge(doc, "contexts", "context", config._contexts, source, problems);
+        problems.ThrowIfAny();
+        return config;
+    }
+
     private static void Merge(JsonObject doc, string listKey, string itemKey, Dictionary<string, (JsonObject, string)> into, string file, ProblemList problems)
     {
         if (doc[listKey] is not JsonArray list) return;

@@ -37,6 +37,9 @@ public sealed class ClusterConnections : IDisposable
         _environment = environment;
     }
 
+    /// <summary>The YAML parser the kubeconfigs are read with (also for kubeconfigs found elsewhere, e.g. in remote secrets).</summary>
+    public IYamlBridge Yaml => _yaml;
+
     public IReadOnlyCollection<KubeClient> Clients { get { lock (_gate) return _clients.Values.Distinct().ToList(); } }
 
     /// <summary>The client of a cluster: its context (default: the cluster name) in its kubeconfig.</summary>

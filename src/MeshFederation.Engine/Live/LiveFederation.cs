@@ -56,6 +56,7 @@ public sealed class LiveFederation
         ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("sailoperator.io/v1", "Istio"), ("sailoperator.io/v1", "IstioCNI"),
         ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"),
+        ("networking.istio.io/v1", "WorkloadEntry"), ("gateway.networking.k8s.io/v1", "Gateway"), // OSSM 3 federation
     };
 
     private static IEnumerable<(string ApiVersion, string Kind)> KindsFor(FederationSet set) =>
@@ -90,7 +91,7 @@ public sealed class LiveFederation
         var roots = new Dictionary<string, string?>(StringComparer.Ordinal);
         var rootTasks = set.ControlPlanes.Where(cp => cp.Style == MeshStyle.Ossm2 && set.Peerings.Any(p => p.Remote == cp && p.CaBundle is null))
             .Select(async cp => (cp.Name, Pem: await ReadRootAsync(cp, cancellationToken).ConfigureAwait(false)));
-        var addressTasks = set.Peerings.Where(p => p.RemoteAddresses.Count == 0 && p.Remote.Style != MeshStyle.MultiPrimary)
+        var addressTasks = set.Peerings.Where(p => p.RemoteAddresses.Count == 0 && p.Remote.Style is not (MeshStyle.MultiPrimary or MeshStyle.Ossm3Federation))
             .Select(async p => (Peering: p, Addresses: await ReadAddressesAsync(p, cancellationToken).ConfigureAwait(false)));
         var apiTasks = set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary && p.RemoteApi is null)
             .Select(async p => (Peering: p, Api: await ReadRemoteApiAsync(p.Remote, cancellationToken).ConfigureAwait(false)));
@@ -114,7 +115,7 @@ public sealed class LiveFederation
             var (peerings, ports) = await ReadProxyInputsAsync(set.Peerings, cancellationToken).ConfigureAwait(false);
             resolved.Add(Proxy.ProxyBuilder.Build(peerings, set.PendingProxy with { NodePortOverrides = ports }));
         }
-        return resolved;
+        return await Ossm3FederationLive.ResolveAsync(resolved, Client, _log, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The set for naming purposes only (a pending proxy changes addresses and ports, never object names).</summary>
@@ -253,7 +254,7 @@ public sealed class LiveFederation
 
         var result = Ossm2Renderer.Render(await resolveTask.ConfigureAwait(false));
         // Objects rendered without a value only the clusters can give (peer addresses, ServiceEntry endpoints) wait for it.
-        var pendingFields = result.Pending.Where(p => p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal) || p.What.StartsWith("ServiceEntry", StringComparison.Ordinal)).ToList();
+        var pendingFields = result.Pending.Where(p => p.Defers || p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal) || p.What.StartsWith("ServiceEntry", StringComparison.Ordinal)).ToList();
         var existingNamespaces = live.Where(kv => kv.Value is not null && kv.Key.Split('|')[2] == "Namespace").Select(kv => (kv.Key.Split('|')[0], kv.Key.Split('|')[4]))
             .Concat(appNamespaces.Select(a => (a.Cp.ClusterName, a.Namespace["metadata"]!["name"]!.GetValue<string>()))).ToHashSet();
         var candidates = result.AllManifests.Select(m =>
@@ -292,7 +293,8 @@ public sealed class LiveFederation
                 Cluster = m.Cluster, Mesh = m.Mesh, Action = action, ApiVersion = m.ApiVersion, Kind = m.Kind, Namespace = m.Namespace, Name = m.Name,
                 Level = set.FindControlPlane(m.Mesh)!.Style == MeshStyle.Ossm2 ? PlanItem.LevelOf(m.Kind) : IstioLevel(m.Order), Desired = c.Desired, Deferred = c.Deferred,
                 Owned = c.Owned, CreationRecord = c.Record,
-                Reason = c.Deferred ? (m.Kind == "ServiceEntry" ? "endpoints read once the remote gateway has an address" : "remote.addresses read once the peer's ingress gateway has an address") : reason,
+                Reason = c.Deferred ? (result.Pending.FirstOrDefault(p => p.Defers && p.Mesh == m.Mesh && p.What.StartsWith($"{m.Kind} {m.Namespace}/{m.Name} ", StringComparison.Ordinal)) is { } why ? "waits for " + why.What[(why.What.IndexOf(' ', $"{m.Kind} ".Length) + 1)..]
+                    : m.Kind == "ServiceEntry" ? "endpoints read once the remote gateway has an address" : "remote.addresses read once the peer's ingress gateway has an address") : reason,
             });
         }
         invalid.ThrowIfAny();
@@ -447,7 +449,9 @@ public sealed class LiveFederation
                 problems.Add(MeshErrorKind.NotFound, $"cluster '{cp.ClusterName}'", $"{kind} ({apiVersion})", "is not served by the cluster",
                     apiVersion.StartsWith("maistra.io", StringComparison.Ordinal) || apiVersion.StartsWith("federation.maistra.io", StringComparison.Ordinal)
                         ? "install the OpenShift Service Mesh 2 operator (2.1 or later) in that cluster"
-                        : apiVersion.StartsWith("networking.istio.io", StringComparison.Ordinal) ? "install Istio (its CRDs) in that cluster" : "install the operator that provides it", null, cp);
+                        : apiVersion.StartsWith("networking.istio.io", StringComparison.Ordinal) ? "install Istio (its CRDs) in that cluster"
+                        : apiVersion.StartsWith("gateway.networking.k8s.io", StringComparison.Ordinal) ? "use OpenShift 4.19 or later (it ships the Gateway API), or install the Gateway API CRDs (standard channel)"
+                        : "install the operator that provides it", null, cp);
         problems.ThrowIfAny();
     }
 

@@ -14,6 +14,14 @@ public enum MeshStyle
 
     /// <summary>Independent Istio meshes with a shared root CA, joined by <c>&lt;name&gt;.&lt;ns&gt;.global</c> ServiceEntries (seed 004).</summary>
     MultiMesh,
+
+    /// <summary>
+    /// OpenShift Service Mesh 3 meshes with separate trust domains and roots, joined by manual service discovery: the
+    /// successor of OSSM 2 federation in Red Hat's Federation-to-Multi-Cluster migration guide (east-west Gateway API
+    /// gateway, AUTO_PASSTHROUGH Istio Gateway, istio-remote Gateways, ServiceEntry + WorkloadEntry per imported service,
+    /// trustDomainAliases and caCertificates in the Sail Istio resource).
+    /// </summary>
+    Ossm3Federation,
 }
 
 /// <summary>What installed a control plane, as discovered in a cluster.</summary>

@@ -78,7 +78,7 @@ public static class Factory
         if (r.ControlPlaneName is not null) Names.CheckLabel(problems, $"mesh '{r.Name}'.controlPlaneName", r.ControlPlaneName, r.Source);
         var clusters = r.Clusters.Count > 0 ? r.Clusters : new[] { new ClusterBinding(r.Name) };
         var istio = r.Style != MeshStyle.Ossm2;
-        if (clusters.Count > 1 && r.TrustDomain is not null && !istio)
+        if (clusters.Count > 1 && r.TrustDomain is not null && (!istio || r.Style == MeshStyle.Ossm3Federation))
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{r.Name}'.trustDomain", r.TrustDomain,
                 "one trust domain cannot serve several meshes; each federated mesh needs its own", "leave it unset: each mesh gets '<cluster>-<name>.local'", r.Source);
         var dup = clusters.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -101,7 +101,8 @@ public static class Factory
                 Version = r.Version ?? (!istio ? MeshControlPlane.DefaultVersion
                     : r.SailApiVersion == "sailoperator.io/v1alpha1" ? MeshControlPlane.DefaultSailV1Alpha1Version : MeshControlPlane.DefaultIstioVersion),
                 // Istio clusters sharing a root keep the default trust domain (seed 003); OSSM 2 meshes each need their own.
-                TrustDomain = r.TrustDomain ?? (istio ? "cluster.local" : $"{name}.local"),
+                // The OSSM 3 federation style keeps one trust domain (and root) per mesh, as OSSM 2 federation did.
+                TrustDomain = r.TrustDomain ?? (istio && r.Style != MeshStyle.Ossm3Federation ? "cluster.local" : $"{name}.local"),
                 MeshId = r.MeshId ?? (r.Style == MeshStyle.MultiMesh ? name : r.Name),
                 SailApiVersion = r.SailApiVersion ?? "sailoperator.io/v1",
                 VipRange = r.VipRange ?? "127.255.0.0/16",
@@ -156,22 +157,31 @@ public static class Factory
     /// <summary>A failover DestinationRule, validated.</summary>
     public static MeshFailoverPolicy Failover(MeshFailoverPolicy f) => Checked(f, f.Validate);
 
-    /// <summary>Parses service ports written <c>name:number[/protocol]</c>, e.g. <c>http1:80/HTTP</c> (protocol HTTP when omitted).</summary>
-    public static IReadOnlyList<ServicePortSpec> Ports(IEnumerable<string> specs, string field = "Port")
+    /// <summary>
+    /// Parses service ports written <c>name:number[:targetPort][/protocol]</c>, e.g. <c>http1:80/HTTP</c> or
+    /// <c>http:8000:8080</c>. Without a protocol: HTTP for multi-mesh imports, and for exports
+    /// (<paramref name="istioProtocolSelection"/>) what Istio selects from the name (<c>http</c> → HTTP, <c>grpc-x</c> → GRPC, else TCP).
+    /// </summary>
+    public static IReadOnlyList<ServicePortSpec> Ports(IEnumerable<string> specs, string field = "Port", bool istioProtocolSelection = false)
     {
         var problems = new ProblemList();
         var result = new List<ServicePortSpec>();
         foreach (var spec in specs)
         {
-            var colon = spec.IndexOf(':', StringComparison.Ordinal);
             var slash = spec.IndexOf('/', StringComparison.Ordinal);
-            var numberText = colon < 0 ? "" : slash < 0 ? spec[(colon + 1)..] : slash > colon ? spec[(colon + 1)..slash] : "";
-            if (colon <= 0 || !int.TryParse(numberText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+            var head = slash < 0 ? spec : spec[..slash];
+            var parts = head.Split(':');
+            int number = 0, target = 0;
+            var ok = parts.Length is 2 or 3 && parts[0].Length > 0
+                     && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out number)
+                     && (parts.Length == 2 || int.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out target));
+            if (!ok || (slash >= 0 && slash == spec.Length - 1))
             {
-                problems.Add(MeshErrorKind.InvalidArgument, field, spec, "is not name:number[/protocol]", "write ports like 'http1:80/HTTP' or 'grpc:9090/GRPC'", null);
+                problems.Add(MeshErrorKind.InvalidArgument, field, spec, "is not name:number[:targetPort][/protocol]", "write ports like 'http1:80/HTTP', 'grpc:9090/GRPC' or 'http:8000:8080' (service port 8000, container port 8080)", null);
                 continue;
             }
-            result.Add(new ServicePortSpec(spec[..colon], number, slash < 0 ? "HTTP" : spec[(slash + 1)..]));
+            var protocol = slash >= 0 ? spec[(slash + 1)..] : istioProtocolSelection ? ServicePortSpec.IstioProtocol(parts[0], null) : "HTTP";
+            result.Add(new ServicePortSpec(parts[0], number, protocol) { TargetPort = parts.Length == 3 ? target : null });
         }
         problems.ThrowIfAny();
         return result;

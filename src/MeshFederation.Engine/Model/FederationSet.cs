@@ -81,9 +81,12 @@ public sealed class FederationSet
     public IEnumerable<object> AllObjects() =>
         _controlPlanes.Cast<object>().Concat(_peerings).Concat(_exports).Concat(_imports).Concat(_splits).Concat(_proxies).Concat(_failovers).Concat(_caMaterial);
 
-    private static void AddOnce<T>(List<T> list, T item) where T : class
+    private readonly HashSet<object> _added = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Adds an object once (by reference), in constant time: sets of 200 meshes all peered hold 39,800 peerings.</summary>
+    private void AddOnce<T>(List<T> list, T item) where T : class
     {
-        if (!list.Any(x => ReferenceEquals(x, item))) list.Add(item);
+        if (_added.Add(item)) list.Add(item);
     }
 
     private void AddControlPlane(MeshControlPlane cp) => AddOnce(_controlPlanes, cp);
@@ -182,6 +185,7 @@ public sealed class FederationSet
                 if (FindControlPlane(m) is null)
                     problems.Add(MeshErrorKind.NotFound, "proxy.meshes[]", m, "the proxy serves a mesh that is not in the set", "include that mesh's control plane", null, x);
 
+        Ossm3FederationRules.Validate(this, problems);
         NodePorts(problems);
         return problems.Items;
     }

@@ -2,10 +2,38 @@ using MeshFederation.Engine.Validation;
 
 namespace MeshFederation.Engine.Model;
 
-/// <summary>A port of an imported service (multi-mesh ServiceEntries).</summary>
+/// <summary>
+/// A port of a service: multi-mesh imports' ServiceEntries, and the ports of services an OSSM 3 federation exports
+/// (with the container port behind it, <see cref="TargetPort"/>, for the exporting side's ServiceEntry).
+/// </summary>
 public sealed record ServicePortSpec(string Name, int Number, string Protocol)
 {
-    public override string ToString() => $"{Name}:{Number}/{Protocol}";
+    /// <summary>The port the workloads listen on (a Service's numeric targetPort); null when it equals <see cref="Number"/> or is not known.</summary>
+    public int? TargetPort { get; init; }
+
+    public override string ToString() => TargetPort is { } t ? $"{Name}:{Number}:{t}/{Protocol}" : $"{Name}:{Number}/{Protocol}";
+
+    /// <summary>
+    /// The Istio protocol of a Kubernetes Service port, by Istio's protocol selection: <c>appProtocol</c> first, then
+    /// the port name's prefix (<c>http</c>, <c>http-web</c>, <c>grpc-api</c>, ...); TCP when neither names one.
+    /// </summary>
+    public static string IstioProtocol(string? name, string? appProtocol)
+    {
+        static string? Map(string? p) => p?.ToLowerInvariant() switch
+        {
+            "http" or "http-web" => "HTTP",
+            "http2" or "kubernetes.io/h2c" => "HTTP2",
+            "grpc" or "grpc-web" => "GRPC",
+            "https" => "HTTPS",
+            "tls" => "TLS",
+            "tcp" => "TCP",
+            "mongo" => "MONGO",
+            _ => null,
+        };
+        if (Map(appProtocol) is { } fromApp) return fromApp;
+        var prefix = name?.Split('-')[0];
+        return Map(prefix) ?? "TCP";
+    }
 }
 
 /// <summary>

@@ -36,8 +36,12 @@ public sealed partial class MeshControlPlane
     /// <summary>Istio mesh ID (values.global.meshID): the same for every cluster of a multi-primary mesh. Default: the mesh's request name.</summary>
     public string MeshId { get; init; } = "";
 
-    /// <summary>The cluster's network (values.global.network and the istio-system label).</summary>
-    public string Network => Cluster.Network ?? $"network-{Cluster.Name}";
+    /// <summary>
+    /// The cluster's network (values.global.network and the istio-system label). Default <c>network-&lt;cluster&gt;</c>;
+    /// for the OSSM 3 federation style <c>network-&lt;mesh&gt;</c>, the name OSSM 2 federation gave the mesh's network
+    /// (the migration guide's <c>network-east-mesh</c>).
+    /// </summary>
+    public string Network => Cluster.Network ?? (Style == MeshStyle.Ossm3Federation ? $"network-{Name}" : $"network-{Cluster.Name}");
 
     /// <summary>API version of the Sail resources: sailoperator.io/v1 (default) or sailoperator.io/v1alpha1 (seed 003).</summary>
     public string SailApiVersion { get; init; } = "sailoperator.io/v1";
@@ -217,6 +221,10 @@ public sealed partial class MeshControlPlane
                 problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.gateways.{field}", template,
                     "does not give a DNS-1123 label", "use lower-case letters, digits and '-' around {peer}", at);
         }
+        if (Style == MeshStyle.Ossm3Federation && GatewayExposure == GatewayExposure.NodePort)
+            problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.exposure", "NodePort",
+                "the OSSM 3 federation style exposes its east-west gateway (a Gateway API Gateway) through the LoadBalancer Service Istio creates for it",
+                "use exposure LoadBalancer (the default) and give ingressAddresses when the address is not read from the cluster", at);
         if (Style != MeshStyle.Ossm2 && GatewayOverrides is { Count: > 0 })
             problems.Add(MeshErrorKind.InvalidArgument, $"mesh '{Name}'.gateways.overrides", string.Join(",", GatewayOverrides.Select(kv => kv.Key)),
                 "applies to the per-peer federation gateways of OSSM 2 meshes; Istio-style meshes have one east-west gateway", "remove it, or use overrides for the Istio resource", at);

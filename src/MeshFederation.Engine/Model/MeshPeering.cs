@@ -57,6 +57,15 @@ public sealed class MeshPeering
 
     public string EffectiveNetworkView => string.IsNullOrEmpty(NetworkView) ? Names.NetworkView(Remote.Name) : NetworkView;
 
+    /// <summary>
+    /// OSSM 3 federation: the network the remote mesh's east-west gateway is known by in this mesh (the
+    /// <c>topology.istio.io/network</c> label of the istio-remote Gateway and the imported WorkloadEntries' network).
+    /// Default <c>&lt;remote cluster&gt;-network</c>, the migration guide's <c>west-network</c>: it must differ from this
+    /// mesh's own network and, while OSSM 2 federation still runs, from the network OSSM 2 gave the peer
+    /// (<c>network-&lt;peer&gt;</c>), or the federation ingress address is overwritten. <see cref="NetworkView"/> overrides it.
+    /// </summary>
+    public string RemoteNetwork => string.IsNullOrEmpty(NetworkView) ? $"{Remote.ClusterName}-network" : NetworkView;
+
     public SourceLocation? Source { get; init; }
 
     public override string ToString() => $"{Local.Name} -> {Remote.Name}";

@@ -39,7 +39,43 @@ public sealed class MeshServiceExport
 
     public string? AliasName { get; init; }
 
+    /// <summary>
+    /// OSSM 3 federation: the service's ports (number, name, protocol and target port). Importers' ServiceEntries take
+    /// the ports, the exporting side's ServiceEntry also the target ports. Empty: read from the Service when applying.
+    /// </summary>
+    public IReadOnlyList<ServicePortSpec> Ports { get; init; } = Array.Empty<ServicePortSpec>();
+
+    /// <summary>
+    /// OSSM 3 federation: the service accounts of the service's workloads; importers verify
+    /// <c>spiffe://&lt;trust domain&gt;/ns/&lt;namespace&gt;/sa/&lt;account&gt;</c>. Empty: read from the pods when applying.
+    /// </summary>
+    public IReadOnlyList<string> ServiceAccounts { get; init; } = Array.Empty<string>();
+
+    /// <summary>OSSM 3 federation: the Service's pod selector (the exporting side's ServiceEntry workloadSelector). Null: read from the Service.</summary>
+    public IReadOnlyDictionary<string, string>? WorkloadSelector { get; init; }
+
     public SourceLocation? Source { get; init; }
+
+    /// <summary>True when ports, service accounts and selector are all known (declared, or read from the cluster).</summary>
+    public bool HasServiceDetails => Ports.Count > 0 && ServiceAccounts.Count > 0 && WorkloadSelector is { Count: > 0 };
+
+    /// <summary>A copy with the service's ports, service accounts and selector as read from the exporting cluster, where none were declared.</summary>
+    public MeshServiceExport WithServiceDetails(IReadOnlyList<ServicePortSpec> ports, IReadOnlyList<string> serviceAccounts, IReadOnlyDictionary<string, string>? selector) => new()
+    {
+        ControlPlane = ControlPlane, Peer = Peer, Namespace = Namespace, Name = Name, LabelSelector = LabelSelector, MatchExpressions = MatchExpressions,
+        Aliases = Aliases, AliasNamespace = AliasNamespace, AliasName = AliasName, Source = Source,
+        Ports = Ports.Count > 0 ? Ports : ports,
+        ServiceAccounts = ServiceAccounts.Count > 0 ? ServiceAccounts : serviceAccounts,
+        WorkloadSelector = WorkloadSelector is { Count: > 0 } ? WorkloadSelector : selector,
+    };
+
+    /// <summary>A copy bound to another control-plane object (the same mesh, e.g. after values were read live).</summary>
+    public MeshServiceExport Rebind(MeshControlPlane controlPlane) => new()
+    {
+        ControlPlane = controlPlane, Peer = Peer, Namespace = Namespace, Name = Name, LabelSelector = LabelSelector, MatchExpressions = MatchExpressions,
+        Aliases = Aliases, AliasNamespace = AliasNamespace, AliasName = AliasName, Source = Source, Ports = Ports, ServiceAccounts = ServiceAccounts,
+        WorkloadSelector = WorkloadSelector,
+    };
 
     public bool IsLabelSelector => LabelSelector is { Count: > 0 } || MatchExpressions.Count > 0;
 
@@ -92,6 +128,37 @@ public sealed class MeshServiceExport
         if (Name == "*" && !Names.IsWildcard(AliasName))
             problems.Add(MeshErrorKind.InvalidArgument, $"{field}.alias.name", AliasName,
                 "all services cannot share one alias name", "alias the namespace only, or export a single service", Source, this);
+        if (ControlPlane.Style == MeshStyle.Ossm3Federation)
+        {
+            // Manual service discovery models every exported service by name: the exporting ServiceEntry selects its
+            // workloads and the importers' ServiceEntries need its ports and identity (the migration guide).
+            if (IsLabelSelector || Names.IsWildcard(Name) || Names.IsWildcard(Namespace))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.name", IsLabelSelector ? "(label selector)" : $"{Namespace}/{Name}",
+                    "the OSSM 3 federation style exports services one by one (manual service discovery has no selectors)",
+                    "list each service by namespace and name; meshfed migrate --context reads the services an OSSM 2 selector matched from the ExportedServiceSet status", Source, this);
+        }
+        else if (Ports.Count > 0 || ServiceAccounts.Count > 0 || WorkloadSelector is not null)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports", string.Join(",", Ports),
+                "ports, serviceAccounts and selector describe services of the OSSM 3 federation style; OSSM 2 and Istio multi-cluster read them themselves",
+                "remove them, or export from an ossm3-federation mesh", Source, this);
+        foreach (var p in Ports)
+        {
+            Names.CheckPort(problems, $"{field}.ports[{p.Name}].number", p.Number, Source);
+            if (p.TargetPort is { } t) Names.CheckPort(problems, $"{field}.ports[{p.Name}].targetPort", t, Source);
+            if (!Names.IsDns1123Label(p.Name) || p.Name.Length > 15)
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports[{p.Name}].name", p.Name, "is not a port name (an IANA service name: up to 15 lower-case letters, digits and '-')",
+                    "use the Service's port name, e.g. http", Source, this);
+            if (p.Protocol.ToUpperInvariant() is not ("HTTP" or "HTTPS" or "GRPC" or "HTTP2" or "MONGO" or "TCP" or "TLS"))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports[{p.Name}].protocol", p.Protocol, "is not an Istio port protocol", "use HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP or TLS", Source, this);
+        }
+        foreach (var g in Ports.GroupBy(p => p.Number).Where(g => g.Count() > 1))
+            problems.Add(MeshErrorKind.Conflict, $"{field}.ports", g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), "is listed twice", "list each service port once", Source, this);
+        foreach (var sa in ServiceAccounts)
+            if (!Names.IsDns1123Subdomain(sa))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.serviceAccounts[]", sa, "is not a service account name", "give the name of the workloads' ServiceAccount, e.g. httpbin", Source, this);
+        foreach (var (k, v) in WorkloadSelector ?? new Dictionary<string, string>())
+            if (!Names.IsLabelKey(k) || !Names.IsLabelValue(v))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.selector[{k}]", v, "is not a valid label", "give the Service's selector, e.g. {app: httpbin}", Source, this);
     }
 }
 

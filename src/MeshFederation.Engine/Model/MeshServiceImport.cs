@@ -57,6 +57,7 @@ public sealed class MeshServiceImport
     public string? LocalHost =>
         Names.IsWildcard(LocalName) || Names.IsWildcard(LocalNamespace) ? null
         : ControlPlane.Style == MeshStyle.MultiMesh ? ServiceEntry.Host ?? $"{LocalName}.{LocalNamespace}.global"
+        : ControlPlane.Style == MeshStyle.Ossm3Federation && ServiceEntry.Host is { } host ? host
         : Names.ImportedHost(LocalName, LocalNamespace, Peer, ImportAsLocal, DomainSuffix);
 
     /// <summary>Multi-mesh: the ServiceEntry's name (default <c>&lt;local name&gt;-global</c>).</summary>
@@ -114,9 +115,27 @@ public sealed class MeshServiceImport
             if (p.Protocol.ToUpperInvariant() is not ("HTTP" or "HTTPS" or "GRPC" or "HTTP2" or "MONGO" or "TCP" or "TLS"))
                 problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports[{p.Name}].protocol", p.Protocol, "is not an Istio port protocol", "use HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP or TLS", Source, this);
         }
-        if (ControlPlane.Style != MeshStyle.MultiMesh && !ServiceEntry.IsDefault)
-            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.serviceEntry", ServiceEntry.ToString(), "only multi-mesh imports render a ServiceEntry",
-                "remove serviceEntry, or import into a multi-mesh control plane", Source, this);
+        if (ControlPlane.Style is not (MeshStyle.MultiMesh or MeshStyle.Ossm3Federation) && !ServiceEntry.IsDefault)
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.serviceEntry", ServiceEntry.ToString(), "only multi-mesh and OSSM 3 federation imports render a ServiceEntry",
+                "remove serviceEntry, or import into a multi-mesh or ossm3-federation control plane", Source, this);
+        if (ControlPlane.Style != MeshStyle.Ossm3Federation && (ServiceEntry.ExportTo is not null || ServiceEntry.WorkloadEntryName is not null))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.serviceEntry", ServiceEntry.ToString(), "exportTo and workloadEntryName belong to OSSM 3 federation imports",
+                "remove them, or import into an ossm3-federation control plane", Source, this);
+        if (ControlPlane.Style == MeshStyle.Ossm3Federation)
+        {
+            if (Ports.Count > 0)
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.ports", string.Join(",", Ports), "an OSSM 3 federation import takes the ports of the service the peer exports",
+                    "remove ports here and give them on the export (or let them be read from the exporting cluster)", Source, this);
+            if (ServiceEntry.Address is not null)
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.serviceEntry.address", ServiceEntry.Address, "OSSM 3 federation hosts get their addresses from istiod (PILOT_ENABLE_IP_AUTOALLOCATE)",
+                    "remove address", Source, this);
+            if (ServiceEntry.Resolution is not null and not "STATIC")
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.serviceEntry.resolution", ServiceEntry.Resolution, "an OSSM 3 federation import resolves to its WorkloadEntry (STATIC)",
+                    "remove resolution", Source, this);
+            if (Locality is not null)
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.locality", Locality.ToString(), "the OSSM 3 federation style does not render localities",
+                    "remove locality (use a failover DestinationRule on the imported host)", Source, this);
+        }
         ServiceEntry.Validate(problems, $"{field}.serviceEntry", Source, this);
         if (Locality is { } l)
         {
@@ -158,11 +177,18 @@ public sealed record ServiceEntryOptions
 
     public string? ApiVersion { get; init; }
 
+    /// <summary>OSSM 3 federation: the namespaces that see the imported host (ServiceEntry exportTo); default the importing mesh's members.</summary>
+    public IReadOnlyList<string>? ExportTo { get; init; }
+
+    /// <summary>OSSM 3 federation: the WorkloadEntry's name (default the ServiceEntry's).</summary>
+    public string? WorkloadEntryName { get; init; }
+
     public string EffectiveResolution => Resolution ?? "DNS";
 
     public string EffectiveApiVersion => ApiVersion ?? "networking.istio.io/v1";
 
-    public bool IsDefault => Name is null && Namespace is null && Host is null && Address is null && Resolution is null && EndpointLabels.Count == 0 && ApiVersion is null;
+    public bool IsDefault => Name is null && Namespace is null && Host is null && Address is null && Resolution is null && EndpointLabels.Count == 0 && ApiVersion is null
+        && ExportTo is null && WorkloadEntryName is null;
 
     public override string ToString() => string.Join(", ", new[]
     {
@@ -170,6 +196,8 @@ public sealed record ServiceEntryOptions
         Address is null ? null : $"address={Address}", Resolution is null ? null : $"resolution={Resolution}",
         EndpointLabels.Count == 0 ? null : "endpointLabels={" + string.Join(",", EndpointLabels.Select(kv => kv.Key + "=" + kv.Value)) + "}",
         ApiVersion is null ? null : $"apiVersion={ApiVersion}",
+        ExportTo is null ? null : "exportTo=[" + string.Join(",", ExportTo) + "]",
+        WorkloadEntryName is null ? null : $"workloadEntryName={WorkloadEntryName}",
     }.Where(x => x is not null));
 
     public void Validate(ProblemList problems, string field, SourceLocation? at, object? target)
@@ -188,5 +216,10 @@ public sealed record ServiceEntryOptions
         foreach (var (k, v) in EndpointLabels)
             if (!Names.IsLabelKey(k) || !Names.IsLabelValue(v))
                 problems.Add(MeshErrorKind.InvalidArgument, $"{field}.endpointLabels[{k}]", v, "is not a valid label", "use label keys and values as Kubernetes allows them", at, target);
+        if (WorkloadEntryName is not null && !Names.IsDns1123Subdomain(WorkloadEntryName))
+            problems.Add(MeshErrorKind.InvalidArgument, $"{field}.workloadEntryName", WorkloadEntryName, "is not a valid object name (DNS-1123 subdomain)", $"use a name such as '{Names.Suggest(WorkloadEntryName)}'", at, target);
+        foreach (var ns in ExportTo ?? Array.Empty<string>())
+            if (ns is not ("*" or ".") && !Names.IsDns1123Label(ns))
+                problems.Add(MeshErrorKind.InvalidArgument, $"{field}.exportTo[]", ns, "is not a namespace, '.' or '*'", "list the namespaces of the clients, e.g. [client]", at, target);
     }
 }

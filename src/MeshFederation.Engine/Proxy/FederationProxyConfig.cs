@@ -69,8 +69,14 @@ public sealed class FederationProxyConfig
     public IReadOnlyList<string> Meshes => PortMap.Select(p => p.TargetMesh).Distinct(StringComparer.Ordinal).ToArray();
 
     /// <summary>The mapping a peer in <paramref name="localMesh"/> uses to reach <paramref name="remoteMesh"/>.</summary>
-    public ProxyPortMapping? Find(string remoteMesh, string localMesh, FederationPortKind kind) =>
-        PortMap.FirstOrDefault(p => p.TargetMesh == remoteMesh && p.PeerMesh == localMesh && p.Kind == kind);
+    public ProxyPortMapping? Find(string remoteMesh, string localMesh, FederationPortKind kind)
+    {
+        // Indexed on first use: checks and renders look up every peering, and a full mesh has N·(N−1) of them.
+        _index ??= PortMap.GroupBy(p => (p.TargetMesh, p.PeerMesh, p.Kind)).ToDictionary(g => g.Key, g => g.First());
+        return _index.GetValueOrDefault((remoteMesh, localMesh, kind));
+    }
+
+    private Dictionary<(string, string, FederationPortKind), ProxyPortMapping>? _index;
 
     public override string ToString() => $"{Mode} proxy for {string.Join(", ", Meshes)} ({PortMap.Count} ports)";
 }

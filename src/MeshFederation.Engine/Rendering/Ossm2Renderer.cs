@@ -56,8 +56,14 @@ public static class Ossm2Renderer
         var proxy = set.ProxyConfigs.FirstOrDefault();
         if (set.ProxyConfigs.Count > 1) warnings.Add($"{set.ProxyConfigs.Count} proxy configurations were given; the first one is used for peer addresses.");
 
+        IReadOnlyList<FederatedService>? federated = null;
         foreach (var cp in set.ControlPlanes)
         {
+            if (cp.Style == MeshStyle.Ossm3Federation)
+            {
+                Ossm3FederationRenderer.Render(set, cp, federated ??= Ossm3Federation.Services(set), docs, pending, warnings);
+                continue;
+            }
             if (cp.Style != MeshStyle.Ossm2)
             {
                 IstioRenderer.Render(set, cp, docs, pending, warnings, nodePorts);

@@ -31,6 +31,12 @@ public sealed class RenderedManifest
     /// <summary>True for Secrets holding private keys or tokens: never shown, written 0600.</summary>
     public bool Sensitive { get; init; }
 
+    /// <summary>
+    /// OSSM 3 federation: the migration guide's step the object belongs to (<c>control-plane</c>, <c>export</c> or
+    /// <c>import</c>); null for the other styles.
+    /// </summary>
+    public string? Phase { get; init; }
+
     /// <summary>Where the object was declared (topology file and line), for problems found in it.</summary>
     public Validation.SourceLocation? Source { get; init; }
 
@@ -75,6 +81,12 @@ public sealed class ClusterManifests
 /// <summary>Something that cannot be known offline and is read from a cluster when applying.</summary>
 public sealed record PendingItem(string Cluster, string Mesh, string What, string HowToGet)
 {
+    /// <summary>
+    /// True when the object <see cref="What"/> names (<c>Kind namespace/name field</c>) must wait for the value: the live
+    /// plan applies it once the value can be read, not before.
+    /// </summary>
+    public bool Defers { get; init; }
+
     public override string ToString() => $"{Cluster} ({Mesh}): {What} — {HowToGet}";
 }
 

@@ -20,7 +20,11 @@ public static class TopologyLoader
         ["ossm2"] = MeshStyle.Ossm2,
         ["multi-primary"] = MeshStyle.MultiPrimary,
         ["multi-mesh"] = MeshStyle.MultiMesh,
+        ["ossm3-federation"] = MeshStyle.Ossm3Federation,
     };
+
+    /// <summary>The topology name of a style (<c>ossm2</c>, <c>multi-primary</c>, <c>multi-mesh</c>, <c>ossm3-federation</c>).</summary>
+    public static string StyleName(MeshStyle style) => Styles.First(kv => kv.Value == style).Key;
 
     public static FederationSet LoadFile(string path, IYamlBridge yaml)
     {
@@ -192,6 +196,9 @@ public static class TopologyLoader
                     Aliases = Aliases(s, problems),
                     AliasNamespace = aliasNs,
                     AliasName = aliasName,
+                    Ports = Ports(s),
+                    ServiceAccounts = s.StrList("serviceAccounts"),
+                    WorkloadSelector = s.Has("selector") ? s.StrMap("selector") : null,
                     Source = s.Location,
                 };
                 s.RejectUnknown();
@@ -226,12 +233,7 @@ public static class TopologyLoader
                     ImportAsLocal = s.Bool("importAsLocal") ?? false,
                     DomainSuffix = s.Str("domainSuffix") ?? suffix,
                     Locality = locality,
-                    Ports = s.Objects("ports").Select(p =>
-                    {
-                        var port = new ServicePortSpec(p.Str("name", required: true) ?? "", p.Int("number") ?? 0, p.Str("protocol") ?? "HTTP");
-                        p.RejectUnknown();
-                        return port;
-                    }).ToList(),
+                    Ports = Ports(s),
                     ServiceEntry = ServiceEntry(s.Object("serviceEntry")),
                     Source = s.Location,
                 };
@@ -555,6 +557,23 @@ public static class TopologyLoader
         return map;
     }
 
+    /// <summary>
+    /// A service's ports: <c>{name, number, protocol, targetPort}</c>. The protocol defaults to HTTP for a multi-mesh import (as
+    /// before) and, on an export, to what Istio selects from the port name (<c>http</c> → HTTP, <c>grpc-x</c> → GRPC, else TCP).
+    /// </summary>
+    private static List<ServicePortSpec> Ports(NodeReader s)
+    {
+        var isExport = s.Path.Contains("exports[", StringComparison.Ordinal);
+        return s.Objects("ports").Select(p =>
+        {
+            var name = p.Str("name", required: true) ?? "";
+            var protocol = p.Str("protocol") ?? (isExport ? ServicePortSpec.IstioProtocol(name, null) : "HTTP");
+            var port = new ServicePortSpec(name, p.Int("number") ?? 0, protocol) { TargetPort = isExport ? p.Int("targetPort") : null };
+            p.RejectUnknown();
+            return port;
+        }).ToList();
+    }
+
     private static ServiceEntryOptions ServiceEntry(NodeReader? r)
     {
         if (r is null) return ServiceEntryOptions.Default;
@@ -562,6 +581,7 @@ public static class TopologyLoader
         {
             Name = r.Str("name"), Namespace = r.Str("namespace"), Host = r.Str("host"), Address = r.Str("address"),
             Resolution = r.Str("resolution"), EndpointLabels = r.StrMap("endpointLabels"), ApiVersion = r.Str("apiVersion"),
+            ExportTo = r.Has("exportTo") ? r.StrList("exportTo") : null, WorkloadEntryName = r.Str("workloadEntryName"),
         };
         r.RejectUnknown();
         return options;

@@ -53,6 +53,20 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? AliasName { get; set; }
 
+    /// <summary>OSSM 3 federation: the service's ports as name:number[:targetPort][/protocol], e.g. http:8000:8080 (read from the Service when omitted).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Port { get; set; }
+
+    /// <summary>OSSM 3 federation: the service accounts of its workloads (read from the pods when omitted).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ServiceAccount { get; set; }
+
+    /// <summary>OSSM 3 federation: the Service's pod selector (read from the Service when omitted).</summary>
+    [Parameter]
+    public Hashtable? Selector { get; set; }
+
     private ServiceRows _rows = null!;
 
     protected override void BeginProcessing() => _rows = new ServiceRows(this, nameof(Peering), nameof(ControlPlane));
@@ -98,6 +112,8 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
                 "is empty: it would select every service in the namespace", "give at least one label (-LabelSelector @{ app = 'ratings' }), or -Name '*' to export all services on purpose"), LabelSelector));
             return;
         }
+        IReadOnlyList<ServicePortSpec> ports = Array.Empty<ServicePortSpec>();
+        if (Port is not null && !Try(() => ports = Factory.Ports(Port, istioProtocolSelection: true), Port)) return;
         MeshServiceExport? export = null;
         if (!Try(() => export = Factory.Export(new MeshServiceExport
         {
@@ -110,6 +126,9 @@ public sealed class ExportMeshServiceCommand : MeshCmdlet
             Aliases = aliases,
             AliasNamespace = _rows.Value(nameof(AliasNamespace), AliasNamespace),
             AliasName = _rows.Value(nameof(AliasName), AliasName),
+            Ports = ports,
+            ServiceAccounts = ServiceAccount ?? Array.Empty<string>(),
+            WorkloadSelector = Selector is null ? null : ToStringMap(Selector),
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Export {export}{(export!.ExportedHost is { } h ? $", seen by {peer} as {h}" : "")}.");
         WriteObject(export);

@@ -93,6 +93,16 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
     [ValidateSet("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")]
     public string? ServiceEntryApiVersion { get; set; }
 
+    /// <summary>OSSM 3 federation: the namespaces that see the imported host (ServiceEntry exportTo); default the mesh's members.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ExportTo { get; set; }
+
+    /// <summary>OSSM 3 federation: the WorkloadEntry's name (default the ServiceEntry's).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? WorkloadEntryName { get; set; }
+
     private ServiceRows _rows = null!;
 
     protected override void BeginProcessing() => _rows = new ServiceRows(this, nameof(Peering), nameof(ControlPlane));
@@ -126,7 +136,7 @@ public sealed class ImportMeshServiceCommand : MeshCmdlet
             ServiceEntry = new ServiceEntryOptions
             {
                 Name = ServiceEntryName, Namespace = ServiceEntryNamespace, Host = ServiceEntryHost, Address = Vip, Resolution = Resolution,
-                EndpointLabels = ToStringMap(EndpointLabel), ApiVersion = ServiceEntryApiVersion,
+                EndpointLabels = ToStringMap(EndpointLabel), ApiVersion = ServiceEntryApiVersion, ExportTo = ExportTo, WorkloadEntryName = WorkloadEntryName,
             },
         }), Peering ?? (object?)ControlPlane)) return;
         WriteVerbose($"Import {import}{(import!.LocalHost is { } h ? $", reached in {cp.Name} as {h}" : "")}.");

@@ -149,7 +149,9 @@ public sealed class NewMeshControlPlaneCommand : MeshCmdlet
         {
             WriteVerbose(cp.Style == MeshStyle.Ossm2
                 ? $"Control plane {cp.Name} in namespace {cp.Namespace} of cluster {cp.Cluster}, trust domain {cp.TrustDomain}, {cp.GatewayExposure} gateways."
-                : $"{cp.Style} control plane {cp.Name} (Istio {cp.Version}, {cp.SailApiVersion}) in {cp.Namespace} of cluster {cp.Cluster}, mesh ID {cp.MeshId}, network {cp.Network}.");
+                : cp.Style == MeshStyle.Ossm3Federation
+                    ? $"OSSM 3 federation control plane {cp.Name} (Istio {cp.Version}) in {cp.Namespace} of cluster {cp.Cluster}, trust domain {cp.TrustDomain}, network {cp.Network}."
+                    : $"{cp.Style} control plane {cp.Name} (Istio {cp.Version}, {cp.SailApiVersion}) in {cp.Namespace} of cluster {cp.Cluster}, mesh ID {cp.MeshId}, network {cp.Network}.");
             WriteObject(cp);
         }
     }

@@ -92,9 +92,17 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     [Parameter(ParameterSetName = ByOcmHub)]
     public SwitchParameter InCluster { get; set; }
 
-    /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: now.</summary>
+    /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: when each object was read.</summary>
     [Parameter]
     public DateTime? AsOf { get; set; }
+
+    /// <summary>A last full sync older than this is a warning (default: two resync periods, 2 minutes).</summary>
+    [Parameter]
+    public TimeSpan? SyncWarnAfter { get; set; }
+
+    /// <summary>A last full sync older than this is a failure (default: ten resync periods, 10 minutes).</summary>
+    [Parameter]
+    public TimeSpan? SyncFailAfter { get; set; }
 
     /// <summary>Answer $true when no check fails and $false otherwise, instead of emitting the results.</summary>
     [Parameter]
@@ -127,7 +135,11 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
-        var options = new CheckOptions { Now = AsOf is { } t ? new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.UtcNow };
+        var options = new CheckOptions
+        {
+            Now = AsOf is { } t ? new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero) : null,
+            SyncWarnAfter = SyncWarnAfter, SyncFailAfter = SyncFailAfter, Yaml = Yaml,
+        };
         if (!TryResolveKubeConfig(KubeConfig, out var kubeconfig)) return;
         var all = new List<MeshCheckResult>();
 
@@ -202,9 +214,20 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
         using var log = new CmdletLog();
         using var connections = new ClusterConnections(Yaml, kubeconfig, new KubeClientOptions(), log, InCluster.IsPresent);
         var failures = new ConcurrentQueue<(ClusterBinding Binding, Exception Error)>();
-        var ok = RunLive(log, _stop, () => snapshot is not null
-            ? MeshChecks.RunSnapshotAsync(snapshot, Yaml, intended, options, _stop.Token)
-            : MeshChecks.RunLiveAsync(intended, clusters, connections, options, Probe.IsPresent, log, _stop.Token, (b, e) => failures.Enqueue((b, e))), out results);
+        bool ok;
+        try
+        {
+            ok = RunLive(log, _stop, () => snapshot is not null
+                ? MeshChecks.RunSnapshotAsync(snapshot, Yaml, intended, options, _stop.Token)
+                : MeshChecks.RunLiveAsync(intended, clusters, connections, options, Probe.IsPresent, log, _stop.Token, (b, e) => failures.Enqueue((b, e))), out results);
+        }
+        catch (NoMeshFoundException ex)
+        {
+            // Nothing to check is an error, never an empty (passing) report.
+            WriteError(ErrorIds.Record(ex.Problem, snapshot ?? string.Join(",", clusters.Select(c => c.Context ?? c.Name))));
+            results = null;
+            ok = false;
+        }
         foreach (var (binding, error) in failures) WriteError(ContextFailure(binding.Context ?? binding.Name, error));
         return ok;
     }

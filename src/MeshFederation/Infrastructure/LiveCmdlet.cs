@@ -58,6 +58,9 @@ public abstract class LiveCmdlet : MeshCmdlet, IDisposable
 
     protected override void StopProcessing() => _stop.Cancel();
 
+    /// <summary>The topology files given (-Path, -LiteralPath, or piped FileInfo): inputs never to overwrite.</summary>
+    protected IReadOnlyList<string> InputFiles() => _files;
+
     /// <summary>The federation to work on, from the pipeline or the topology files; null after reporting errors.</summary>
     protected FederationSet? LoadSet()
     {
