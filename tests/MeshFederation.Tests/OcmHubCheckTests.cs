@@ -104,8 +104,8 @@ public sealed class OcmHubCheckTests : IAsyncLifetime
             ["active"] = new JsonArray(new JsonObject
             {
                 ["pod"] = "istiod-managedcluster1-mesh-7d9f",
-                ["watch"] = new JsonObject { ["connected"] = true, ["lastConnected"] = "2026-11-30T09:00:00Z", ["lastFullSync"] = "2026-11-30T10:01:00Z" },
-                ["remotes"] = new JsonArray(new JsonObject { ["connected"] = true, ["source"] = "10.0.0.5", ["lastFullSync"] = "2026-11-30T10:02:00Z" }),
+                ["watch"] = new JsonObject { ["connected"] = true, ["lastConnected"] = "2026-11-30T09:00:00Z", ["lastFullSync"] = "2026-11-30T10:04:30Z" },
+                ["remotes"] = new JsonArray(new JsonObject { ["connected"] = true, ["source"] = "10.0.0.5", ["lastFullSync"] = "2026-11-30T10:04:40Z" }),
             }),
         };
         SetStatus("managedcluster1", new JsonObject
@@ -143,8 +143,8 @@ public sealed class OcmHubCheckTests : IAsyncLifetime
         Assert.Equal("Pass", StatusOf(results, "OSSM2.PeerConnected", "managedcluster1-mesh"));
         var down = results.Single(r => r["CheckId"]!.GetValue<string>() == "OSSM2.PeerConnected" && r["Mesh"]!.GetValue<string>() == "managedcluster2-mesh");
         Assert.Equal("Fail", down["Status"]!.GetValue<string>());
-        Assert.Contains(down["Evidence"]!.AsArray(), e => e!.GetValue<string>().Contains("first istiod pod only", StringComparison.Ordinal));
-        Assert.Contains(down["Evidence"]!.AsArray(), e => e!.GetValue<string>().Contains("status feedback on hub hub", StringComparison.Ordinal));
+        Assert.Contains(down["Evidence"]!.AsArray(), e => e!.ToJsonString().Contains("first istiod pod only", StringComparison.Ordinal));
+        Assert.Contains(down["Evidence"]!.AsArray(), e => e!.ToJsonString().Contains("status feedback on hub hub", StringComparison.Ordinal));
         Assert.Equal("Pass", StatusOf(results, "OSSM2.PeerSyncAge", "managedcluster1-mesh"));
         // Exports and imports were not fed back: Skip with the reason, never Pass; checks the hub cannot see are not reported.
         Assert.Contains(results, r => r["CheckId"]!.GetValue<string>() is "OSSM2.ExportActive" or "OSSM2.ImportResolved" && r["Status"]!.GetValue<string>() == "Skip"
