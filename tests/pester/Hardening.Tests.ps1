@@ -206,7 +206,7 @@ Describe 'Cmdlet cases of issue 14' {
         $m = $a, $b | New-MeshPeer | ConvertTo-MeshManifest -Cluster nosuch -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
         $m | Should -BeNullOrEmpty
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        $err[0].ErrorDetails.Message | Should -Match "Cluster = 'nosuch'.*ca, cb"
+        "$($err[0].ErrorDetails.Message) $($err[0].ErrorDetails.RecommendedAction)" | Should -Match "Cluster = 'nosuch'.*ca, cb"
     }
 
     It 'reports a hashtable piped to New-MeshPeer as an error, not a NullReferenceException' {

@@ -232,7 +232,8 @@ Describe 'In-cluster configuration and oidc users (item 8)' {
         (Get-MeshFederationPlan -Path $one -KubeConfig $oidc | Where-Object Kind -eq 'ServiceMeshControlPlane').Action | Should -Be 'Create'
         Set-Content $oidc ($config.Replace("    token: $($kube.Token)", "    auth-provider:`n      name: oidc`n      config:`n        idp-issuer-url: https://idp.example.test`n        id-token: $($kube.ExpiredOidcToken)"))
         Get-MeshFederationPlan -Path $one -KubeConfig $oidc -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
-        $text = ($problems | ForEach-Object ToString) -join "`n"
+        # The problem is the message; the fix (kubelogin) is its RecommendedAction.
+        $text = ($problems | ForEach-Object { "$_ $($_.ErrorDetails.RecommendedAction)" }) -join "`n"
         $text | Should -Match 'expired'
         $text | Should -Match 'kubelogin'
         $text | Should -Not -Match ([regex]::Escape($kube.ExpiredOidcToken))

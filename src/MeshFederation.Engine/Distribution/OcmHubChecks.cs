@@ -40,9 +40,15 @@ public static class OcmHubChecks
                     Evidence = new[] { Ev($"context {hubName}") },
                 },
             };
+        // meshfed's works; with a topology, those in the namespaces of its clusters (the federation label depends on
+        // the name the render had: a topology's, or the pipeline's).
         var selector = $"{Rendering.JsonBuilder.ManagedByLabel}={Rendering.JsonBuilder.ManagedByValue}";
-        if (intended is not null) selector += $",{FederationLabel}={SafeName(intended.Name)}";
         var works = await hub.ListAsync(WorkApiVersion, "ManifestWork", null, selector, cancellationToken).ConfigureAwait(false);
+        if (intended is not null)
+        {
+            var clusters = intended.ControlPlanes.Select(c => c.ClusterName).ToHashSet(StringComparer.Ordinal);
+            works = works.Where(w => clusters.Contains(w["metadata"]?["namespace"]?.GetValue<string>() ?? "")).ToList();
+        }
         return Check(works, hubName, intended, options);
     }
 
@@ -58,7 +64,7 @@ public static class OcmHubChecks
                 results.Add(new MeshCheckResult
                 {
                     Mesh = cp.Name, CheckId = "OCM.WorkApplied", Status = CheckStatus.Fail,
-                    Message = $"no ManifestWork of federation {SafeName(intended.Name)} in hub namespace {cp.ClusterName}",
+                    Message = $"no ManifestWork of meshfed in hub namespace {cp.ClusterName}",
                     Why = "The hub distributes the federation to a managed cluster through a ManifestWork in the cluster's namespace; without it nothing reaches the cluster.",
                     Fix = "render with meshfed render --format ocm and apply the ManifestWorks to the hub (kubectl --context HUB apply --server-side -k OUT)",
                     Evidence = new[] { Ev($"hub {hubName}, namespace {cp.ClusterName}") },

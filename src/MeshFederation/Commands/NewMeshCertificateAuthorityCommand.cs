@@ -153,7 +153,7 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
             MeshCertificateAuthority? ca = null;
             if (ParameterSetName == ExistingRoot)
             {
-                if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days), rootCert, reading: true)) return;
+                if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days, nameof(RootCertificatePath), nameof(RootKeyPath)), rootCert, reading: true)) return;
             }
             else
             {
