@@ -37,18 +37,68 @@ public static class MeshfedApp
 
         var outOption = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder to write one YAML file per cluster and SUMMARY.md into.", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be written; write nothing." };
-        var render = new Command("render", "Render a topology into one multi-document YAML per cluster, in apply order, plus a summary.")
+        var format = new Option<string>("--format") { Description = "files (one YAML per cluster), kustomize (clusters/<cluster>/ with kustomization.yaml), argocd (kustomize tree + ApplicationSet) or ocm (ManifestWorks for an OCM hub).", DefaultValueFactory = _ => "files" };
+        format.AcceptOnlyFromAmong("files", "kustomize", "argocd", "ocm");
+        var secretsOut = new Option<DirectoryInfo?>("--secrets-out") { Description = "kustomize/argocd/ocm: folder for Secrets holding keys or tokens (0600), outside --out (default: <out>.secrets)." };
+        var repoUrl = new Option<string?>("--repo-url") { Description = "argocd: the Git repository the tree is committed to." };
+        var revision = new Option<string>("--revision") { Description = "argocd: the revision to sync.", DefaultValueFactory = _ => "HEAD" };
+        var repoPath = new Option<string>("--repo-path") { Description = "argocd: the tree's folder inside the repository.", DefaultValueFactory = _ => "" };
+        var argoNamespace = new Option<string>("--argocd-namespace") { Description = "argocd: the namespace Argo CD runs in.", DefaultValueFactory = _ => "argocd" };
+        var argoProject = new Option<string>("--argocd-project") { Description = "argocd: the AppProject of the Applications.", DefaultValueFactory = _ => "default" };
+        var clusterSelector = new Option<string[]>("--cluster-selector") { Description = "argocd: use a cluster generator selecting Argo CD clusters with this label (key=value, repeatable) instead of a list of the topology's clusters.", AllowMultipleArgumentsPerToken = true };
+        var clusterSet = new Option<string?>("--cluster-set") { Description = "ocm: also write a Placement and a ManagedClusterSetBinding for this ManagedClusterSet." };
+        var placementNamespace = new Option<string>("--placement-namespace") { Description = "ocm: hub namespace of the Placement and binding.", DefaultValueFactory = _ => "meshfederation" };
+        var splitBytes = new Option<int>("--split-bytes") { Description = "ocm: start a new ManifestWork before one passes this size (OCM refuses works above 512,000 bytes).", DefaultValueFactory = _ => 400 * 1024 };
+        var render = new Command("render", "Render a topology into one multi-document YAML per cluster, in apply order, plus a summary; or (--format) a kustomize tree, an Argo CD ApplicationSet with its tree, or OCM ManifestWorks.")
         {
-            topologyArg, outOption, dryRun,
+            topologyArg, outOption, dryRun, format, secretsOut, repoUrl, revision, repoPath, argoNamespace, argoProject, clusterSelector, clusterSet, placementNamespace, splitBytes,
         };
         render.SetAction(r => Guard(stderr, () =>
         {
             var topology = r.GetValue(topologyArg)!.FullName;
+            var kind = Enum.Parse<Engine.Distribution.DistributionFormat>(r.GetValue(format)!, ignoreCase: true);
+            var distribution = new Engine.Distribution.DistributionOptions
+            {
+                RepoUrl = r.GetValue(repoUrl), Revision = r.GetValue(revision)!, RepoPath = r.GetValue(repoPath)!,
+                ArgoNamespace = r.GetValue(argoNamespace)!, ArgoProject = r.GetValue(argoProject)!,
+                ClusterSelector = ParseLabels(r.GetValue(clusterSelector), "--cluster-selector"),
+                ClusterSet = r.GetValue(clusterSet), PlacementNamespace = r.GetValue(placementNamespace)!, MaxWorkBytes = r.GetValue(splitBytes),
+            };
+            if (kind != Engine.Distribution.DistributionFormat.Files)
+                distribution.Validate(kind, f => f switch
+                {
+                    "RepoUrl" => "--repo-url", "Revision" => "--revision", "RepoPath" => "--repo-path", "ArgoNamespace" => "--argocd-namespace",
+                    "ClusterSelector" => "--cluster-selector", "ClusterSet" => "--cluster-set", "PlacementNamespace" => "--placement-namespace",
+                    "MaxWorkBytes" => "--split-bytes", _ => "--" + f.ToLowerInvariant(),
+                });
             var set = TopologyLoader.LoadFile(topology, yaml);
             var result = Ossm2Renderer.Render(set);
-            var files = ManifestEmitter.Files(result, yaml);
             var dir = r.GetValue(outOption)!.FullName;
             var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology)) with { PrivateFiles = ManifestEmitter.PrivateFiles(result) };
+            if (kind != Engine.Distribution.DistributionFormat.Files)
+            {
+                var output = Engine.Distribution.DistributionRenderer.Render(result, kind, distribution, yaml);
+                var secretsDir = r.GetValue(secretsOut)?.FullName ?? Engine.Distribution.DistributionWriter.DefaultSecretsDirectory(dir);
+                var treeOptions = options with { PrivateFiles = new HashSet<string>(StringComparer.Ordinal) };
+                if (r.GetValue(dryRun))
+                {
+                    Engine.Distribution.DistributionWriter.Check(dir, secretsDir, output, treeOptions, "--secrets-out");
+                    foreach (var (path, content) in output.Files)
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
+                    foreach (var (path, content) in output.SecretFiles)
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(secretsDir, path)} ({content.Length} bytes, 0600)"));
+                    return ExitOk;
+                }
+                (OutputFolderResult Tree, OutputFolderResult? Secrets) both;
+                using (interrupts.Writing()) both = Engine.Distribution.DistributionWriter.Write(dir, secretsDir, output, treeOptions, "--secrets-out");
+                foreach (var f in both.Tree.Written) stdout.WriteLine($"wrote {f}");
+                foreach (var f in both.Secrets?.Written ?? Array.Empty<string>()) stdout.WriteLine($"wrote {f} (0600, keep it out of Git)");
+                foreach (var f in both.Tree.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
+                foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
+                foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
+                return ExitOk;
+            }
+            var files = ManifestEmitter.Files(result, yaml);
             if (r.GetValue(dryRun))
             {
                 OutputFolder.Check(dir, files, options);
@@ -82,21 +132,26 @@ public static class MeshfedApp
         var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
         var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
         var checkInCluster = InClusterOption();
+        var ocmHub = new Option<string?>("--ocm-hub") { Description = "Check through an Open Cluster Management hub (this context): the status feedback of the ManifestWorks of render --format ocm, without access to the managed clusters." };
         var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken; default: the files' times)." };
         var syncWarn = new Option<int?>("--sync-warn-after") { Description = "Seconds after which a ServiceMeshPeer's last full sync is a warning (default 120: two resync periods)." };
         var syncFail = new Option<int?>("--sync-fail-after") { Description = "Seconds after which it is a failure (default 600: ten resync periods)." };
-        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed or no mesh was found; 2: bad input.")
+        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context), on a snapshot, or through an OCM hub (--ocm-hub). Exit 0: nothing failed; 1: a check failed or no mesh was found; 2: bad input.")
         {
-            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf, syncWarn, syncFail,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf, syncWarn, syncFail, ocmHub,
         };
         check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var file = r.GetValue(checkTopology);
             var contexts = r.GetValue(checkContexts) ?? Array.Empty<string>();
             var snap = r.GetValue(snapshot);
-            if (file is null && snap is null && contexts.Length == 0)
+            var hub = r.GetValue(ocmHub);
+            if (file is null && snap is null && contexts.Length == 0 && hub is null)
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "topology", null, "nothing to check",
-                    "give a topology file, --snapshot DIR or --context NAME"));
+                    "give a topology file, --snapshot DIR, --context NAME or --ocm-hub CONTEXT"));
+            if (hub is not null && (snap is not null || contexts.Length > 0 || r.GetValue(live) || r.GetValue(probe)))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--ocm-hub", hub, "cannot be combined with --snapshot, --context, --live or --probe",
+                    "check through the hub alone (with the topology to name the clusters that must have a ManifestWork)"));
             var set = file is null ? null : TopologyLoader.LoadFile(file.FullName, yaml);
             var options = new CheckOptions
             {
@@ -105,7 +160,13 @@ public static class MeshfedApp
                 SyncFailAfter = r.GetValue(syncFail) is { } f ? TimeSpan.FromSeconds(f) : null,
             };
             IReadOnlyList<MeshCheckResult> results;
-            if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
+            if (hub is not null)
+            {
+                var log = new CliLog(stderr);
+                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(checkInCluster));
+                results = await Engine.Distribution.OcmHubChecks.RunAsync(connections.For(new ClusterBinding(hub) { Context = hub }), hub, set, options, ct).ConfigureAwait(false);
+            }
+            else if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
             else if (contexts.Length > 0 || r.GetValue(live))
             {
                 var log = new CliLog(stderr);
@@ -332,6 +393,21 @@ public static class MeshfedApp
             return ExitBadInput;
         }
         return parse.Invoke(config);
+    }
+
+    /// <summary>key=value labels (repeatable option); null when none.</summary>
+    private static Dictionary<string, string>? ParseLabels(string[]? values, string field)
+    {
+        if (values is not { Length: > 0 }) return null;
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in values)
+        {
+            var eq = v.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, v, "is not key=value", "give a label as key=value, e.g. mesh=federated"));
+            labels[v[..eq]] = v[(eq + 1)..];
+        }
+        return labels;
     }
 
     /// <summary>

@@ -44,6 +44,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'LiteralPath'; Uses = 'LiteralPath', 'Quiet' }
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'Snapshot'; Uses = 'Snapshot', 'Path', 'AsOf' }
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'Context'; Uses = 'Context', 'KubeConfig' }
+        @{ Cmdlet = 'Test-MeshFederation'; Set = 'OcmHub'; Uses = 'OcmHub', 'Path', 'KubeConfig' }
     )
 }
 
