@@ -12,20 +12,21 @@ using MeshFederation.Yaml;
 // Benchmarks of the performance goals. Usage: dotnet run -c Release --project bench/MeshFederation.Bench -- live-apply [iterations] [latency-ms]
 var scenario = args.Length > 0 ? args[0] : "live-apply";
 var iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
-var latency = TimeSpan.FromMilliseconds(args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+var latency = TimeSpan.FromMilliseconds(args.Length > 2 && args[0] != "render" ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
 return scenario switch
 {
     "live-apply" => await LiveApply.RunAsync(iterations, latency),
     "checks" => await ChecksBench.RunAsync(iterations, latency),
     "checks-offline" => OfflineChecksBench.Run(args.Length > 1 ? iterations : 3),
     "checks-multiprimary" => await MultiPrimaryChecksBench.RunAsync(iterations, latency, 20, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20),
-    "pki" => await PkiBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
+    "render" => RenderBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3),
+    "pki" => PkiBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks|checks-multiprimary [iterations] [latency-ms] | checks-offline [iterations] | pki [intermediates]");
+    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks|checks-multiprimary [iterations] [latency-ms] | checks-offline [iterations] | render [meshes] [iterations] | pki [intermediates] | startup [iterations] | apply-cold [iterations] [latency-ms]");
     return 2;
 }
 
@@ -275,66 +276,6 @@ internal static class ChecksBench
         var ok = ours.Max() < 2000 && speedup >= 20;
         Console.WriteLine(ok ? "goals met: under 2 s and >= 20x faster than one kubectl get per object" : "GOALS NOT MET");
         pki.Dispose();
-        return ok ? 0 : 1;
-    }
-}
-
-/// <summary>
-/// Issue 5's goal: a root and 50 intermediates with RSA 4096, against seed 003's openssl loop (genrsa, req, x509 per
-/// cluster), both in one run; ECDSA P-256 figures beside it.
-/// </summary>
-internal static class PkiBench
-{
-    public static async Task<int> RunAsync(int count)
-    {
-        var clusters = Enumerable.Range(1, count).Select(i => $"cluster{i:D2}").ToList();
-        var dir = Path.Combine(Path.GetTempPath(), "meshfed-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-
-        double Ours(MeshFederation.Engine.Pki.KeyAlgorithm algorithm)
-        {
-            var sw = Stopwatch.StartNew();
-            var ca = MeshFederation.Engine.Pki.MeshCertificateAuthority.Create(algorithm);
-            // Intermediates are independent: issue them on every core.
-            var issued = new System.Collections.Concurrent.ConcurrentBag<string>();
-            Parallel.ForEach(clusters, c => issued.Add(ca.Issue(c).Cluster));
-            sw.Stop();
-            if (issued.Count != count || ca.Clusters.Count != count) throw new InvalidOperationException("not every intermediate was issued");
-            return sw.Elapsed.TotalMilliseconds;
-        }
-
-        // Seed 003's commands, verbatim but for the cluster list.
-        var script = Path.Combine(dir, "seed-003.sh");
-        await File.WriteAllTextAsync(script, "set -e\ncd \"$1\"\nopenssl genrsa -out root-key.pem 4096 2>/dev/null\n"
-            + "cat <<EOF > root-ca.conf\n[ req ]\nencrypt_key = no\nprompt = no\nutf8 = yes\ndefault_md = sha256\ndefault_bits = 4096\nreq_extensions = req_ext\nx509_extensions = req_ext\ndistinguished_name = req_dn\n[ req_ext ]\nsubjectKeyIdentifier = hash\nbasicConstraints = critical, CA:true\nkeyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign\n[ req_dn ]\nO = Istio\nCN = Root CA\nEOF\n"
-            + "openssl req -sha256 -new -key root-key.pem -config root-ca.conf -out root-cert.csr\n"
-            + "openssl x509 -req -sha256 -days 3650 -signkey root-key.pem -extensions req_ext -extfile root-ca.conf -in root-cert.csr -out root-cert.pem 2>/dev/null\n"
-            + $"for cluster in {string.Join(' ', clusters)}; do\n  mkdir $cluster\n  openssl genrsa -out ${{cluster}}/ca-key.pem 4096 2>/dev/null\n"
-            + "  cat <<EOF > ${cluster}/intermediate.conf\n[ req ]\nencrypt_key = no\nprompt = no\nutf8 = yes\ndefault_md = sha256\ndefault_bits = 4096\nreq_extensions = req_ext\nx509_extensions = req_ext\ndistinguished_name = req_dn\n[ req_ext ]\nsubjectKeyIdentifier = hash\nbasicConstraints = critical, CA:true, pathlen:0\nkeyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign\nsubjectAltName=@san\n[ san ]\nDNS.1 = istiod.istio-system.svc\n[ req_dn ]\nO = Istio\nCN = Intermediate CA\nL = $cluster\nEOF\n"
-            + "  openssl req -new -config ${cluster}/intermediate.conf -key ${cluster}/ca-key.pem -out ${cluster}/cluster-ca.csr\n"
-            + "  openssl x509 -req -sha256 -days 3650 -CA root-cert.pem -CAkey root-key.pem -CAcreateserial -extensions req_ext -extfile ${cluster}/intermediate.conf -in ${cluster}/cluster-ca.csr -out ${cluster}/ca-cert.pem 2>/dev/null\n"
-            + "  cat ${cluster}/ca-cert.pem root-cert.pem > ${cluster}/cert-chain.pem\n  cp root-cert.pem ${cluster}\ndone\n");
-        var work = Path.Combine(dir, "openssl");
-        Directory.CreateDirectory(work);
-        var osw = Stopwatch.StartNew();
-        using (var p = Process.Start(new ProcessStartInfo("bash", $"{script} {work}") { RedirectStandardError = true, RedirectStandardOutput = true })!)
-        {
-            var err = p.StandardError.ReadToEndAsync();
-            await p.StandardOutput.ReadToEndAsync();
-            await p.WaitForExitAsync();
-            if (p.ExitCode != 0) throw new InvalidOperationException("openssl loop failed: " + await err);
-        }
-        osw.Stop();
-        if (Directory.GetDirectories(work).Length != count) throw new InvalidOperationException("the openssl loop did not make every intermediate");
-
-        var rsa = Ours(MeshFederation.Engine.Pki.KeyAlgorithm.Rsa4096);
-        var ecdsa = Ours(MeshFederation.Engine.Pki.KeyAlgorithm.EcdsaP256);
-        var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine("| intermediates | cores | openssl loop (RSA 4096) | meshfed RSA 4096 | speedup | meshfed ECDSA P-256 | ECDSA vs openssl loop |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
-        Console.WriteLine(string.Create(inv, $"| {count} | {Environment.ProcessorCount} | {osw.Elapsed.TotalMilliseconds:0} ms | {rsa:0} ms | {osw.Elapsed.TotalMilliseconds / rsa:0.0}x | {ecdsa:0} ms | {osw.Elapsed.TotalMilliseconds / ecdsa:0}x |"));
-        var ok = osw.Elapsed.TotalMilliseconds / rsa >= 5;
-        Console.WriteLine(ok ? "goal met: RSA 4096 at least 5x faster than the openssl loop" : "GOAL NOT MET: RSA 4096 is less than 5x faster than the openssl loop");
         return ok ? 0 : 1;
     }
 }

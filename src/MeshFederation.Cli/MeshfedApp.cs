@@ -71,43 +71,50 @@ public static class MeshfedApp
                     "ClusterSelector" => "--cluster-selector", "ClusterSet" => "--cluster-set", "PlacementNamespace" => "--placement-namespace",
                     "MaxWorkBytes" => "--split-bytes", _ => "--" + f.ToLowerInvariant(),
                 });
-            var set = TopologyLoader.LoadFile(topology, yaml);
-            var result = Ossm2Renderer.Render(set);
-            var dir = r.GetValue(outOption)!.FullName;
-            var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology)) with { PrivateFiles = ManifestEmitter.PrivateFiles(result) };
             if (kind != Engine.Distribution.DistributionFormat.Files)
             {
-                var output = Engine.Distribution.DistributionRenderer.Render(result, kind, distribution, yaml);
-                var secretsDir = r.GetValue(secretsOut)?.FullName ?? Engine.Distribution.DistributionWriter.DefaultSecretsDirectory(dir);
-                var treeOptions = options with { PrivateFiles = new HashSet<string>(StringComparer.Ordinal) };
+                // A GitOps tree is rendered whole (kustomizations, ApplicationSet, ManifestWorks name every object).
+                var fullSet = TopologyLoader.LoadFile(topology, yaml);
+                var full = Ossm2Renderer.Render(fullSet);
+                var treeDir = r.GetValue(outOption)!.FullName;
+                var treeOptionsBase = WriteOptions("--out", interrupts, stderr, Inputs(fullSet, topology));
+                var output = Engine.Distribution.DistributionRenderer.Render(full, kind, distribution, yaml);
+                var secretsDir = r.GetValue(secretsOut)?.FullName ?? Engine.Distribution.DistributionWriter.DefaultSecretsDirectory(treeDir);
+                var treeOptions = treeOptionsBase with { PrivateFiles = new HashSet<string>(StringComparer.Ordinal) };
                 if (r.GetValue(dryRun))
                 {
-                    Engine.Distribution.DistributionWriter.Check(dir, secretsDir, output, treeOptions, "--secrets-out");
+                    Engine.Distribution.DistributionWriter.Check(treeDir, secretsDir, output, treeOptions, "--secrets-out");
                     foreach (var (path, content) in output.Files)
-                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(treeDir, path)} ({content.Length} bytes)"));
                     foreach (var (path, content) in output.SecretFiles)
                         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(secretsDir, path)} ({content.Length} bytes, 0600)"));
                     return ExitOk;
                 }
                 (OutputFolderResult Tree, OutputFolderResult? Secrets) both;
-                using (interrupts.Writing()) both = Engine.Distribution.DistributionWriter.Write(dir, secretsDir, output, treeOptions, "--secrets-out");
+                using (interrupts.Writing()) both = Engine.Distribution.DistributionWriter.Write(treeDir, secretsDir, output, treeOptions, "--secrets-out");
                 foreach (var f in both.Tree.Written) stdout.WriteLine($"wrote {f}");
                 foreach (var f in both.Secrets?.Written ?? Array.Empty<string>()) stdout.WriteLine($"wrote {f} (0600, keep it out of Git)");
                 foreach (var f in both.Tree.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
-                foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
-                foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
+                foreach (var p in full.Pending) stderr.WriteLine($"pending: {p}");
+                foreach (var w in full.Warnings) stderr.WriteLine($"warning: {w}");
                 return ExitOk;
             }
-            var files = ManifestEmitter.Files(result, yaml);
+            var set = TopologyLoader.LoadFile(topology, yaml, judgeRendered: false); // the render below judges every object
+            // Rendered and written cluster by cluster (a large federation never holds every document at once), into a
+            // new folder that replaces the old one only when everything was rendered and written (OutputFolder).
+            var result = Ossm2Renderer.RenderByCluster(set);
+            var paths = ManifestEmitter.Paths(result);
+            var dir = r.GetValue(outOption)!.FullName;
+            var options = WriteOptions("--out", interrupts, stderr, Inputs(set, topology));
             if (r.GetValue(dryRun))
             {
-                OutputFolder.Check(dir, files, options);
-                foreach (var (path, content) in files)
-                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({content.Length} bytes)"));
+                var sizes = OutputFolder.Check(dir, paths, sink => ManifestEmitter.Write(result, yaml, sink), options);
+                foreach (var (path, length) in sizes.OrderBy(f => f.Key, StringComparer.Ordinal))
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(dir, path)} ({length} bytes)"));
                 return ExitOk;
             }
             OutputFolderResult written;
-            using (interrupts.Writing()) written = OutputFolder.Write(dir, files, options);
+            using (interrupts.Writing()) written = OutputFolder.Write(dir, paths, sink => ManifestEmitter.Write(result, yaml, sink), options);
             foreach (var f in written.Written) stdout.WriteLine($"wrote {f}");
             foreach (var f in written.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
             foreach (var p in result.Pending) stderr.WriteLine($"pending: {p}");
@@ -353,10 +360,15 @@ public static class MeshfedApp
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "--out", dir,
                     $"already holds key material ({string.Join(", ", clash.Select(f => Path.GetRelativePath(dir, f)))}); replacing it makes every certificate issued under it stop verifying",
                     "issue under the existing root with --root-cert root-cert.pem --root-key root-key.pem (and a cluster not issued yet), write to another --out, or pass --force to replace it"));
-            var authority = rootCert is not null
-                ? MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key")
-                : MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days);
-            foreach (var c in r.GetValue(caClusters) ?? Array.Empty<string>()) authority.Issue(c);
+            // Every key (a new root's and the intermediates') is generated on every core at once.
+            var caNames = r.GetValue(caClusters) ?? Array.Empty<string>();
+            MeshCertificateAuthority authority;
+            if (rootCert is not null)
+            {
+                authority = MeshCertificateAuthority.Load(rootCert.FullName, rootKey!.FullName, days, "--root-cert", "--root-key");
+                authority.IssueAll(caNames);
+            }
+            else authority = MeshCertificateAuthority.Create(r.GetValue(caAlgorithm) == "ecdsa-p256" ? KeyAlgorithm.EcdsaP256 : KeyAlgorithm.Rsa4096, days, "Istio", caNames);
             var inputs = new List<string>();
             if (rootCert is not null) inputs.AddRange(new[] { rootCert.FullName, rootKey!.FullName });
             foreach (var f in r.GetValue(caTrust) ?? Array.Empty<FileInfo>())

@@ -324,7 +324,14 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
     {
         ArgumentNullException.ThrowIfNull(documents);
         var sb = new StringBuilder();
-        using (var writer = new StringWriter(sb, CultureInfo.InvariantCulture))
+        using (var writer = new StringWriter(sb, CultureInfo.InvariantCulture)) Emit(documents, writer);
+        return sb.ToString();
+    }
+
+    public void Emit(IEnumerable<JsonNode> documents, TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(writer);
         {
             var emitter = new Emitter(writer, new EmitterSettings(bestIndent: 2, bestWidth: int.MaxValue, isCanonical: false, maxSimpleKeyLength: 1024, skipAnchorName: false, indentSequences: false));
             emitter.Emit(new StreamStart());
@@ -336,7 +343,6 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
             }
             emitter.Emit(new StreamEnd());
         }
-        return sb.ToString();
     }
 
     private static void Write(IEmitter emitter, JsonNode? node)

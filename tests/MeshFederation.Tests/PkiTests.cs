@@ -166,6 +166,68 @@ public class PkiTests
         Assert.Throws<MeshFederationException>(() => MeshCertificateAuthority.Create(validityDays: 0));
         Assert.Throws<MeshFederationException>(() => MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256).Issue("Bad_Cluster"));
     }
+
+    [Fact]
+    public void Intermediates_issued_concurrently_are_all_kept_distinct_and_verify()
+    {
+        // Issue from many threads at once (callers may), and IssueAll on every core: nothing lost, nothing shared.
+        var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256);
+        var direct = Enumerable.Range(0, 24).Select(i => $"direct{i:D2}").ToList();
+        using (var start = new Barrier(8))
+        {
+            var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+            {
+                start.SignalAndWait();
+                foreach (var c in direct.Where((_, i) => i % 8 == t)) ca.Issue(c);
+                _ = ca.Clusters.Count; // reads while others write
+            })).ToList();
+            threads.ForEach(th => th.Start());
+            threads.ForEach(th => th.Join());
+        }
+        var bulk = Enumerable.Range(0, 24).Select(i => $"bulk{i:D2}").ToList();
+        var callbacks = 0;
+        var issued = ca.IssueAll(bulk.Concat(bulk.Take(3)), _ => Interlocked.Increment(ref callbacks), maxDegreeOfParallelism: 8);
+        Assert.Equal(bulk, issued.Select(c => c.Cluster).ToList()); // the order given, duplicates once
+        Assert.Equal(24, callbacks);
+        Assert.Equal(direct.Concat(bulk).OrderBy(c => c, StringComparer.Ordinal), ca.Clusters.Select(c => c.Cluster).OrderBy(c => c, StringComparer.Ordinal));
+        Assert.Equal(bulk, ca.Clusters.Select(c => c.Cluster).Where(c => c.StartsWith("bulk", StringComparison.Ordinal)).ToList());
+        Assert.Equal(48, ca.Clusters.Select(c => c.Intermediate.Thumbprint).Distinct().Count());
+        Assert.Equal(48, ca.Clusters.Select(c => c.Intermediate.ExportPrivateKeyPem()).Distinct().Count());
+        Assert.Equal(48, ca.Clusters.Select(c => c.Intermediate.SerialNumber).Distinct().Count());
+        Assert.All(ca.Clusters, c => Assert.Contains($"L={c.Cluster}", c.Intermediate.Subject, StringComparison.Ordinal));
+        var dir = Write(ca);
+        foreach (var c in new[] { "direct00", "direct23", "bulk00", "bulk23" })
+            Assert.Contains(": OK", Openssl($"verify -CAfile {dir}/root-cert.pem -untrusted {dir}/{c}/cert-chain.pem {dir}/{c}/ca-cert.pem"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_new_root_and_its_intermediates_are_made_in_one_go_with_every_key_generated_concurrently()
+    {
+        var keys = 0;
+        var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256, 365, "Example", new[] { "west", "east", "west", "north" }, () => Interlocked.Increment(ref keys), maxDegreeOfParallelism: 4);
+        Assert.Equal(4, keys); // the root and three distinct intermediates
+        Assert.Equal(new[] { "west", "east", "north" }, ca.Clusters.Select(c => c.Cluster));
+        Assert.Equal(4, ca.Clusters.Select(c => c.Intermediate.ExportPrivateKeyPem()).Append(ca.Root.ExportPrivateKeyPem()).Distinct().Count());
+        Assert.Contains("O=Example", ca.Root.Subject, StringComparison.Ordinal);
+        var dir = Write(ca);
+        Assert.Contains(": OK", Openssl($"verify -CAfile {dir}/root-cert.pem -untrusted {dir}/north/cert-chain.pem {dir}/north/ca-cert.pem"), StringComparison.Ordinal);
+        Assert.Throws<MeshFederationException>(() => MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256, 365, "Example", new[] { "ok", "NOT OK" }, () => Interlocked.Increment(ref keys)));
+        Assert.Equal(4, keys); // refused before any key was generated
+    }
+
+    [Fact]
+    public void IssueAll_checks_every_name_before_generating_and_leaves_the_authority_unchanged_on_failure()
+    {
+        var ca = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256);
+        ca.Issue("kept");
+        var ex = Assert.Throws<MeshFederationException>(() => ca.IssueAll(new[] { "good", "Bad_Name", "also-good" }));
+        Assert.Contains(ex.Problems, p => p.Value == "Bad_Name");
+        Assert.Equal(new[] { "kept" }, ca.Clusters.Select(c => c.Cluster));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => ca.IssueAll(new[] { "one", "two" }, cancellationToken: cancelled.Token));
+        Assert.Equal(new[] { "kept" }, ca.Clusters.Select(c => c.Cluster));
+    }
 }
 
 public class CliCaTests

@@ -6,7 +6,7 @@ using MeshFederation.Engine.Validation;
 
 namespace MeshFederation.Engine.IO;
 
-/// <summary>How <see cref="OutputFolder.Write"/> treats a folder and what it must never touch.</summary>
+/// <summary>How OutputFolder.Write treats a folder and what it must never touch.</summary>
 public sealed record OutputFolderOptions
 {
     /// <summary>Relative paths (with '/') written 0600: files holding private keys or tokens.</summary>
@@ -43,6 +43,13 @@ public sealed record OutputFolderOptions
 /// <summary>What a write did.</summary>
 public sealed record OutputFolderResult(string Directory, IReadOnlyList<string> Written, IReadOnlyList<string> Removed, IReadOnlyList<string> Kept);
 
+/// <summary>Where a streamed set's files are produced, one at a time (see <see cref="OutputFolder"/>).</summary>
+public interface IOutputSink
+{
+    /// <summary>Produces one file of the set (a path listed up front, with '/'); <paramref name="privateFile"/> makes it 0600.</summary>
+    void Write(string relative, bool privateFile, Action<TextWriter> write);
+}
+
 /// <summary>
 /// Writes a set of files into a folder all or nothing. The new set is written into a sibling temporary folder, which
 /// then takes the folder's place in one step (Linux: renameat2 RENAME_EXCHANGE; elsewhere two renames, repaired by the
@@ -70,9 +77,29 @@ public static partial class OutputFolder
     {
         options ??= new OutputFolderOptions();
         var root = Root(directory, options);
-        var targets = Targets(root, files, options);
+        var targets = Targets(root, files.ToDictionary(f => f.Key, f => (string?)f.Value, StringComparer.Ordinal), options);
         var existing = Scan(root, options, cleanLegacy: false);
-        CheckCollisions(root, targets, existing, options);
+        CheckCollisions(root, targets, existing, options, null);
+    }
+
+    /// <summary>
+    /// Checks a streamed set (see <see cref="Write(string, IReadOnlyCollection{string}, Action{IOutputSink}, OutputFolderOptions?)"/>)
+    /// without writing anything: <paramref name="produce"/> runs into a sink that only counts and hashes. Returns the
+    /// size in bytes of each file produced.
+    /// </summary>
+    public static IReadOnlyDictionary<string, long> Check(string directory, IReadOnlyCollection<string> paths, Action<IOutputSink> produce, OutputFolderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(produce);
+        options ??= new OutputFolderOptions();
+        var root = Root(directory, options);
+        var targets = Targets(root, paths.ToDictionary(p => p, _ => (string?)null, StringComparer.Ordinal), options);
+        var existing = Scan(root, options, cleanLegacy: false);
+        var deferred = new Dictionary<string, List<MeshProblem>>(StringComparer.Ordinal);
+        CheckCollisions(root, targets, existing, options, deferred);
+        var sink = new Sink(targets, null, options);
+        produce(sink);
+        ThrowUnlessIdentical(deferred, sink, existing, options);
+        return sink.Produced.ToDictionary(f => f.Key, f => f.Value.Length, StringComparer.Ordinal);
     }
 
     /// <summary>What the folder would hold after a write: the paths written, and those already holding the same content.</summary>
@@ -81,7 +108,27 @@ public static partial class OutputFolder
     /// <summary>Writes <paramref name="files"/> (relative path with '/' to content) into <paramref name="directory"/>, all or nothing.</summary>
     public static OutputFolderResult Write(string directory, IReadOnlyDictionary<string, string> files, OutputFolderOptions? options = null)
     {
-        options ??= new OutputFolderOptions();
+        ArgumentNullException.ThrowIfNull(files);
+        return WriteCore(directory, files.ToDictionary(f => f.Key, f => (string?)f.Value, StringComparer.Ordinal), null, options ?? new OutputFolderOptions());
+    }
+
+    /// <summary>
+    /// Writes a set whose contents are produced while writing, all or nothing, with the same guarantees as the other
+    /// overload: <paramref name="paths"/> are every file the set may hold (checked before anything is produced: nothing
+    /// foreign overwritten, no input touched); <paramref name="produce"/> then writes each file once through the sink
+    /// into the new folder, so a large render never holds every document at once. A file listed but not produced is not
+    /// part of the set. Whatever <paramref name="produce"/> throws leaves the folder as it was. A file that exists and was
+    /// not written by meshfed is accepted only when what is produced for it is identical.
+    /// </summary>
+    public static OutputFolderResult Write(string directory, IReadOnlyCollection<string> paths, Action<IOutputSink> produce, OutputFolderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(produce);
+        return WriteCore(directory, paths.ToDictionary(p => p, _ => (string?)null, StringComparer.Ordinal), produce, options ?? new OutputFolderOptions());
+    }
+
+    private static OutputFolderResult WriteCore(string directory, IReadOnlyDictionary<string, string?> files, Action<IOutputSink>? produce, OutputFolderOptions options)
+    {
         var root = Root(directory, options);
         var targets = Targets(root, files, options);
         var parent = Path.GetDirectoryName(root)!;
@@ -97,8 +144,10 @@ public static partial class OutputFolder
         using var gate = Lock(parent, name, root, options);
         Recover(parent, name, root, options);
         var existing = Scan(root, options, cleanLegacy: true);
-        var unchanged = CheckCollisions(root, targets, existing, options);
+        var deferred = new Dictionary<string, List<MeshProblem>>(StringComparer.Ordinal);
+        var unchanged = CheckCollisions(root, targets, existing, options, deferred);
         var toWrite = ToWrite(targets, unchanged);
+        var writing = toWrite.Select(t => t.Relative).ToHashSet(StringComparer.Ordinal);
 
         var temp = Path.Combine(parent, $".{name}{NewMarker}{Guid.NewGuid():N}");
         var written = new List<string>();
@@ -117,11 +166,12 @@ public static partial class OutputFolder
                     $"make {parent} writable for this user, or choose another output folder");
             }
             var record = new SortedDictionary<string, string>(StringComparer.Ordinal);
-            foreach (var t in toWrite) record[t.Relative] = Hash(t.Content);
+            // Streamed files are recorded before they exist (a placeholder hash), so a killed run's folder stays provable.
+            foreach (var t in toWrite) record[t.Relative] = t.Content is null ? Placeholder : Hash(t.Content);
             var carried = new List<Entry>();
             foreach (var e in existing.Entries.Values.Where(e => e.Kind != EntryKind.Directory || IsEmptyDirectory(e.Full)))
             {
-                if (toWrite.Any(t => t.Relative == e.Relative)) continue;
+                if (writing.Contains(e.Relative)) continue;
                 if (e.Kind == EntryKind.Directory) { Directory.CreateDirectory(Path.Combine(temp, e.Relative)); continue; }
                 if (unchanged.Contains(e.Relative)) { options.Log?.Invoke($"Kept {e.Full}: it already holds what meshfed would write."); carried.Add(e); if (e.Ours && !e.Changed) record[e.Relative] = e.Hash!; continue; }
                 var isInput = options.Inputs.Any(i => SamePath(i, e.Full));
@@ -132,13 +182,48 @@ public static partial class OutputFolder
             }
             // The record first: a run killed from here on leaves a folder whose every file is accounted for.
             WriteFile(Path.Combine(temp, RecordFileName), RecordText(record), privateFile: false);
-            foreach (var t in toWrite)
+            foreach (var t in toWrite.Where(t => t.Content is not null))
             {
                 options.CancellationToken.ThrowIfCancellationRequested();
                 var path = Path.Combine(temp, t.Relative.Replace('/', Path.DirectorySeparatorChar));
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                WriteFile(path, t.Content, t.Private);
+                WriteFile(path, t.Content!, t.Private);
                 if (TestDelayMs > 0) Thread.Sleep(TestDelayMs);
+            }
+            if (produce is not null)
+            {
+                var sink = new Sink(toWrite, temp, options);
+                produce(sink);
+                ThrowUnlessIdentical(deferred, sink, existing, options);
+                foreach (var t in toWrite.Where(t => t.Content is null))
+                {
+                    if (sink.Produced.TryGetValue(t.Relative, out var made))
+                    {
+                        record[t.Relative] = made.Hash;
+                        continue;
+                    }
+                    // Listed but not produced: not part of the set; what was there is treated as any file outside it.
+                    record.Remove(t.Relative);
+                    writing.Remove(t.Relative);
+                    if (existing.Entries.TryGetValue(t.Relative, out var e) && e.Kind == EntryKind.File)
+                    {
+                        if (e.Ours && !e.Changed && !options.KeepExisting) removed.Add(e.Full);
+                        else
+                        {
+                            if (e.Ours && !e.Changed) record[e.Relative] = e.Hash!;
+                            carried.Add(e);
+                        }
+                    }
+                }
+                File.Delete(Path.Combine(temp, RecordFileName));
+                WriteFile(Path.Combine(temp, RecordFileName), RecordText(record), privateFile: false);
+                // Produced exactly as what the folder already holds: kept, not written (as the other overload reports it).
+                foreach (var (rel, made) in sink.Produced)
+                    if (existing.Entries.TryGetValue(rel, out var e) && e.Kind == EntryKind.File && (e.Hash ?? HashFile(e.Full)) == made.Hash)
+                    {
+                        writing.Remove(rel);
+                        kept.Add(e.Full);
+                    }
             }
             foreach (var e in carried)
             {
@@ -148,7 +233,7 @@ public static partial class OutputFolder
             }
             options.CancellationToken.ThrowIfCancellationRequested();
             Switch(temp, root, parent, name, existing.Exists, options);
-            written.AddRange(toWrite.Select(t => Path.Combine(root, t.Relative.Replace('/', Path.DirectorySeparatorChar))));
+            written.AddRange(toWrite.Where(t => writing.Contains(t.Relative)).Select(t => Path.Combine(root, t.Relative.Replace('/', Path.DirectorySeparatorChar))));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -224,7 +309,100 @@ public static partial class OutputFolder
 
     // ---- the parts -------------------------------------------------------------------------------------------------
 
-    private sealed record Target(string Relative, string Content, bool Private);
+    private sealed record Target(string Relative, string? Content, bool Private);
+
+    private const string Placeholder = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    /// <summary>Where a streamed set is produced: into the new folder (or, for a check, nowhere), hashed and counted.</summary>
+    private sealed class Sink : IOutputSink
+    {
+        private readonly Dictionary<string, Target> _declared;
+        private readonly string? _temp;
+        private readonly OutputFolderOptions _options;
+
+        public Sink(IEnumerable<Target> declared, string? temp, OutputFolderOptions options)
+        {
+            _declared = declared.Where(t => t.Content is null).ToDictionary(t => t.Relative, StringComparer.Ordinal);
+            _temp = temp;
+            _options = options;
+        }
+
+        public Dictionary<string, (string Hash, long Length)> Produced { get; } = new(StringComparer.Ordinal);
+
+        public void Write(string relative, bool privateFile, Action<TextWriter> write)
+        {
+            ArgumentNullException.ThrowIfNull(write);
+            var rel = (relative ?? "").Replace('\\', '/');
+            if (!_declared.TryGetValue(rel, out var target) || Produced.ContainsKey(rel))
+                throw new InvalidOperationException($"{rel} was not listed among the set's files, or is produced twice");
+            _options.CancellationToken.ThrowIfCancellationRequested();
+            Stream stream = Stream.Null;
+            if (_temp is not null)
+            {
+                var path = Path.Combine(_temp, rel.Replace('/', Path.DirectorySeparatorChar));
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+                if ((privateFile || target.Private) && !OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                stream = new FileStream(path, fileOptions);
+            }
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long length;
+            using (var hashing = new HashingStream(stream, hash))
+            {
+                using (var writer = new StreamWriter(hashing, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" })
+                    write(writer);
+                length = hashing.Length;
+                if (stream is FileStream f) f.Flush(flushToDisk: true);
+            }
+            stream.Dispose();
+            Produced[rel] = (Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant(), length);
+            if (TestDelayMs > 0) Thread.Sleep(TestDelayMs);
+        }
+    }
+
+    /// <summary>Passes writes through to a stream, hashing and counting them.</summary>
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        private long _length;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            hash.AppendData(buffer);
+            _length += buffer.Length;
+            inner.Write(buffer);
+        }
+    }
+
+    /// <summary>Streamed files over a file meshfed did not write (or that changed since) pass only when produced identical.</summary>
+    private static void ThrowUnlessIdentical(Dictionary<string, List<MeshProblem>> deferred, Sink sink, Existing existing, OutputFolderOptions options)
+    {
+        var problems = new List<MeshProblem>();
+        foreach (var (rel, list) in deferred)
+        {
+            if (!sink.Produced.TryGetValue(rel, out var made)) continue; // not produced: nothing overwrites it
+            if (existing.Entries.TryGetValue(rel, out var e) && e.Kind == EntryKind.File && HashFile(e.Full) == made.Hash) continue;
+            problems.AddRange(list);
+        }
+        if (problems.Count > 0)
+        {
+            if (problems.Count > MaxListed)
+                problems = problems.Take(MaxListed).Append(new MeshProblem(MeshErrorKind.Conflict, options.Field, existing.Entries.Values.First().Full,
+                    $"and {problems.Count - MaxListed} more file(s) are in the way", "choose a new or empty output folder")).ToList();
+            throw new MeshFederationException(problems);
+        }
+    }
 
     private enum EntryKind
     {
@@ -268,7 +446,7 @@ public static partial class OutputFolder
         return root;
     }
 
-    private static List<Target> Targets(string root, IReadOnlyDictionary<string, string> files, OutputFolderOptions options)
+    private static List<Target> Targets(string root, IReadOnlyDictionary<string, string?> files, OutputFolderOptions options)
     {
         var result = new List<Target>();
         foreach (var (relative, content) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
@@ -329,7 +507,11 @@ public static partial class OutputFolder
         return new Existing(true, entries);
     }
 
-    private static HashSet<string> CheckCollisions(string root, List<Target> targets, Existing existing, OutputFolderOptions options)
+    /// <summary>
+    /// What is in the way of the set. For streamed targets (no content yet) a file meshfed did not write, or that changed
+    /// since, is put in <paramref name="deferred"/> instead: it passes if what is produced for it is identical.
+    /// </summary>
+    private static HashSet<string> CheckCollisions(string root, List<Target> targets, Existing existing, OutputFolderOptions options, Dictionary<string, List<MeshProblem>>? deferred)
     {
         var unchanged = new HashSet<string>(StringComparer.Ordinal);
         var problems = new ProblemList();
@@ -338,7 +520,7 @@ public static partial class OutputFolder
         foreach (var t in targets)
         {
             var full = Path.Combine(root, t.Relative.Replace('/', Path.DirectorySeparatorChar));
-            if (existing.Entries.TryGetValue(t.Relative, out var same) && same.Kind == EntryKind.File
+            if (t.Content is not null && existing.Entries.TryGetValue(t.Relative, out var same) && same.Kind == EntryKind.File
                 && new FileInfo(same.Full).Length == Encoding.UTF8.GetByteCount(t.Content) && (same.Hash ?? HashFile(same.Full)) == Hash(t.Content))
             {
                 // Already holds exactly what would be written (an input root-cert.pem, say): nothing to overwrite.
@@ -361,6 +543,12 @@ public static partial class OutputFolder
             if (!existing.Entries.TryGetValue(t.Relative, out var e)) continue;
             if (e.Kind == EntryKind.Directory) Add(e.Full, "is a folder where meshfed writes a file", "remove the folder, or choose another output folder");
             else if (e.Kind == EntryKind.Special) Add(e.Full, "is a FIFO, socket or device where meshfed writes a file", "remove it, or choose another output folder");
+            else if (t.Content is null && deferred is not null && e.Kind == EntryKind.File && (!e.Ours || e.Changed) && !options.ReplaceForeign)
+                deferred[t.Relative] = new List<MeshProblem>
+                {
+                    new(MeshErrorKind.Conflict, options.Field, e.Full, !e.Ours ? "exists and was not written by meshfed; it is never overwritten" : "was changed since meshfed wrote it; it is never overwritten",
+                        !e.Ours ? "move it away, or choose another (new or empty) output folder" : "move your changes into the topology (or the pipeline) and delete the file, or choose another output folder"),
+                };
             else if (!e.Ours && !options.ReplaceForeign) Add(e.Full, "exists and was not written by meshfed; it is never overwritten",
                 "move it away, or choose another (new or empty) output folder");
             else if (e.Changed && !options.ReplaceForeign) Add(e.Full, "was changed since meshfed wrote it; it is never overwritten",

@@ -88,8 +88,11 @@ public sealed class ClusterCertificates
 public sealed class MeshCertificateAuthority
 {
     public const string IntermediateSan = "istiod.istio-system.svc";
+    // Guarded by _gate: intermediates are issued on every core (IssueAll), and callers may call Issue concurrently.
     private readonly Dictionary<string, ClusterCertificates> _clusters = new(StringComparer.Ordinal);
+    private readonly List<string> _order = new();
     private readonly List<string> _extraRoots = new();
+    private readonly object _gate = new();
 
     private MeshCertificateAuthority(IssuedCertificate root, string organization, int validityDays)
     {
@@ -106,29 +109,78 @@ public sealed class MeshCertificateAuthority
 
     public KeyAlgorithm KeyAlgorithm => Root.KeyAlgorithm;
 
-    public IReadOnlyCollection<ClusterCertificates> Clusters => _clusters.Values;
+    /// <summary>The intermediates issued so far, in the order they were first issued (a snapshot).</summary>
+    public IReadOnlyCollection<ClusterCertificates> Clusters
+    {
+        get { lock (_gate) return _order.Select(c => _clusters[c]).ToList(); }
+    }
 
     /// <summary>Other roots trusted alongside this one (a root rollover); they go into every root-cert.pem.</summary>
-    public IReadOnlyList<string> AdditionalTrustedRoots => _extraRoots;
+    public IReadOnlyList<string> AdditionalTrustedRoots
+    {
+        get { lock (_gate) return _extraRoots.ToList(); }
+    }
 
     /// <summary>The OCM addon's name for a shared root: "Complete" trust (exchanged roots are "Limited").</summary>
 #pragma warning disable CA1822 // a property, so it shows on the object
     public string TrustType => "Complete";
 #pragma warning restore CA1822
 
-    public ClusterCertificates this[string cluster] => _clusters[cluster];
+    public ClusterCertificates this[string cluster]
+    {
+        get { lock (_gate) return _clusters[cluster]; }
+    }
 
-    public override string ToString() => $"{Root.Subject} ({KeyAlgorithm}) with {_clusters.Count} intermediate(s): {string.Join(", ", _clusters.Keys)}";
+    public override string ToString()
+    {
+        lock (_gate) return $"{Root.Subject} ({KeyAlgorithm}) with {_order.Count} intermediate(s): {string.Join(", ", _order)}";
+    }
 
     public static MeshCertificateAuthority Create(KeyAlgorithm algorithm = KeyAlgorithm.Rsa4096, int validityDays = 3650, string organization = "Istio")
     {
         Check(validityDays, organization);
+        using var key = NewKey(algorithm);
+        return CreateRoot(key, algorithm, validityDays, organization);
+    }
+
+    /// <summary>
+    /// A new root and the intermediates of <paramref name="clusters"/> in one go, every key (the root's too) generated on
+    /// every core at once: nothing waits for the root's key but the signing, which takes milliseconds. Names are checked
+    /// before any key is generated. <paramref name="keyGenerated"/> is called from worker threads after each key.
+    /// </summary>
+    public static MeshCertificateAuthority Create(KeyAlgorithm algorithm, int validityDays, string organization, IEnumerable<string> clusters,
+        Action? keyGenerated = null, int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clusters);
+        Check(validityDays, organization);
+        var names = CheckNames(clusters);
+        var keys = new AsymmetricAlgorithm[names.Count + 1];
+        try
+        {
+            Parallel(keys.Length, maxDegreeOfParallelism, i =>
+            {
+                keys[i] = NewKey(algorithm);
+                keyGenerated?.Invoke();
+            }, cancellationToken);
+            var authority = CreateRoot(keys[0], algorithm, validityDays, organization);
+            var results = new ClusterCertificates[names.Count];
+            Parallel(names.Count, maxDegreeOfParallelism, i => results[i] = authority.Generate(names[i], keys[i + 1]), cancellationToken);
+            lock (authority._gate) foreach (var r in results) authority.Store(r);
+            return authority;
+        }
+        finally
+        {
+            foreach (var k in keys) k?.Dispose();
+        }
+    }
+
+    private static MeshCertificateAuthority CreateRoot(AsymmetricAlgorithm key, KeyAlgorithm algorithm, int validityDays, string organization)
+    {
         // The builder encodes the last name added first: add in reverse to get seed 003's "O = Istio, CN = Root CA".
         var subject = new X500DistinguishedNameBuilder();
         subject.AddCommonName("Root CA");
         subject.AddOrganizationName(organization);
-        var (request, keyPem, dispose) = Request(subject.Build(), algorithm);
-        using (dispose)
+        var (request, keyPem) = Request(subject.Build(), key);
         {
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
@@ -186,19 +238,88 @@ public sealed class MeshCertificateAuthority
         }
     }
 
-    /// <summary>Issues (or, called again, rotates) the intermediate of a cluster under this root.</summary>
+    /// <summary>
+    /// Issues (or rotates) the intermediates of several clusters at once, on every core: the time is key generation
+    /// (seconds per RSA 4096 key), and the keys are independent. The names are checked before any key is generated;
+    /// results come back in the order given (duplicates once). <paramref name="issued"/> is called (from worker
+    /// threads) after each intermediate; <paramref name="cancellationToken"/> stops issuing the ones not started yet.
+    /// </summary>
+    public IReadOnlyList<ClusterCertificates> IssueAll(IEnumerable<string> clusters, Action<ClusterCertificates>? issued = null,
+        int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clusters);
+        var names = CheckNames(clusters);
+        var results = new ClusterCertificates[names.Count];
+        Parallel(names.Count, maxDegreeOfParallelism, i =>
+        {
+            using var key = NewKey(KeyAlgorithm);
+            results[i] = Generate(names[i], key);
+            issued?.Invoke(results[i]);
+        }, cancellationToken);
+        // Stored in the order given, once all succeeded: a failed or cancelled run leaves the authority as it was.
+        lock (_gate) foreach (var r in results) Store(r);
+        return results;
+    }
+
+    /// <summary>Issues (or, called again, rotates) the intermediate of a cluster under this root. Safe to call from several threads.</summary>
     public ClusterCertificates Issue(string cluster)
     {
         var problems = new ProblemList();
         Names.CheckLabel(problems, "cluster", cluster);
         problems.ThrowIfAny();
+        using var key = NewKey(KeyAlgorithm);
+        var result = Generate(cluster, key);
+        lock (_gate) Store(result);
+        return result;
+    }
+
+    private static List<string> CheckNames(IEnumerable<string> clusters)
+    {
+        var names = clusters.Distinct(StringComparer.Ordinal).ToList();
+        var problems = new ProblemList();
+        foreach (var c in names) Names.CheckLabel(problems, "cluster", c);
+        problems.ThrowIfAny();
+        return names;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for 0..count-1 on every core (or <paramref name="maxDegreeOfParallelism"/>), one item
+    /// per task so that a thread takes the next key as soon as its own is done (RSA key times vary a lot); our own
+    /// problems come out as themselves, not wrapped.
+    /// </summary>
+    private static void Parallel(int count, int maxDegreeOfParallelism, Action<int> body, CancellationToken cancellationToken)
+    {
+        var options = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount,
+            CancellationToken = cancellationToken,
+        };
+        try
+        {
+            System.Threading.Tasks.Parallel.For(0, count, options, body);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count >= 1 && ex.InnerExceptions.All(e => e is MeshFederationException or OperationCanceledException))
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+    }
+
+    private void Store(ClusterCertificates result)
+    {
+        if (!_clusters.ContainsKey(result.Cluster)) _order.Add(result.Cluster);
+        // Roots trusted since the key was generated are in the bundle too.
+        _clusters[result.Cluster] = result.RootCertPem == RootBundle() ? result
+            : new ClusterCertificates { Cluster = result.Cluster, Intermediate = result.Intermediate, RootCertPem = RootBundle(), CertChainPem = result.CertChainPem };
+    }
+
+    private ClusterCertificates Generate(string cluster, AsymmetricAlgorithm key)
+    {
         // "O = Istio, CN = Intermediate CA, L = <cluster>", added in reverse (see Create).
         var subject = new X500DistinguishedNameBuilder();
         subject.AddLocalityName(cluster);
         subject.AddCommonName("Intermediate CA");
         subject.AddOrganizationName(Organization);
-        var (request, keyPem, dispose) = Request(subject.Build(), KeyAlgorithm);
-        using (dispose)
+        var (request, keyPem) = Request(subject.Build(), key);
         {
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
@@ -227,16 +348,15 @@ public sealed class MeshCertificateAuthority
             }
             using var cert = created;
             var intermediate = new IssuedCertificate(cert, keyPem, KeyAlgorithm);
-            var roots = RootBundle();
-            var result = new ClusterCertificates
+            string roots;
+            lock (_gate) roots = RootBundle();
+            return new ClusterCertificates
             {
                 Cluster = cluster,
                 Intermediate = intermediate,
                 RootCertPem = roots,
                 CertChainPem = intermediate.CertificatePem + Root.CertificatePem,
             };
-            _clusters[cluster] = result;
-            return result;
         }
     }
 
@@ -246,6 +366,7 @@ public sealed class MeshCertificateAuthority
         var certs = PemMaterial.Certificates(rootPem, field, path ?? "(PEM)");
         try
         {
+            lock (_gate)
             foreach (var c in certs)
             {
                 var bc = c.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
@@ -259,6 +380,7 @@ public sealed class MeshCertificateAuthority
         {
             foreach (var c in certs) c.Dispose();
         }
+        lock (_gate)
         foreach (var cluster in _clusters.Values.ToList())
             _clusters[cluster.Cluster] = new ClusterCertificates { Cluster = cluster.Cluster, Intermediate = cluster.Intermediate, RootCertPem = RootBundle(), CertChainPem = cluster.CertChainPem };
     }
@@ -268,7 +390,7 @@ public sealed class MeshCertificateAuthority
     /// <summary>The cacerts Secret of a cluster (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem).</summary>
     public JsonObject CacertsSecret(string cluster, string ns, string mesh)
     {
-        var c = _clusters[cluster];
+        var c = this[cluster];
         static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
         return new JsonObject
         {
@@ -292,12 +414,14 @@ public sealed class MeshCertificateAuthority
     /// </summary>
     public IReadOnlyDictionary<string, (string Content, bool Private)> Files(bool includeRootKey)
     {
+        string roots;
+        lock (_gate) roots = RootBundle();
         var files = new SortedDictionary<string, (string, bool)>(StringComparer.Ordinal)
         {
-            ["root-cert.pem"] = (RootBundle(), false),
+            ["root-cert.pem"] = (roots, false),
         };
         if (includeRootKey) files["root-key.pem"] = (Root.ExportPrivateKeyPem(), true);
-        foreach (var c in _clusters.Values)
+        foreach (var c in Clusters)
         {
             files[$"{c.Cluster}/ca-cert.pem"] = (c.Intermediate.CertificatePem, false);
             files[$"{c.Cluster}/ca-key.pem"] = (c.Intermediate.ExportPrivateKeyPem(), true);
@@ -323,16 +447,21 @@ public sealed class MeshCertificateAuthority
     private static X509KeyUsageExtension CaKeyUsage() => new(
         X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyCertSign, true);
 
-    private static (CertificateRequest Request, string KeyPem, IDisposable Key) Request(X500DistinguishedName subject, KeyAlgorithm algorithm)
+    /// <summary>A new key, generated now (RSA keys are otherwise generated lazily, on first use).</summary>
+    private static AsymmetricAlgorithm NewKey(KeyAlgorithm algorithm)
     {
-        if (algorithm == KeyAlgorithm.EcdsaP256)
-        {
-            var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            return (new CertificateRequest(subject, ec, HashAlgorithmName.SHA256), ec.ExportPkcs8PrivateKeyPem() + "\n", ec);
-        }
+        if (algorithm == KeyAlgorithm.EcdsaP256) return ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var rsa = RSA.Create(4096);
-        return (new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), rsa.ExportPkcs8PrivateKeyPem() + "\n", rsa);
+        _ = rsa.ExportParameters(false);
+        return rsa;
     }
+
+    private static (CertificateRequest Request, string KeyPem) Request(X500DistinguishedName subject, AsymmetricAlgorithm key) => key switch
+    {
+        ECDsa ec => (new CertificateRequest(subject, ec, HashAlgorithmName.SHA256), ec.ExportPkcs8PrivateKeyPem() + "\n"),
+        RSA rsa => (new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), rsa.ExportPkcs8PrivateKeyPem() + "\n"),
+        _ => throw new ArgumentException("RSA or ECDSA keys only", nameof(key)),
+    };
 
     private static byte[] Serial()
     {

@@ -36,7 +36,20 @@ public static class Ossm2Renderer
     /// </summary>
     public static void Validate(FederationSet set) => Render(set, offlineComplete: false);
 
-    private static RenderResult Render(FederationSet set, bool offlineComplete)
+    /// <summary>What every control plane's rendering shares: node ports, the proxy, peerings by mesh.</summary>
+    private sealed class RenderContext
+    {
+        public required FederationSet Set { get; init; }
+        public required Dictionary<(string Mesh, string Peer), GatewayNodePorts> NodePorts { get; init; }
+        public FederationProxyConfig? Proxy { get; init; }
+        public required ILookup<MeshControlPlane, MeshPeering> ByLocal { get; init; }
+        public required HashSet<(MeshControlPlane Local, MeshControlPlane Remote)> Peered { get; init; }
+        public IReadOnlyList<FederatedService>? Federated { get; set; }
+        public required List<string> Warnings { get; init; }
+        public required Dictionary<string, string> ExtraFiles { get; init; }
+    }
+
+    private static RenderContext Prepare(FederationSet set, bool offlineComplete)
     {
         set.EnsureValid();
         var problems = new ProblemList();
@@ -50,89 +63,9 @@ public static class Ossm2Renderer
         problems.ThrowIfAny();
         foreach (var x in set.ProxyConfigs) foreach (var (key, ports) in x.NodePorts) nodePorts[key] = ports;
 
-        var docs = new List<RenderedManifest>();
-        var pending = new List<PendingItem>();
         var warnings = new List<string>();
         var proxy = set.ProxyConfigs.FirstOrDefault();
         if (set.ProxyConfigs.Count > 1) warnings.Add($"{set.ProxyConfigs.Count} proxy configurations were given; the first one is used for peer addresses.");
-
-        IReadOnlyList<FederatedService>? federated = null;
-        foreach (var cp in set.ControlPlanes)
-        {
-            if (cp.Style == MeshStyle.Ossm3Federation)
-            {
-                Ossm3FederationRenderer.Render(set, cp, federated ??= Ossm3Federation.Services(set), docs, pending, warnings);
-                continue;
-            }
-            if (cp.Style != MeshStyle.Ossm2)
-            {
-                IstioRenderer.Render(set, cp, docs, pending, warnings, nodePorts);
-                continue;
-            }
-            var peerings = set.Peerings.Where(p => p.Local == cp).OrderBy(p => p.Remote.Name, StringComparer.Ordinal).ToList();
-            docs.Add(Make(cp, OrderNamespace, "v1", "Namespace", null, cp.Namespace, Obj(
-                ("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", Metadata(cp.Namespace, null, cp.Name)))));
-
-            foreach (var p in peerings)
-            {
-                if (p.CaBundle is not null)
-                    docs.Add(Make(cp, OrderCaConfigMap, "v1", "ConfigMap", cp.Namespace, p.CaConfigMap, Obj(
-                        ("apiVersion", "v1"), ("kind", "ConfigMap"),
-                        ("metadata", Metadata(p.CaConfigMap, cp.Namespace, cp.Name, p.Remote.Name)),
-                        ("data", Obj((Names.RootCertKey, p.CaBundle))))));
-                else
-                    pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ConfigMap {cp.Namespace}/{p.CaConfigMap} (root certificate of {p.Remote.Name})",
-                        $"kubectl --context {Shell.Quote(p.Remote.Cluster.Context ?? p.Remote.ClusterName)} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
-            }
-
-            docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, ControlPlane(cp, peerings),
-                fieldSources: ControlPlaneSources(cp, peerings)));
-            docs.AddRange(NodePortServices.ForPeerings(peerings, nodePorts));
-
-            if (cp.MemberNamespaces.Count > 0)
-                docs.Add(Make(cp, OrderMemberRoll, "maistra.io/v1", "ServiceMeshMemberRoll", cp.Namespace, "default", Obj(
-                    ("apiVersion", "maistra.io/v1"), ("kind", "ServiceMeshMemberRoll"),
-                    ("metadata", Metadata("default", cp.Namespace, cp.Name)),
-                    ("spec", Obj(("members", Strings(cp.MemberNamespaces)))))));
-
-            foreach (var p in peerings)
-                docs.Add(Make(cp, OrderPeer, "federation.maistra.io/v1", "ServiceMeshPeer", cp.Namespace, p.Name, Peer(p, nodePorts, proxy, pending), p.Source ?? cp.Source));
-
-            foreach (var g in set.Exports.Where(e => e.ControlPlane == cp).GroupBy(e => e.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
-                docs.Add(Make(cp, OrderExports, "federation.maistra.io/v1", "ExportedServiceSet", cp.Namespace, g.Key, Obj(
-                    ("apiVersion", "federation.maistra.io/v1"), ("kind", "ExportedServiceSet"),
-                    ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
-                    ("spec", Obj(("exportRules", Arr(g.Select(ExportRule)))))), g.First().Source));
-
-            foreach (var g in set.Imports.Where(i => i.ControlPlane == cp).GroupBy(i => i.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
-            {
-                var spec = new JsonObject();
-                if (g.Select(i => i.Locality).FirstOrDefault(l => l is not null) is { } loc)
-                    spec["locality"] = Obj(("region", loc.Region), ("zone", loc.Zone), ("subzone", loc.Subzone));
-                spec["importRules"] = Arr(g.Select(ImportRule));
-                docs.Add(Make(cp, OrderImports, "federation.maistra.io/v1", "ImportedServiceSet", cp.Namespace, g.Key, Obj(
-                    ("apiVersion", "federation.maistra.io/v1"), ("kind", "ImportedServiceSet"),
-                    ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
-                    ("spec", spec)), g.First().Source));
-            }
-
-            // Locality failover of imported services (OpenShift docs: importAsLocal + locality + this DestinationRule).
-            foreach (var f in set.FailoverPolicies.Where(f => f.ControlPlane == cp))
-                docs.Add(Make(cp, OrderRoutes, f.ApiVersion, "DestinationRule", f.Namespace, f.Name, DestinationRule(f), f.Source));
-            foreach (var s in set.TrafficSplits.Where(s => s.ControlPlane == cp))
-                docs.Add(Make(cp, OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, VirtualService(s), s.Source));
-
-            foreach (var e in set.Exports.Where(e => e.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == e.Peer)).Select(e => e.Peer).Distinct())
-                warnings.Add($"{cp.Name} exports to {e} without a peering in this render; the ExportedServiceSet only takes effect once ServiceMeshPeer {e} exists.");
-            foreach (var i in set.Imports.Where(i => i.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == i.Peer)).Select(i => i.Peer).Distinct())
-                warnings.Add($"{cp.Name} imports from {i} without a peering in this render; the ImportedServiceSet only takes effect once ServiceMeshPeer {i} exists.");
-            foreach (var p in peerings)
-                if (!set.Peerings.Any(o => o.Local == p.Remote && o.Remote == p.Local))
-                    warnings.Add($"{p.Local.Name} peers with {p.Remote.Name} but {p.Remote.Name} has no peering back; federation needs a ServiceMeshPeer on both sides (New-MeshPeer creates both).");
-        }
-
-        JudgeBySchemas(docs, problems);
-        problems.ThrowIfAny();
 
         var extra = new Dictionary<string, string>(StringComparer.Ordinal);
         if (proxy is not null)
@@ -140,12 +73,163 @@ public static class Ossm2Renderer
             extra["proxy/federation.cfg"] = proxy.HaproxyConfig;
             extra["proxy/firewall-commands.txt"] = string.Join('\n', proxy.FirewallCommands) + "\n";
         }
+        return new RenderContext
+        {
+            Set = set, NodePorts = nodePorts, Proxy = proxy, Warnings = warnings, ExtraFiles = extra,
+            ByLocal = set.Peerings.ToLookup(p => p.Local),
+            Peered = set.Peerings.Select(p => (p.Local, p.Remote)).ToHashSet(),
+        };
+    }
+
+    private static RenderResult Render(FederationSet set, bool offlineComplete)
+    {
+        var ctx = Prepare(set, offlineComplete);
+        var problems = new ProblemList();
+        var docs = new List<RenderedManifest>();
+        var pending = new List<PendingItem>();
+        if (!offlineComplete)
+        {
+            // Validation: each control plane's objects are judged and dropped, so memory stays that of one mesh.
+            foreach (var cp in set.ControlPlanes)
+            {
+                docs.Clear();
+                RenderControlPlane(ctx, cp, docs, pending, ctx.Warnings);
+                JudgeBySchemas(docs, problems);
+            }
+            problems.ThrowIfAny();
+            return new RenderResult { Name = set.Name, Clusters = Array.Empty<ClusterManifests>(), Pending = pending, Warnings = ctx.Warnings, ExtraFiles = ctx.ExtraFiles };
+        }
+        foreach (var cp in set.ControlPlanes) RenderControlPlane(ctx, cp, docs, pending, ctx.Warnings);
+        JudgeBySchemas(docs, problems);
+        problems.ThrowIfAny();
 
         var clusters = docs.GroupBy(d => d.Cluster, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new ClusterManifests { Cluster = g.Key, Documents = g.OrderBy(d => d.Order).ToList() })
             .ToList();
-        return new RenderResult { Name = set.Name, Clusters = clusters, Pending = pending, Warnings = warnings, ExtraFiles = extra };
+        return new RenderResult { Name = set.Name, Clusters = clusters, Pending = pending, Warnings = ctx.Warnings, ExtraFiles = ctx.ExtraFiles };
+    }
+
+    /// <summary>
+    /// Renders cluster by cluster, for writing each cluster's file before the next is rendered (a large federation never
+    /// holds every document at once). <see cref="StreamedRender.Clusters"/> yields the clusters in the order
+    /// <see cref="Render(FederationSet)"/> returns them, with the same documents; once every cluster has been yielded it
+    /// throws every problem the upstream schemas found (callers write into a new folder that is dropped then).
+    /// <see cref="StreamedRender.Pending"/> and <see cref="StreamedRender.Warnings"/> are complete after that.
+    /// </summary>
+    public static StreamedRender RenderByCluster(FederationSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var ctx = Prepare(set, offlineComplete: true);
+        return new StreamedRender(set.Name, set.ControlPlanes.Select(c => c.ClusterName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+            ctx.ExtraFiles, (stream, pending, warnings) => Stream(ctx, stream, pending, warnings));
+    }
+
+    private static IEnumerable<ClusterManifests> Stream(RenderContext ctx, StreamedRender stream, List<PendingItem> pending, List<string> warnings)
+    {
+        var set = ctx.Set;
+        var index = set.ControlPlanes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+        // Pending items, warnings and problems per control plane, put back in control-plane order at the end (as Render has them).
+        var pendingBy = new List<PendingItem>[set.ControlPlanes.Count];
+        var warningsBy = new List<string>[set.ControlPlanes.Count];
+        var problemsBy = new ProblemList[set.ControlPlanes.Count];
+        foreach (var cluster in stream.ClusterNames)
+        {
+            var docs = new List<RenderedManifest>();
+            foreach (var cp in set.ControlPlanes.Where(c => c.ClusterName == cluster))
+            {
+                var i = index[cp];
+                var before = docs.Count;
+                RenderControlPlane(ctx, cp, docs, pendingBy[i] = new List<PendingItem>(), warningsBy[i] = new List<string>());
+                JudgeBySchemas(docs.Skip(before), problemsBy[i] = new ProblemList());
+            }
+            if (docs.Count == 0) continue;
+            yield return new ClusterManifests { Cluster = cluster, Documents = docs.OrderBy(d => d.Order).ToList() };
+        }
+        warnings.AddRange(ctx.Warnings);
+        for (var i = 0; i < set.ControlPlanes.Count; i++)
+        {
+            if (pendingBy[i] is { } p) pending.AddRange(p);
+            if (warningsBy[i] is { } w) warnings.AddRange(w);
+        }
+        var problems = new ProblemList();
+        foreach (var list in problemsBy) if (list is not null) foreach (var p in list.Items) problems.Add(p);
+        problems.ThrowIfAny();
+    }
+
+    private static void RenderControlPlane(RenderContext ctx, MeshControlPlane cp, List<RenderedManifest> docs, List<PendingItem> pending, List<string> warnings)
+    {
+        var set = ctx.Set;
+        if (cp.Style == MeshStyle.Ossm3Federation)
+        {
+            Ossm3FederationRenderer.Render(set, cp, ctx.Federated ??= Ossm3Federation.Services(set), docs, pending, warnings);
+            return;
+        }
+        if (cp.Style != MeshStyle.Ossm2)
+        {
+            IstioRenderer.Render(set, cp, docs, pending, warnings, ctx.NodePorts);
+            return;
+        }
+        var peerings = (ctx.ByLocal[cp] ?? Enumerable.Empty<MeshPeering>()).OrderBy(p => p.Remote.Name, StringComparer.Ordinal).ToList();
+        docs.Add(Make(cp, OrderNamespace, "v1", "Namespace", null, cp.Namespace, Obj(
+            ("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", Metadata(cp.Namespace, null, cp.Name)))));
+
+        foreach (var p in peerings)
+        {
+            if (p.CaBundle is not null)
+                docs.Add(Make(cp, OrderCaConfigMap, "v1", "ConfigMap", cp.Namespace, p.CaConfigMap, Obj(
+                    ("apiVersion", "v1"), ("kind", "ConfigMap"),
+                    ("metadata", Metadata(p.CaConfigMap, cp.Namespace, cp.Name, p.Remote.Name)),
+                    ("data", Obj((Names.RootCertKey, p.CaBundle))))));
+            else
+                pending.Add(new PendingItem(cp.ClusterName, cp.Name, $"ConfigMap {cp.Namespace}/{p.CaConfigMap} (root certificate of {p.Remote.Name})",
+                    $"kubectl --context {Shell.Quote(p.Remote.Cluster.Context ?? p.Remote.ClusterName)} -n {p.Remote.Namespace} get configmap istio-ca-root-cert -o jsonpath='{{.data.root-cert\\.pem}}'"));
+        }
+
+        docs.Add(Make(cp, OrderControlPlane, "maistra.io/v2", "ServiceMeshControlPlane", cp.Namespace, cp.ControlPlaneName, ControlPlane(cp, peerings),
+            fieldSources: ControlPlaneSources(cp, peerings)));
+        docs.AddRange(NodePortServices.ForPeerings(peerings, ctx.NodePorts));
+
+        if (cp.MemberNamespaces.Count > 0)
+            docs.Add(Make(cp, OrderMemberRoll, "maistra.io/v1", "ServiceMeshMemberRoll", cp.Namespace, "default", Obj(
+                ("apiVersion", "maistra.io/v1"), ("kind", "ServiceMeshMemberRoll"),
+                ("metadata", Metadata("default", cp.Namespace, cp.Name)),
+                ("spec", Obj(("members", Strings(cp.MemberNamespaces)))))));
+
+        foreach (var p in peerings)
+            docs.Add(Make(cp, OrderPeer, "federation.maistra.io/v1", "ServiceMeshPeer", cp.Namespace, p.Name, Peer(p, ctx.NodePorts, ctx.Proxy, pending), p.Source ?? cp.Source));
+
+        foreach (var g in set.Exports.Where(e => e.ControlPlane == cp).GroupBy(e => e.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            docs.Add(Make(cp, OrderExports, "federation.maistra.io/v1", "ExportedServiceSet", cp.Namespace, g.Key, Obj(
+                ("apiVersion", "federation.maistra.io/v1"), ("kind", "ExportedServiceSet"),
+                ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
+                ("spec", Obj(("exportRules", Arr(g.Select(ExportRule)))))), g.First().Source));
+
+        foreach (var g in set.Imports.Where(i => i.ControlPlane == cp).GroupBy(i => i.Peer, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var spec = new JsonObject();
+            if (g.Select(i => i.Locality).FirstOrDefault(l => l is not null) is { } loc)
+                spec["locality"] = Obj(("region", loc.Region), ("zone", loc.Zone), ("subzone", loc.Subzone));
+            spec["importRules"] = Arr(g.Select(ImportRule));
+            docs.Add(Make(cp, OrderImports, "federation.maistra.io/v1", "ImportedServiceSet", cp.Namespace, g.Key, Obj(
+                ("apiVersion", "federation.maistra.io/v1"), ("kind", "ImportedServiceSet"),
+                ("metadata", Metadata(g.Key, cp.Namespace, cp.Name, g.Key)),
+                ("spec", spec)), g.First().Source));
+        }
+
+        // Locality failover of imported services (OpenShift docs: importAsLocal + locality + this DestinationRule).
+        foreach (var f in set.FailoverPolicies.Where(f => f.ControlPlane == cp))
+            docs.Add(Make(cp, OrderRoutes, f.ApiVersion, "DestinationRule", f.Namespace, f.Name, DestinationRule(f), f.Source));
+        foreach (var s in set.TrafficSplits.Where(s => s.ControlPlane == cp))
+            docs.Add(Make(cp, OrderRoutes, s.ApiVersion, "VirtualService", s.Namespace, s.Name, VirtualService(s), s.Source));
+
+        foreach (var e in set.Exports.Where(e => e.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == e.Peer)).Select(e => e.Peer).Distinct())
+            warnings.Add($"{cp.Name} exports to {e} without a peering in this render; the ExportedServiceSet only takes effect once ServiceMeshPeer {e} exists.");
+        foreach (var i in set.Imports.Where(i => i.ControlPlane == cp && !peerings.Any(p => p.Remote.Name == i.Peer)).Select(i => i.Peer).Distinct())
+            warnings.Add($"{cp.Name} imports from {i} without a peering in this render; the ImportedServiceSet only takes effect once ServiceMeshPeer {i} exists.");
+        foreach (var p in peerings)
+            if (!ctx.Peered.Contains((p.Remote, p.Local)))
+                warnings.Add($"{p.Local.Name} peers with {p.Remote.Name} but {p.Remote.Name} has no peering back; federation needs a ServiceMeshPeer on both sides (New-MeshPeer creates both).");
     }
 
     private static RenderedManifest Make(MeshControlPlane cp, int order, string apiVersion, string kind, string? ns, string name, JsonObject obj, SourceLocation? source = null,

@@ -106,3 +106,45 @@ public sealed class RenderResult
 
     public IEnumerable<RenderedManifest> AllManifests => Clusters.SelectMany(c => c.Documents);
 }
+
+/// <summary>
+/// A render produced one cluster at a time (<see cref="Ossm2Renderer.RenderByCluster"/>): enumerate
+/// <see cref="Clusters"/> once; the problems the schemas found are thrown at its end, and <see cref="Pending"/> and
+/// <see cref="Warnings"/> are complete then.
+/// </summary>
+public sealed class StreamedRender
+{
+    private readonly Func<StreamedRender, List<PendingItem>, List<string>, IEnumerable<ClusterManifests>> _produce;
+    private readonly List<PendingItem> _pending = new();
+    private readonly List<string> _warnings = new();
+    private bool _started;
+
+    internal StreamedRender(string name, IReadOnlyList<string> clusterNames, IReadOnlyDictionary<string, string> extraFiles,
+        Func<StreamedRender, List<PendingItem>, List<string>, IEnumerable<ClusterManifests>> produce)
+    {
+        Name = name;
+        ClusterNames = clusterNames;
+        ExtraFiles = extraFiles;
+        _produce = produce;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Every cluster that may get a file (a cluster whose meshes render nothing is skipped), in file order.</summary>
+    public IReadOnlyList<string> ClusterNames { get; }
+
+    /// <summary>Extra files (the federation proxy's), known before any cluster is rendered.</summary>
+    public IReadOnlyDictionary<string, string> ExtraFiles { get; }
+
+    public IReadOnlyList<PendingItem> Pending => _pending;
+
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    /// <summary>The clusters, rendered one by one as they are enumerated; only once.</summary>
+    public IEnumerable<ClusterManifests> Clusters()
+    {
+        if (_started) throw new InvalidOperationException("a render stream is enumerated once");
+        _started = true;
+        return _produce(this, _pending, _warnings);
+    }
+}

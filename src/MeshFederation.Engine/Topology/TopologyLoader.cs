@@ -26,14 +26,22 @@ public static class TopologyLoader
     /// <summary>The topology name of a style (<c>ossm2</c>, <c>multi-primary</c>, <c>multi-mesh</c>, <c>ossm3-federation</c>).</summary>
     public static string StyleName(MeshStyle style) => Styles.First(kv => kv.Value == style).Key;
 
-    public static FederationSet LoadFile(string path, IYamlBridge yaml)
+    public static FederationSet LoadFile(string path, IYamlBridge yaml) => LoadFile(path, yaml, judgeRendered: true);
+
+    /// <summary>
+    /// Loads a topology file. <paramref name="judgeRendered"/> false leaves out judging every rendered object by the
+    /// upstream schemas: for callers that render the set next, which judges the same objects (meshfed render).
+    /// </summary>
+    public static FederationSet LoadFile(string path, IYamlBridge yaml, bool judgeRendered)
     {
         // Only a regular text file of sane size: a FIFO, device or folder is refused before anything blocks on it.
         var text = IO.InputFile.ReadText(path, "topology", IO.InputFile.MaxTopologyBytes, "give the path of a topology file (YAML, docs/topology.md)");
-        return Load(text, path, yaml);
+        return Load(text, path, yaml, judgeRendered);
     }
 
-    public static FederationSet Load(string text, string sourceName, IYamlBridge yaml)
+    public static FederationSet Load(string text, string sourceName, IYamlBridge yaml) => Load(text, sourceName, yaml, judgeRendered: true);
+
+    private static FederationSet Load(string text, string sourceName, IYamlBridge yaml, bool judgeRendered)
     {
         var docs = yaml.Parse(text, sourceName);
         var problems = new ProblemList();
@@ -410,7 +418,7 @@ public static class TopologyLoader
         var all = problems.Items.Concat(set.Validate()).Select(locator.Relocate).Distinct().ToArray();
         if (all.Length > 0) throw new MeshFederationException(all);
         // Every object the topology would render, judged by the upstream schemas shipped with the engine (offline).
-        Rendering.Ossm2Renderer.Validate(set);
+        if (judgeRendered) Rendering.Ossm2Renderer.Validate(set);
         return set;
     }
 

@@ -14,6 +14,13 @@ public interface IYamlBridge
 
     /// <summary>Writes documents as one multi-document YAML text; strings that would read back as another type are quoted.</summary>
     string Emit(IEnumerable<JsonNode> documents);
+
+    /// <summary>Writes documents as <see cref="Emit(IEnumerable{JsonNode})"/> does, straight into <paramref name="writer"/> (large renders).</summary>
+    void Emit(IEnumerable<JsonNode> documents, TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Emit(documents));
+    }
 }
 
 /// <summary>Kinds of YAML node.</summary>

@@ -151,24 +151,26 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
         try
         {
             MeshCertificateAuthority? ca = null;
+            // Every key (a new root's and the intermediates') is generated on every core at once; progress counts keys.
+            var done = 0;
+            void Tick() { step = Volatile.Read(ref done); Progress($"generated {step} of {steps} key(s) ({(ParameterSetName == NewRoot ? KeyAlgorithm : ca?.KeyAlgorithm)}) on {Environment.ProcessorCount} core(s)"); }
             if (ParameterSetName == ExistingRoot)
             {
                 if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days, nameof(RootCertificatePath), nameof(RootKeyPath)), rootCert, reading: true)) return;
+                if (clusters.Count > 0)
+                {
+                    Tick();
+                    if (!Try(() => Generate(() => ca!.IssueAll(clusters, _ => Interlocked.Increment(ref done), cancellationToken: _stop.Token), Tick), string.Join(",", clusters))) return;
+                }
             }
             else
             {
-                Progress($"generating the root key ({KeyAlgorithm})");
-                if (!Try(() => ca = Generate(() => MeshCertificateAuthority.Create(KeyAlgorithm, days, Organization)))) return;
-                step++;
+                Tick();
+                if (!Try(() => ca = Generate(() => MeshCertificateAuthority.Create(KeyAlgorithm, days, Organization, clusters, () => Interlocked.Increment(ref done), cancellationToken: _stop.Token), Tick))) return;
             }
+            step = steps;
             WriteVerbose($"Root: {ca!.Root}");
-            foreach (var c in clusters)
-            {
-                Progress($"issuing the intermediate of {c} ({ca.KeyAlgorithm})");
-                if (!Try(() => Generate(() => ca.Issue(c)), c)) return;
-                step++;
-                WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
-            }
+            foreach (var c in clusters) WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
             foreach (var (text, input) in trusted)
                 if (!Try(() => ca.TrustAlso(text), input)) return;
             if (dir is not null)
@@ -205,12 +207,13 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
     }
 
     /// <summary>Key generation on the thread pool, so Ctrl+C stops the command at once (the key being made is abandoned).</summary>
-    private T Generate<T>(Func<T> work)
+    private T Generate<T>(Func<T> work, Action? tick = null)
     {
         var task = Task.Run(work);
         try
         {
-            task.Wait(_stop.Token);
+            // On the pipeline thread: progress every half second while the workers generate keys.
+            while (!task.Wait(500, _stop.Token)) tick?.Invoke();
         }
         catch (OperationCanceledException)
         {
