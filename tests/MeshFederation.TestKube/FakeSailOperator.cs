@@ -103,7 +103,7 @@ public sealed class FakeSailOperator
             if (ReadyDelay <= TimeSpan.Zero) Reconcile();
             else _ = Task.Delay(ReadyDelay).ContinueWith(_ => Reconcile(), TaskScheduler.Default);
         }
-        else if (type.Kind == "Secret" && name == "cacerts" && ns is not null) PublishRoot(ns);
+        else if (type.Kind == "Secret" && name == "cacerts" && ns is not null && !CacertsWatchPaused) PublishRoot(ns);
         else if (type.Kind == "Secret" && obj["type"]?.GetValue<string>() == "kubernetes.io/service-account-token" && obj["data"]?["token"] is null)
         {
             var sa = md["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>();
@@ -146,6 +146,16 @@ public sealed class FakeSailOperator
             foreach (var k in _tokens.Where(kv => which(kv.Key)).Select(kv => kv.Key).ToList()) _tokens.Remove(k);
         }
         foreach (var t in revoked) _server.Tokens.TryRemove(t, out _);
+    }
+
+    /// <summary>istiod hangs (or its file watch lags): changes to cacerts are not taken up until <see cref="ResumeCacertsWatch"/>.</summary>
+    public bool CacertsWatchPaused { get; set; }
+
+    /// <summary>istiod's watch works again: it reloads cacerts of the namespace now.</summary>
+    public void ResumeCacertsWatch(string ns)
+    {
+        CacertsWatchPaused = false;
+        PublishRoot(ns);
     }
 
     /// <summary>What istiod logged about its CA (loads, reloads, ignored and refused root changes), oldest first.</summary>
