@@ -213,7 +213,7 @@ public sealed class LiveIstioChecksTests : IAsyncLifetime
 
         // The remote gateway moved; the ServiceEntry still points at the old address.
         var seType = ResourceTypes.ByKind("networking.istio.io/v1", "ServiceEntry")!;
-        var se = _clusters["cluster1"].Store.Get(seType, "default", "echo-global", "v1")!;
+        var se = _clusters["cluster1"].Store.Get(seType, "default", "echo-svc", "v1")!;
         var gateway = se["spec"]!["endpoints"]![0]!["address"]!.GetValue<string>();
         se["spec"]!["endpoints"]![0]!["address"] = "10.40.9.9";
         _clusters["cluster1"].Store.Upsert(se, "kubectl");

@@ -50,7 +50,10 @@ BeforeAll {
     $kube = Start-TestKube -Cluster blue, green -Operator ossm2, federation -Namespace nfs-app-istio
     $kubeconfig = $kube.Kubeconfig
     function kc([string] $Context) { kubectl --kubeconfig $kubeconfig --context $Context @args 2>&1 }
-    $seed001 = Join-Path $ExamplesDir 'seed-001-blue-green.yaml'
+    # Seed 001 as applied to these clusters: the seed's ingress addresses are its own MetalLB's; here they are read live
+    # (the live checks rightly fail a ServiceMeshPeer that points elsewhere than the remote gateway).
+    $seed001 = Join-Path $TestDrive 'seed-001-blue-green.yaml'
+    Get-Content (Join-Path $ExamplesDir 'seed-001-blue-green.yaml') | Where-Object { $_ -notmatch 'ingressAddresses|LoadBalancer IP of blue' } | Set-Content $seed001
     $blue = New-MeshControlPlane -Name blue-mesh -Namespace blue-mesh-system -Cluster blue -MemberNamespace nfs-app-istio
     $green = New-MeshControlPlane -Name green-mesh -Namespace green-mesh-system -Cluster green -MemberNamespace nfs-app-istio
     $peers = $blue, $green | New-MeshPeer

@@ -51,7 +51,16 @@ public static class MeshChecks
             }
             log.Verbose($"Observed {observed.Meshes.Count(m => m.ControlPlane is not null)} ServiceMeshControlPlane(s) and {observed.IstioControlPlanes.Count} Istio control plane(s) in {bindings.Count - failed.Count} of {bindings.Count} cluster(s).");
             log.Progress(new MeshProgress(3, null, "Checking federation", "checking", 50, false));
-            var results = (await ObservedChecks.RunAsync(observed, intended, WithYaml(options, connections.Yaml), cancellationToken).ConfigureAwait(false)).ToList();
+            List<MeshCheckResult> results;
+            try
+            {
+                results = (await ObservedChecks.RunAsync(observed, intended, WithYaml(options, connections.Yaml), cancellationToken).ConfigureAwait(false)).ToList();
+            }
+            catch (NoMeshFoundException) when (failed.Count > 0)
+            {
+                // Nothing found in the clusters that could be read, and some could not be read: those are the news.
+                results = new List<MeshCheckResult>();
+            }
             foreach (var (binding, error) in failed)
             {
                 onClusterFailed?.Invoke(binding, error);

@@ -155,7 +155,13 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
                 FederationSet? set = null;
                 if (Try(() => set = TopologyLoader.LoadFile(file, Yaml), file, reading: true)) groups.Add((file, set!));
             }
-            foreach (var g in _items.GroupBy(i => i.Topology, StringComparer.Ordinal))
+            // Session objects without a control plane of their own (a certificate authority, say) piped beside the
+            // objects of one topology file belong to that federation.
+            var items = _items;
+            var fileGroups = _items.Select(i => i.Topology).Where(t => t is not null).Distinct(StringComparer.Ordinal).ToList();
+            if (fileGroups.Count == 1 && _files.Count == 0 && !_items.Any(i => i.Topology is null && i.Item is MeshControlPlane))
+                items = _items.Select(i => (Topology: i.Topology ?? fileGroups[0], i.Item)).ToList();
+            foreach (var g in items.GroupBy(i => i.Topology, StringComparer.Ordinal))
             {
                 var set = new FederationSet();
                 var ok = true;
