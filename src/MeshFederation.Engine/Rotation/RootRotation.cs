@@ -610,7 +610,7 @@ public sealed class RootRotation
         if (oldRoot.Fingerprint == newRoot.Fingerprint)
             throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, _options.NewRootCertificateField, newRootCertificatePath,
                 $"is the current root ({oldRoot.Info}); nothing to rotate", "create a new root first: meshfed ca --out <new-folder> (it writes root-cert.pem and root-key.pem)"));
-        if (phase == RotationPhase.Reissue)
+        if (phase == RotationPhase.Reissue && observed.Any(o => o.SigningRoot!.Fingerprint != newRoot.Fingerprint))
         {
             if (newRootCertificatePath is null || newRootKeyPath is null)
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, newRootKeyPath is null ? _options.NewRootKeyField : _options.NewRootCertificateField, null,

@@ -28,15 +28,24 @@ public sealed class StepMeshRootRotationCommand : RootRotationCmdlet
     [ValidateNotNullOrEmpty]
     public string? NewRootKeyPath { get; set; }
 
-    /// <summary>Validity of the re-issued intermediates in days (capped at the new root's end).</summary>
+    /// <summary>Validity of the re-issued intermediates, whole days (capped at the new root's end).</summary>
     [Parameter]
-    [ValidateRange(2, 36500)]
-    public int ValidityDays { get; set; } = 3650;
+    [TimeSpanArgument]
+    public TimeSpan Validity { get; set; } = TimeSpan.FromDays(3650);
 
     /// <summary>How long to wait for every istiod to take up the phase.</summary>
     [Parameter]
     [TimeSpanArgument]
     public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    protected override void EndProcessing() => RunPhase(Phase, NewRootCertificatePath, NewRootKeyPath, WaitTimeout, ValidityDays);
+    protected override void EndProcessing()
+    {
+        if (Validity < TimeSpan.FromDays(2) || Validity > TimeSpan.FromDays(36500) || Validity.Ticks % TimeSpan.TicksPerDay != 0)
+        {
+            WriteError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Validity)), ErrorIds.InvalidArgument, ErrorCategory.InvalidArgument, Validity)
+            { ErrorDetails = new ErrorDetails($"Validity = '{Validity}': intermediates are valid for whole days, from 2 to 36500.") { RecommendedAction = "give whole days, e.g. 3650d or (New-TimeSpan -Days 365)" } });
+            return;
+        }
+        RunPhase(Phase, NewRootCertificatePath, NewRootKeyPath, WaitTimeout, (int)Validity.TotalDays);
+    }
 }

@@ -107,7 +107,7 @@ public abstract class RootRotationCmdlet : MeshCmdlet, IDisposable
             return;
         if (notVerified is not null)
         {
-            WriteError(new ErrorRecord(notVerified, "RotationNotVerified", ErrorCategory.OperationTimeout, string.Join(", ", Context))
+            WriteError(new ErrorRecord(notVerified, ErrorIds.RotationNotVerified, ErrorCategory.OperationTimeout, string.Join(", ", Context))
             {
                 ErrorDetails = new ErrorDetails(notVerified.Message)
                 { RecommendedAction = $"fix what keeps istiod from taking up cacerts (see the verifications), then run Step-MeshRootRotation -Phase {chosen} again: it resumes" },
