@@ -394,6 +394,8 @@ public static class MeshfedApp
             return ExitOk;
         }, interrupts));
 
+        ca.Subcommands.Add(RotateCommand(yaml, stdout, stderr));
+
         var migrate = MigrateCommand(yaml, stdout, stderr, interrupts);
 
         var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca, migrate };
@@ -475,6 +477,97 @@ public static class MeshfedApp
             foreach (var n in migration.Notes) stderr.WriteLine($"note: {n}");
             stdout.WriteLine($"next: read {Path.Combine(dir, Engine.Migration.Ossm3Migration.PlanFile)} and run the steps in order");
             return ExitOk;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// meshfed ca rotate: one phase of a shared root's rotation across the clusters of a mesh (trust-add, reissue,
+    /// trust-remove), planned, confirmed (--yes, or y at the prompt), applied, verified, recorded in the clusters; or
+    /// --status: where the rotation stands.
+    /// </summary>
+    private static Command RotateCommand(IYamlBridge yaml, TextWriter stdout, TextWriter stderr)
+    {
+        var phase = new Option<string?>("--phase") { Description = "trust-add, reissue or trust-remove (in this order; each is gated on the previous one being in force)." };
+        phase.AcceptOnlyFromAmong("trust-add", "reissue", "trust-remove");
+        var status = new Option<bool>("--status") { Description = "Show where the rotation stands on every cluster; change nothing." };
+        var contexts = new Option<string[]>("--context") { Description = "Every cluster of the mesh (kubeconfig contexts; repeatable).", AllowMultipleArgumentsPerToken = true, Required = true };
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file ($KUBECONFIG, ~/.kube/config by default)." };
+        var ns = new Option<string>("--namespace", "-n") { Description = "The control plane's namespace (cacerts, istio-ca-root-cert, the rotation's ConfigMap).", DefaultValueFactory = _ => "istio-system" };
+        var newCert = new Option<FileInfo?>("--new-root-cert") { Description = "The new root's certificate (root-cert.pem of meshfed ca --out NEW); trust-add needs it." };
+        var newKey = new Option<FileInfo?>("--new-root-key") { Description = "The new root's key (root-key.pem); reissue needs it with --new-root-cert. Never written to a cluster." };
+        var days = new Option<int>("--days") { Description = "Validity of the re-issued intermediates in days (capped at the new root's end).", DefaultValueFactory = _ => 3650 };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every istiod to take up the phase.", DefaultValueFactory = _ => 300 };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check the gates and print the plan; change nothing." };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
+        var command = new Command("rotate", "Rotate the mesh's shared root without downtime, one gated phase at a time: trust-add (every trust bundle gets the new root), reissue (every intermediate under the new root), trust-remove (the old root goes). The state lives in ConfigMap meshfed-root-rotation of every cluster, so it resumes from any machine.")
+        {
+            phase, status, contexts, kubeconfig, ns, newCert, newKey, days, timeout, dryRun, yes,
+        };
+        command.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var d = r.GetValue(days);
+            if (d is < 2 or > 36500)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--days", d.ToString(CultureInfo.InvariantCulture), "is out of range", "use 2 to 36500 days (default 3650)"));
+            var t = r.GetValue(timeout);
+            if (t is < 1 or > 86400)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--timeout", t.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 86400 seconds"));
+            if (r.GetValue(status) == (r.GetValue(phase) is not null))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--phase", r.GetValue(phase),
+                    r.GetValue(status) ? "and --status exclude each other" : "is required", "give --phase trust-add|reissue|trust-remove, or --status"));
+            var log = new CliLog(stderr);
+            var kc = r.GetValue(kubeconfig)?.FullName;
+            using var connections = new ClusterConnections(yaml, kc, new KubeClientOptions(), log);
+            var rotation = new Engine.Rotation.RootRotation(connections, r.GetValue(contexts)!.Select(c => new ClusterBinding(c) { Context = c }),
+                new Engine.Rotation.RootRotationOptions { Namespace = r.GetValue(ns)!, ValidityDays = d, WaitTimeout = TimeSpan.FromSeconds(t) }, log);
+            if (r.GetValue(status))
+            {
+                var st = await rotation.GetStatusAsync(ct).ConfigureAwait(false);
+                WriteRows(stdout, new[] { "CLUSTER", "SIGNING ROOT", "TRUSTED", "PUBLISHED", "SERVES INTERMEDIATE", "MULTIROOT", "RECORDED" }, st.Clusters.Select(c => new[]
+                {
+                    c.Cluster, c.SigningRoot?.ShortFingerprint ?? "-", string.Join(",", c.TrustedRoots.Select(x => x.ShortFingerprint)), string.Join(",", c.PublishedRoots.Select(x => x.ShortFingerprint)),
+                    c.ServesIntermediate switch { true => "yes", false => "no", _ => "not observed" }, c.MultiRootMesh ? "true" : "false", c.RecordedStage.ToString(),
+                }));
+                stdout.WriteLine($"rotation: {st}");
+                return ExitOk;
+            }
+            var p = Engine.Rotation.RootRotation.ParsePhase(r.GetValue(phase)!, "--phase");
+            var plan = await rotation.PlanAsync(p, r.GetValue(newCert)?.FullName, r.GetValue(newKey)?.FullName, ct).ConfigureAwait(false);
+            WriteRows(stdout, new[] { "ACTION", "CLUSTER", "KIND", "NAMESPACE", "NAME", "CHANGE" },
+                plan.Changes.Select(c => new[] { c.Action.ToUpperInvariant(), c.Cluster, c.Kind, c.Namespace, c.Name, c.Description }));
+            stdout.WriteLine($"plan: {plan}");
+            if (r.GetValue(dryRun)) return ExitOk;
+            if (!r.GetValue(yes))
+            {
+                if (Console.IsInputRedirected)
+                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--yes", null,
+                        "is required when there is no terminal to ask on: this phase replaces cacerts in every cluster", "review the plan (--dry-run), then run again with --yes"));
+                stdout.Write($"Apply {Engine.Rotation.RootRotation.PhaseName(p)} to {r.GetValue(contexts)!.Length} cluster(s)? [y/N] ");
+                if (Console.ReadLine()?.Trim().ToUpperInvariant() is not ("Y" or "YES"))
+                {
+                    stdout.WriteLine("nothing changed");
+                    return ExitOk;
+                }
+            }
+            try
+            {
+                var result = await rotation.ApplyAsync(plan, _ => true, ct).ConfigureAwait(false);
+                foreach (var v in result.Verifications) stdout.WriteLine(v.ToString());
+                var next = result.Stage switch
+                {
+                    Engine.Rotation.RotationStage.TrustAdded => "next: meshfed ca rotate --phase reissue --new-root-cert ... --new-root-key ... (same --context list)",
+                    Engine.Rotation.RotationStage.Reissued => "next: meshfed ca rotate --phase trust-remove (same --context list), once every workload has a certificate from the new intermediates",
+                    _ => "the rotation is complete",
+                };
+                stdout.WriteLine($"recorded stage {result.Stage} in every cluster; {next}");
+                return ExitOk;
+            }
+            catch (Engine.Rotation.RotationNotVerifiedException ex)
+            {
+                if (ex.Result is { } res) foreach (var v in res.Verifications) stdout.WriteLine(v.ToString());
+                stderr.WriteLine($"meshfed: error: {ex.Message}");
+                return ExitFailed;
+            }
         }));
         return command;
     }

@@ -118,6 +118,13 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Users in system:masters: SelfSubjectAccessReviews allow them everything; everyone else is judged by RBAC.</summary>
     public HashSet<string> Admins { get; } = new(StringComparer.Ordinal) { "admin" };
 
+    /// <summary>
+    /// What the API server's service proxy reaches (GET /api/v1/namespaces/NS/services/[scheme:]NAME:PORT/proxy/PATH):
+    /// "NS/NAME:PORT" to a function of PATH giving the text the pod answers (null: 404 from the pod). A Service with no
+    /// entry here has no ready endpoints (503, as kube-apiserver answers).
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, Func<string, string?>> ServiceProxies { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Every request line served ("METHOD path?query"), for assertions on traffic.</summary>
     public List<string> RequestLog { get; } = new();
 
@@ -238,6 +245,45 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The service proxy: a pod's answer through the API server (text), 503 without endpoints, 404 without the Service.</summary>
+    private async Task ServiceProxy(HttpContext http, string ns, string service, string subPath)
+    {
+        var parts = service.Split(':');
+        var name = parts.Length == 3 ? parts[1] : parts[0];
+        var port = parts.Length >= 2 ? parts[^1] : "80";
+        if (Store.Get(ResourceTypes.ByKind("v1", "Service")!, ns, name, "v1") is null)
+            throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"services \"{name}\" not found");
+        if (!ServiceProxies.TryGetValue($"{ns}/{name}:{port}", out var pod))
+            throw new ApiError(HttpStatusCode.ServiceUnavailable, "ServiceUnavailable", $"no endpoints available for service \"{service}\"");
+        var text = pod(subPath);
+        http.Response.StatusCode = text is null ? 404 : 200;
+        http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await http.Response.WriteAsync(text ?? "404 page not found\n");
+    }
+
+    /// <summary>
+    /// TokenRequest (POST .../serviceaccounts/NAME/token): a bound service-account token that expires after
+    /// spec.expirationSeconds (default 3600, at least 600, as kube-apiserver enforces), accepted until then.
+    /// </summary>
+    private async Task TokenRequest(HttpContext http, string ns, string serviceAccount)
+    {
+        var body = await Body(http) as JsonObject ?? new JsonObject();
+        if (Store.Get(ResourceTypes.ByKind("v1", "ServiceAccount")!, ns, serviceAccount, "v1") is null)
+            throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"serviceaccounts \"{serviceAccount}\" not found");
+        var seconds = body["spec"]?["expirationSeconds"] is JsonValue v && v.TryGetValue<long>(out var s) ? s : 3600;
+        if (seconds < 600)
+            throw new ApiError(HttpStatusCode.UnprocessableEntity, "Invalid", "spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes");
+        var expires = DateTimeOffset.UtcNow.AddSeconds(seconds);
+        var token = FakeSailOperator.ServiceAccountJwt(ns, serviceAccount, "", expires);
+        Tokens[token] = $"system:serviceaccount:{ns}:{serviceAccount}";
+        await Json(http, new JsonObject
+        {
+            ["kind"] = "TokenRequest", ["apiVersion"] = "authentication.k8s.io/v1", ["metadata"] = new JsonObject { ["name"] = serviceAccount, ["namespace"] = ns },
+            ["spec"] = new JsonObject { ["expirationSeconds"] = seconds, ["audiences"] = new JsonArray("https://kubernetes.default.svc") },
+            ["status"] = new JsonObject { ["token"] = token, ["expirationTimestamp"] = expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) },
+        }, HttpStatusCode.Created);
+    }
+
     /// <summary>A JWT bearer token whose exp claim has passed.</summary>
     private static bool Expired(string token)
     {
@@ -327,6 +373,16 @@ public sealed class FakeApiServer : IAsyncDisposable
                 ["preferredVersion"] = new JsonObject { ["groupVersion"] = "authorization.k8s.io/v1", ["version"] = "v1" },
             });
             await Json(http, new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups });
+            return;
+        }
+        if (seg.Length >= 7 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" && seg[4] == "services" && seg[6] == "proxy" && method == "GET")
+        {
+            await ServiceProxy(http, seg[3], seg[5], "/" + string.Join('/', seg[7..]));
+            return;
+        }
+        if (seg.Length == 7 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" && seg[4] == "serviceaccounts" && seg[6] == "token" && method == "POST")
+        {
+            await TokenRequest(http, seg[3], seg[5]);
             return;
         }
         string group, version;

@@ -17,6 +17,9 @@ BeforeDiscovery {
         @{ Cmdlet = 'Export-MeshService'; Set = 'Peering'; Uses = 'Peering', 'Namespace', 'Name' }
         @{ Cmdlet = 'Export-MeshService'; Set = 'ControlPlane'; Uses = 'ControlPlane', 'Peer', 'Namespace', 'LabelSelector' }
         @{ Cmdlet = 'Get-MeshControlPlane'; Set = '__AllParameterSets'; Uses = 'KubeConfig' }
+        @{ Cmdlet = 'Get-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'KubeConfig', 'Namespace' }
+        @{ Cmdlet = 'Start-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'NewRootCertificatePath', 'WaitTimeout', 'WhatIf' }
+        @{ Cmdlet = 'Step-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'Phase', 'Validity' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'InputObject'; Uses = 'InputObject', 'KubeConfig', 'ChangesOnly' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'Path'; Uses = 'Path', 'KubeConfig', 'Removal' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'LiteralPath'; Uses = 'LiteralPath', 'KubeConfig', 'Prune' }
