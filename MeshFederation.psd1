@@ -19,6 +19,7 @@
         'Export-MeshService'
         'Get-MeshControlPlane'
         'Get-MeshFederationPlan'
+        'Get-MeshRootRotation'
         'Import-MeshService'
         'Import-MeshTopology'
         'New-FederationProxyConfig'
@@ -28,6 +29,8 @@
         'New-MeshPeer'
         'New-MeshTrafficSplit'
         'Remove-MeshFederation'
+        'Start-MeshRootRotation'
+        'Step-MeshRootRotation'
         'Sync-MeshFederation'
         'Test-MeshFederation'
     )

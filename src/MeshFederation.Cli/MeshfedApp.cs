@@ -37,13 +37,68 @@ public static class MeshfedApp
 
         var outOption = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder to write one YAML file per cluster and SUMMARY.md into.", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be written; write nothing." };
-        var render = new Command("render", "Render a topology into one multi-document YAML per cluster, in apply order, plus a summary.")
+        var format = new Option<string>("--format") { Description = "files (one YAML per cluster), kustomize (clusters/<cluster>/ with kustomization.yaml), argocd (kustomize tree + ApplicationSet) or ocm (ManifestWorks for an OCM hub).", DefaultValueFactory = _ => "files" };
+        format.AcceptOnlyFromAmong("files", "kustomize", "argocd", "ocm");
+        var secretsOut = new Option<DirectoryInfo?>("--secrets-out") { Description = "kustomize/argocd/ocm: folder for Secrets holding keys or tokens (0600), outside --out (default: <out>.secrets)." };
+        var repoUrl = new Option<string?>("--repo-url") { Description = "argocd: the Git repository the tree is committed to." };
+        var revision = new Option<string>("--revision") { Description = "argocd: the revision to sync.", DefaultValueFactory = _ => "HEAD" };
+        var repoPath = new Option<string>("--repo-path") { Description = "argocd: the tree's folder inside the repository.", DefaultValueFactory = _ => "" };
+        var argoNamespace = new Option<string>("--argocd-namespace") { Description = "argocd: the namespace Argo CD runs in.", DefaultValueFactory = _ => "argocd" };
+        var argoProject = new Option<string>("--argocd-project") { Description = "argocd: the AppProject of the Applications.", DefaultValueFactory = _ => "default" };
+        var clusterSelector = new Option<string[]>("--cluster-selector") { Description = "argocd: use a cluster generator selecting Argo CD clusters with this label (key=value, repeatable) instead of a list of the topology's clusters.", AllowMultipleArgumentsPerToken = true };
+        var clusterSet = new Option<string?>("--cluster-set") { Description = "ocm: also write a Placement and a ManagedClusterSetBinding for this ManagedClusterSet." };
+        var placementNamespace = new Option<string>("--placement-namespace") { Description = "ocm: hub namespace of the Placement and binding.", DefaultValueFactory = _ => "meshfederation" };
+        var splitBytes = new Option<int>("--split-bytes") { Description = "ocm: start a new ManifestWork before one passes this size (OCM refuses works above 512,000 bytes).", DefaultValueFactory = _ => 400 * 1024 };
+        var render = new Command("render", "Render a topology into one multi-document YAML per cluster, in apply order, plus a summary; or (--format) a kustomize tree, an Argo CD ApplicationSet with its tree, or OCM ManifestWorks.")
         {
-            topologyArg, outOption, dryRun,
+            topologyArg, outOption, dryRun, format, secretsOut, repoUrl, revision, repoPath, argoNamespace, argoProject, clusterSelector, clusterSet, placementNamespace, splitBytes,
         };
         render.SetAction(r => Guard(stderr, () =>
         {
             var topology = r.GetValue(topologyArg)!.FullName;
+            var kind = Enum.Parse<Engine.Distribution.DistributionFormat>(r.GetValue(format)!, ignoreCase: true);
+            var distribution = new Engine.Distribution.DistributionOptions
+            {
+                RepoUrl = r.GetValue(repoUrl), Revision = r.GetValue(revision)!, RepoPath = r.GetValue(repoPath)!,
+                ArgoNamespace = r.GetValue(argoNamespace)!, ArgoProject = r.GetValue(argoProject)!,
+                ClusterSelector = ParseLabels(r.GetValue(clusterSelector), "--cluster-selector"),
+                ClusterSet = r.GetValue(clusterSet), PlacementNamespace = r.GetValue(placementNamespace)!, MaxWorkBytes = r.GetValue(splitBytes),
+            };
+            if (kind != Engine.Distribution.DistributionFormat.Files)
+                distribution.Validate(kind, f => f switch
+                {
+                    "RepoUrl" => "--repo-url", "Revision" => "--revision", "RepoPath" => "--repo-path", "ArgoNamespace" => "--argocd-namespace",
+                    "ClusterSelector" => "--cluster-selector", "ClusterSet" => "--cluster-set", "PlacementNamespace" => "--placement-namespace",
+                    "MaxWorkBytes" => "--split-bytes", _ => "--" + f.ToLowerInvariant(),
+                });
+            if (kind != Engine.Distribution.DistributionFormat.Files)
+            {
+                // A GitOps tree is rendered whole (kustomizations, ApplicationSet, ManifestWorks name every object).
+                var fullSet = TopologyLoader.LoadFile(topology, yaml);
+                var full = Ossm2Renderer.Render(fullSet);
+                var treeDir = r.GetValue(outOption)!.FullName;
+                var treeOptionsBase = WriteOptions("--out", interrupts, stderr, Inputs(fullSet, topology));
+                var output = Engine.Distribution.DistributionRenderer.Render(full, kind, distribution, yaml);
+                var secretsDir = r.GetValue(secretsOut)?.FullName ?? Engine.Distribution.DistributionWriter.DefaultSecretsDirectory(treeDir);
+                var treeOptions = treeOptionsBase with { PrivateFiles = new HashSet<string>(StringComparer.Ordinal) };
+                if (r.GetValue(dryRun))
+                {
+                    Engine.Distribution.DistributionWriter.Check(treeDir, secretsDir, output, treeOptions, "--secrets-out");
+                    foreach (var (path, content) in output.Files)
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(treeDir, path)} ({content.Length} bytes)"));
+                    foreach (var (path, content) in output.SecretFiles)
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"would write {Path.Combine(secretsDir, path)} ({content.Length} bytes, 0600)"));
+                    return ExitOk;
+                }
+                (OutputFolderResult Tree, OutputFolderResult? Secrets) both;
+                using (interrupts.Writing()) both = Engine.Distribution.DistributionWriter.Write(treeDir, secretsDir, output, treeOptions, "--secrets-out");
+                foreach (var f in both.Tree.Written) stdout.WriteLine($"wrote {f}");
+                foreach (var f in both.Secrets?.Written ?? Array.Empty<string>()) stdout.WriteLine($"wrote {f} (0600, keep it out of Git)");
+                foreach (var f in both.Tree.Removed) stdout.WriteLine($"removed {f} (meshfed wrote it earlier; this render no longer has it)");
+                foreach (var p in full.Pending) stderr.WriteLine($"pending: {p}");
+                foreach (var w in full.Warnings) stderr.WriteLine($"warning: {w}");
+                return ExitOk;
+            }
             var set = TopologyLoader.LoadFile(topology, yaml, judgeRendered: false); // the render below judges every object
             // Rendered and written cluster by cluster (a large federation never holds every document at once), into a
             // new folder that replaces the old one only when everything was rendered and written (OutputFolder).
@@ -84,21 +139,26 @@ public static class MeshfedApp
         var checkContexts = new Option<string[]>("--context") { Description = "Check the meshes running in these contexts.", AllowMultipleArgumentsPerToken = true };
         var checkKubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file for --live and --context." };
         var checkInCluster = InClusterOption();
+        var ocmHub = new Option<string?>("--ocm-hub") { Description = "Check through an Open Cluster Management hub (this context): the status feedback of the ManifestWorks of render --format ocm, without access to the managed clusters." };
         var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "Time sync ages are measured against (for a snapshot: when it was taken; default: the files' times)." };
         var syncWarn = new Option<int?>("--sync-warn-after") { Description = "Seconds after which a ServiceMeshPeer's last full sync is a warning (default 120: two resync periods)." };
         var syncFail = new Option<int?>("--sync-fail-after") { Description = "Seconds after which it is a failure (default 600: ten resync periods)." };
-        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context) or on a snapshot. Exit 0: nothing failed; 1: a check failed or no mesh was found; 2: bad input.")
+        var check = new Command("check", "Run the federation checks: offline on a topology, live (--live, --context), on a snapshot, or through an OCM hub (--ocm-hub). Exit 0: nothing failed; 1: a check failed or no mesh was found; 2: bad input.")
         {
-            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf, syncWarn, syncFail,
+            checkTopology, output, live, probe, snapshot, checkContexts, checkKubeconfig, checkInCluster, asOf, syncWarn, syncFail, ocmHub,
         };
         check.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
             var file = r.GetValue(checkTopology);
             var contexts = r.GetValue(checkContexts) ?? Array.Empty<string>();
             var snap = r.GetValue(snapshot);
-            if (file is null && snap is null && contexts.Length == 0)
+            var hub = r.GetValue(ocmHub);
+            if (file is null && snap is null && contexts.Length == 0 && hub is null)
                 throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "topology", null, "nothing to check",
-                    "give a topology file, --snapshot DIR or --context NAME"));
+                    "give a topology file, --snapshot DIR, --context NAME or --ocm-hub CONTEXT"));
+            if (hub is not null && (snap is not null || contexts.Length > 0 || r.GetValue(live) || r.GetValue(probe)))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--ocm-hub", hub, "cannot be combined with --snapshot, --context, --live or --probe",
+                    "check through the hub alone (with the topology to name the clusters that must have a ManifestWork)"));
             var set = file is null ? null : TopologyLoader.LoadFile(file.FullName, yaml);
             var options = new CheckOptions
             {
@@ -107,7 +167,13 @@ public static class MeshfedApp
                 SyncFailAfter = r.GetValue(syncFail) is { } f ? TimeSpan.FromSeconds(f) : null,
             };
             IReadOnlyList<MeshCheckResult> results;
-            if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
+            if (hub is not null)
+            {
+                var log = new CliLog(stderr);
+                using var connections = new ClusterConnections(yaml, r.GetValue(checkKubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(checkInCluster));
+                results = await Engine.Distribution.OcmHubChecks.RunAsync(connections.For(new ClusterBinding(hub) { Context = hub }), hub, set, options, ct).ConfigureAwait(false);
+            }
+            else if (snap is not null) results = await MeshChecks.RunSnapshotAsync(snap.FullName, yaml, set, options, ct).ConfigureAwait(false);
             else if (contexts.Length > 0 || r.GetValue(live))
             {
                 var log = new CliLog(stderr);
@@ -328,6 +394,8 @@ public static class MeshfedApp
             return ExitOk;
         }, interrupts));
 
+        ca.Subcommands.Add(RotateCommand(yaml, stdout, stderr));
+
         var migrate = MigrateCommand(yaml, stdout, stderr, interrupts);
 
         var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca, migrate };
@@ -339,6 +407,21 @@ public static class MeshfedApp
             return ExitBadInput;
         }
         return parse.Invoke(config);
+    }
+
+    /// <summary>key=value labels (repeatable option); null when none.</summary>
+    private static Dictionary<string, string>? ParseLabels(string[]? values, string field)
+    {
+        if (values is not { Length: > 0 }) return null;
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in values)
+        {
+            var eq = v.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, v, "is not key=value", "give a label as key=value, e.g. mesh=federated"));
+            labels[v[..eq]] = v[(eq + 1)..];
+        }
+        return labels;
     }
 
     /// <summary>
@@ -394,6 +477,97 @@ public static class MeshfedApp
             foreach (var n in migration.Notes) stderr.WriteLine($"note: {n}");
             stdout.WriteLine($"next: read {Path.Combine(dir, Engine.Migration.Ossm3Migration.PlanFile)} and run the steps in order");
             return ExitOk;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// meshfed ca rotate: one phase of a shared root's rotation across the clusters of a mesh (trust-add, reissue,
+    /// trust-remove), planned, confirmed (--yes, or y at the prompt), applied, verified, recorded in the clusters; or
+    /// --status: where the rotation stands.
+    /// </summary>
+    private static Command RotateCommand(IYamlBridge yaml, TextWriter stdout, TextWriter stderr)
+    {
+        var phase = new Option<string?>("--phase") { Description = "trust-add, reissue or trust-remove (in this order; each is gated on the previous one being in force)." };
+        phase.AcceptOnlyFromAmong("trust-add", "reissue", "trust-remove");
+        var status = new Option<bool>("--status") { Description = "Show where the rotation stands on every cluster; change nothing." };
+        var contexts = new Option<string[]>("--context") { Description = "Every cluster of the mesh (kubeconfig contexts; repeatable).", AllowMultipleArgumentsPerToken = true, Required = true };
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "Kubeconfig file ($KUBECONFIG, ~/.kube/config by default)." };
+        var ns = new Option<string>("--namespace", "-n") { Description = "The control plane's namespace (cacerts, istio-ca-root-cert, the rotation's ConfigMap).", DefaultValueFactory = _ => "istio-system" };
+        var newCert = new Option<FileInfo?>("--new-root-cert") { Description = "The new root's certificate (root-cert.pem of meshfed ca --out NEW); trust-add needs it." };
+        var newKey = new Option<FileInfo?>("--new-root-key") { Description = "The new root's key (root-key.pem); reissue needs it with --new-root-cert. Never written to a cluster." };
+        var days = new Option<int>("--days") { Description = "Validity of the re-issued intermediates in days (capped at the new root's end).", DefaultValueFactory = _ => 3650 };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every istiod to take up the phase.", DefaultValueFactory = _ => 300 };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check the gates and print the plan; change nothing." };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
+        var command = new Command("rotate", "Rotate the mesh's shared root without downtime, one gated phase at a time: trust-add (every trust bundle gets the new root), reissue (every intermediate under the new root), trust-remove (the old root goes). The state lives in ConfigMap meshfed-root-rotation of every cluster, so it resumes from any machine.")
+        {
+            phase, status, contexts, kubeconfig, ns, newCert, newKey, days, timeout, dryRun, yes,
+        };
+        command.SetAction((r, ct) => GuardAsync(stderr, async () =>
+        {
+            var d = r.GetValue(days);
+            if (d is < 2 or > 36500)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--days", d.ToString(CultureInfo.InvariantCulture), "is out of range", "use 2 to 36500 days (default 3650)"));
+            var t = r.GetValue(timeout);
+            if (t is < 1 or > 86400)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--timeout", t.ToString(CultureInfo.InvariantCulture), "is out of range", "use 1 to 86400 seconds"));
+            if (r.GetValue(status) == (r.GetValue(phase) is not null))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--phase", r.GetValue(phase),
+                    r.GetValue(status) ? "and --status exclude each other" : "is required", "give --phase trust-add|reissue|trust-remove, or --status"));
+            var log = new CliLog(stderr);
+            var kc = r.GetValue(kubeconfig)?.FullName;
+            using var connections = new ClusterConnections(yaml, kc, new KubeClientOptions(), log);
+            var rotation = new Engine.Rotation.RootRotation(connections, r.GetValue(contexts)!.Select(c => new ClusterBinding(c) { Context = c }),
+                new Engine.Rotation.RootRotationOptions { Namespace = r.GetValue(ns)!, ValidityDays = d, WaitTimeout = TimeSpan.FromSeconds(t) }, log);
+            if (r.GetValue(status))
+            {
+                var st = await rotation.GetStatusAsync(ct).ConfigureAwait(false);
+                WriteRows(stdout, new[] { "CLUSTER", "SIGNING ROOT", "TRUSTED", "PUBLISHED", "SERVES INTERMEDIATE", "MULTIROOT", "RECORDED" }, st.Clusters.Select(c => new[]
+                {
+                    c.Cluster, c.SigningRoot?.ShortFingerprint ?? "-", string.Join(",", c.TrustedRoots.Select(x => x.ShortFingerprint)), string.Join(",", c.PublishedRoots.Select(x => x.ShortFingerprint)),
+                    c.ServesIntermediate switch { true => "yes", false => "no", _ => "not observed" }, c.MultiRootMesh ? "true" : "false", c.RecordedStage.ToString(),
+                }));
+                stdout.WriteLine($"rotation: {st}");
+                return ExitOk;
+            }
+            var p = Engine.Rotation.RootRotation.ParsePhase(r.GetValue(phase)!, "--phase");
+            var plan = await rotation.PlanAsync(p, r.GetValue(newCert)?.FullName, r.GetValue(newKey)?.FullName, ct).ConfigureAwait(false);
+            WriteRows(stdout, new[] { "ACTION", "CLUSTER", "KIND", "NAMESPACE", "NAME", "CHANGE" },
+                plan.Changes.Select(c => new[] { c.Action.ToUpperInvariant(), c.Cluster, c.Kind, c.Namespace, c.Name, c.Description }));
+            stdout.WriteLine($"plan: {plan}");
+            if (r.GetValue(dryRun)) return ExitOk;
+            if (!r.GetValue(yes))
+            {
+                if (Console.IsInputRedirected)
+                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--yes", null,
+                        "is required when there is no terminal to ask on: this phase replaces cacerts in every cluster", "review the plan (--dry-run), then run again with --yes"));
+                stdout.Write($"Apply {Engine.Rotation.RootRotation.PhaseName(p)} to {r.GetValue(contexts)!.Length} cluster(s)? [y/N] ");
+                if (Console.ReadLine()?.Trim().ToUpperInvariant() is not ("Y" or "YES"))
+                {
+                    stdout.WriteLine("nothing changed");
+                    return ExitOk;
+                }
+            }
+            try
+            {
+                var result = await rotation.ApplyAsync(plan, _ => true, ct).ConfigureAwait(false);
+                foreach (var v in result.Verifications) stdout.WriteLine(v.ToString());
+                var next = result.Stage switch
+                {
+                    Engine.Rotation.RotationStage.TrustAdded => "next: meshfed ca rotate --phase reissue --new-root-cert ... --new-root-key ... (same --context list)",
+                    Engine.Rotation.RotationStage.Reissued => "next: meshfed ca rotate --phase trust-remove (same --context list), once every workload has a certificate from the new intermediates",
+                    _ => "the rotation is complete",
+                };
+                stdout.WriteLine($"recorded stage {result.Stage} in every cluster; {next}");
+                return ExitOk;
+            }
+            catch (Engine.Rotation.RotationNotVerifiedException ex)
+            {
+                if (ex.Result is { } res) foreach (var v in res.Verifications) stdout.WriteLine(v.ToString());
+                stderr.WriteLine($"meshfed: error: {ex.Message}");
+                return ExitFailed;
+            }
         }));
         return command;
     }

@@ -63,7 +63,7 @@ public static class ApiSchemas
         var result = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         var bridge = new YamlDotNetBridge();
         // The OSSM 2.5 operator's copies are what clusters run; the Sail operator's v1 and v1alpha1; Istio 1.27.
-        foreach (var dir in new[] { "maistra-istio-operator", "istio", "sail-operator", "sail-operator-v1alpha1" })
+        foreach (var dir in new[] { "maistra-istio-operator", "istio", "sail-operator", "sail-operator-v1alpha1", "ocm-api", "argocd" })
         {
             var full = Path.Combine(CrdsDirectory!, dir);
             if (!System.IO.Directory.Exists(full)) continue;

@@ -118,6 +118,13 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Users in system:masters: SelfSubjectAccessReviews allow them everything; everyone else is judged by RBAC.</summary>
     public HashSet<string> Admins { get; } = new(StringComparer.Ordinal) { "admin" };
 
+    /// <summary>
+    /// What the API server's service proxy reaches (GET /api/v1/namespaces/NS/services/[scheme:]NAME:PORT/proxy/PATH):
+    /// "NS/NAME:PORT" to a function of PATH giving the text the pod answers (null: 404 from the pod). A Service with no
+    /// entry here has no ready endpoints (503, as kube-apiserver answers).
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, Func<string, string?>> ServiceProxies { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Every request line served ("METHOD path?query"), for assertions on traffic.</summary>
     public List<string> RequestLog { get; } = new();
 
@@ -238,6 +245,45 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The service proxy: a pod's answer through the API server (text), 503 without endpoints, 404 without the Service.</summary>
+    private async Task ServiceProxy(HttpContext http, string ns, string service, string subPath)
+    {
+        var parts = service.Split(':');
+        var name = parts.Length == 3 ? parts[1] : parts[0];
+        var port = parts.Length >= 2 ? parts[^1] : "80";
+        if (Store.Get(ResourceTypes.ByKind("v1", "Service")!, ns, name, "v1") is null)
+            throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"services \"{name}\" not found");
+        if (!ServiceProxies.TryGetValue($"{ns}/{name}:{port}", out var pod))
+            throw new ApiError(HttpStatusCode.ServiceUnavailable, "ServiceUnavailable", $"no endpoints available for service \"{service}\"");
+        var text = pod(subPath);
+        http.Response.StatusCode = text is null ? 404 : 200;
+        http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await http.Response.WriteAsync(text ?? "404 page not found\n");
+    }
+
+    /// <summary>
+    /// TokenRequest (POST .../serviceaccounts/NAME/token): a bound service-account token that expires after
+    /// spec.expirationSeconds (default 3600, at least 600, as kube-apiserver enforces), accepted until then.
+    /// </summary>
+    private async Task TokenRequest(HttpContext http, string ns, string serviceAccount)
+    {
+        var body = await Body(http) as JsonObject ?? new JsonObject();
+        if (Store.Get(ResourceTypes.ByKind("v1", "ServiceAccount")!, ns, serviceAccount, "v1") is null)
+            throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"serviceaccounts \"{serviceAccount}\" not found");
+        var seconds = body["spec"]?["expirationSeconds"] is JsonValue v && v.TryGetValue<long>(out var s) ? s : 3600;
+        if (seconds < 600)
+            throw new ApiError(HttpStatusCode.UnprocessableEntity, "Invalid", "spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes");
+        var expires = DateTimeOffset.UtcNow.AddSeconds(seconds);
+        var token = FakeSailOperator.ServiceAccountJwt(ns, serviceAccount, "", expires);
+        Tokens[token] = $"system:serviceaccount:{ns}:{serviceAccount}";
+        await Json(http, new JsonObject
+        {
+            ["kind"] = "TokenRequest", ["apiVersion"] = "authentication.k8s.io/v1", ["metadata"] = new JsonObject { ["name"] = serviceAccount, ["namespace"] = ns },
+            ["spec"] = new JsonObject { ["expirationSeconds"] = seconds, ["audiences"] = new JsonArray("https://kubernetes.default.svc") },
+            ["status"] = new JsonObject { ["token"] = token, ["expirationTimestamp"] = expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) },
+        }, HttpStatusCode.Created);
+    }
+
     /// <summary>A JWT bearer token whose exp claim has passed.</summary>
     private static bool Expired(string token)
     {
@@ -329,6 +375,16 @@ public sealed class FakeApiServer : IAsyncDisposable
             await Json(http, new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups });
             return;
         }
+        if (seg.Length >= 7 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" && seg[4] == "services" && seg[6] == "proxy" && method == "GET")
+        {
+            await ServiceProxy(http, seg[3], seg[5], "/" + string.Join('/', seg[7..]));
+            return;
+        }
+        if (seg.Length == 7 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" && seg[4] == "serviceaccounts" && seg[6] == "token" && method == "POST")
+        {
+            await TokenRequest(http, seg[3], seg[5]);
+            return;
+        }
         string group, version;
         string[] rest;
         if (seg.Length >= 2 && seg[0] == "api") { group = ""; version = seg[1]; rest = seg[2..]; }
@@ -384,13 +440,13 @@ public sealed class FakeApiServer : IAsyncDisposable
             case "GET" when name is null:
                 var selector = query["labelSelector"].ToString();
                 var fields = query["fieldSelector"].ToString();
-                var items = Store.List(type, ns, string.IsNullOrEmpty(selector) ? null : LabelSelector.Parse(selector), version,
+                var (items, listVersion) = Store.ListAt(type, ns, string.IsNullOrEmpty(selector) ? null : LabelSelector.Parse(selector), version,
                     string.IsNullOrEmpty(fields) ? null : FieldSelector.Parse(fields));
                 foreach (var i in items) { i.Remove("apiVersion"); i.Remove("kind"); }
                 await Json(http, new JsonObject
                 {
                     ["kind"] = type.Kind + "List", ["apiVersion"] = group.Length == 0 ? version : $"{group}/{version}",
-                    ["metadata"] = new JsonObject { ["resourceVersion"] = Store.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = listVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                     ["items"] = new JsonArray(items.ToArray<JsonNode>()),
                 });
                 return;
@@ -483,7 +539,12 @@ public sealed class FakeApiServer : IAsyncDisposable
         schema.Prune(body);
     }
 
-    /// <summary>A watch: the current objects (unless a resourceVersion is given), then every change, as JSON lines.</summary>
+    /// <summary>
+    /// A watch: the current objects (unless a resourceVersion is given), then every change, as JSON lines. From a
+    /// resourceVersion, the changes since that version come first (kube-apiserver's watch cache), so a client that lists,
+    /// then watches from the list's version (kubectl delete and wait do) misses nothing that happened in between; a
+    /// version older than the history kept ends the watch with 410 Expired, as kube-apiserver does.
+    /// </summary>
     private async Task Watch(HttpContext http, ResourceType type, string? ns, string version, IQueryCollection query)
     {
         var labels = query["labelSelector"].ToString() is { Length: > 0 } l ? LabelSelector.Parse(l) : null;
@@ -502,20 +563,52 @@ public sealed class FakeApiServer : IAsyncDisposable
             http.Response.StatusCode = 200;
             http.Response.ContentType = "application/json";
             var rv = query["resourceVersion"].ToString();
+            // Changes replayed from the history that may also reach OnChanged (they happened while it was subscribing): sent once.
+            var replayed = new HashSet<(string, string?, string?)>();
+            var backlog = new List<(string Type, JsonObject Object)>();
+            static (string, string?, string?) Identity(string verb, JsonObject o) =>
+                (verb, o["metadata"]?["uid"]?.GetValue<string>(), o["metadata"]?["resourceVersion"]?.ToString());
             if (rv.Length == 0 || rv == "0")
                 foreach (var o in Store.List(type, ns, labels, version, fields)) channel.Writer.TryWrite(("ADDED", o));
+            else if (long.TryParse(rv, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var since))
+            {
+                var history = Store.ChangesSince(since);
+                if (history is null)
+                {
+                    await http.Response.WriteAsync(new JsonObject
+                    {
+                        ["type"] = "ERROR",
+                        ["object"] = new JsonObject
+                        {
+                            ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
+                            ["message"] = $"too old resource version: {since} ({Store.ResourceVersion})", ["reason"] = "Expired", ["code"] = 410,
+                        },
+                    }.ToJsonString() + "\n");
+                    return;
+                }
+                foreach (var (t, o, verb) in history.Where(h => Wanted(h.Type, h.Object)))
+                {
+                    replayed.Add(Identity(verb, o));
+                    backlog.Add((verb, o));
+                }
+            }
             await http.Response.StartAsync();
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
             cts.CancelAfter(timeout);
             try
             {
+                async Task Send((string Type, JsonObject Object) e)
+                {
+                    var obj = (JsonObject)e.Object.DeepClone();
+                    obj["apiVersion"] = type.Group.Length == 0 ? version : $"{type.Group}/{version}";
+                    await http.Response.WriteAsync(new JsonObject { ["type"] = e.Type, ["object"] = obj }.ToJsonString() + "\n", cts.Token);
+                    await http.Response.Body.FlushAsync(cts.Token);
+                }
+                foreach (var e in backlog) await Send(e);
                 while (await channel.Reader.WaitToReadAsync(cts.Token))
                     while (channel.Reader.TryRead(out var e))
                     {
-                        var obj = (JsonObject)e.Object.DeepClone();
-                        obj["apiVersion"] = type.Group.Length == 0 ? version : $"{type.Group}/{version}";
-                        await http.Response.WriteAsync(new JsonObject { ["type"] = e.Type, ["object"] = obj }.ToJsonString() + "\n", cts.Token);
-                        await http.Response.Body.FlushAsync(cts.Token);
+                        if (replayed.Count == 0 || !replayed.Contains(Identity(e.Type, e.Object))) await Send(e);
                     }
             }
             catch (OperationCanceledException)

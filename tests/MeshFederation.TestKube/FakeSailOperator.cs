@@ -94,7 +94,7 @@ public sealed class FakeSailOperator
                     _server.Store.UpdateStatus(type, null, name, live => (ObjectStore.Number(live["metadata"]?["generation"]) ?? 1) != generation
                         ? live["status"]?.DeepClone()
                         : ReadyStatus(live, revisions), "sail-operator");
-                    if (revisions) PublishRoot(istioNamespace);
+                    if (revisions) PublishRoot(istioNamespace, restart: true);
                 }
                 catch (ApiError)
                 {
@@ -103,7 +103,7 @@ public sealed class FakeSailOperator
             if (ReadyDelay <= TimeSpan.Zero) Reconcile();
             else _ = Task.Delay(ReadyDelay).ContinueWith(_ => Reconcile(), TaskScheduler.Default);
         }
-        else if (type.Kind == "Secret" && name == "cacerts" && ns is not null) PublishRoot(ns);
+        else if (type.Kind == "Secret" && name == "cacerts" && ns is not null && !CacertsWatchPaused) PublishRoot(ns);
         else if (type.Kind == "Secret" && obj["type"]?.GetValue<string>() == "kubernetes.io/service-account-token" && obj["data"]?["token"] is null)
         {
             var sa = md["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>();
@@ -148,26 +148,158 @@ public sealed class FakeSailOperator
         foreach (var t in revoked) _server.Tokens.TryRemove(t, out _);
     }
 
-    /// <summary>What istiod does: publish the root it trusts (cacerts' root-cert.pem, else its self-signed root) in istio-ca-root-cert.</summary>
-    private void PublishRoot(string ns)
+    /// <summary>istiod hangs (or its file watch lags): changes to cacerts are not taken up until <see cref="ResumeCacertsWatch"/>.</summary>
+    public bool CacertsWatchPaused { get; set; }
+
+    /// <summary>istiod's watch works again: it reloads cacerts of the namespace now.</summary>
+    public void ResumeCacertsWatch(string ns)
     {
+        CacertsWatchPaused = false;
+        PublishRoot(ns);
+    }
+
+    /// <summary>What istiod logged about its CA (loads, reloads, ignored and refused root changes), oldest first.</summary>
+    public List<string> IstiodLog { get; } = new();
+
+    /// <summary>The roots istiod of a namespace trusts now (PEM each), empty when it is not running.</summary>
+    public IReadOnlyList<string> IstiodRoots(string ns) { lock (_gate) return _ca.TryGetValue(ns, out var ca) ? ca.Roots.ToList() : new List<string>(); }
+
+    /// <summary>The intermediate istiod of a namespace signs with now (ca-cert.pem), null when it self-signs or is not running.</summary>
+    public string? IstiodIntermediate(string ns) { lock (_gate) return _ca.TryGetValue(ns, out var ca) ? ca.CaCertPem : null; }
+
+    private sealed class IstiodCa
+    {
+        public List<string> Roots { get; set; } = new();
+
+        public string? CaCertPem { get; set; }
+    }
+
+    private readonly Dictionary<string, IstiodCa> _ca = new(StringComparer.Ordinal);
+
+    private static List<string> SplitPem(string pem)
+    {
+        var certs = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            certs.ImportFromPem(pem);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return new List<string>();
+        }
+        var list = certs.Select(c => c.ExportCertificatePem() + "\n").Distinct().ToList();
+        foreach (var c in certs) c.Dispose();
+        return list;
+    }
+
+    /// <summary>
+    /// What istiod does with its CA (istio pilot/pkg/bootstrap/istio_ca.go): at start it loads cacerts (root-cert.pem,
+    /// ca-cert.pem), else makes a self-signed root; it watches cacerts and reloads it live, but a change of the roots
+    /// is ignored unless ISTIO_MULTIROOT_MESH is "true" (spec.values.pilot.env of the Istio), and then accepted only when
+    /// the new bundle is a superset or a subset of the current one (otherwise the whole reload is refused). It
+    /// publishes the roots it trusts in ConfigMap istio-ca-root-cert, and reports its CA on its monitoring port 15014
+    /// (citadel_server_root_cert_expiry_timestamp, citadel_server_cert_chain_expiry_timestamp).
+    /// </summary>
+    private void PublishRoot(string ns, bool restart = false)
+    {
+        if (_server.Store.Get(ResourceTypes.ByKind("v1", "Namespace")!, null, ns, "v1") is null) return;
+        // Only a running istiod loads and publishes.
+        var istio = _server.Store.List(ResourceTypes.ByKind("sailoperator.io/v1", "Istio")!, null, null, "v1")
+            .FirstOrDefault(i => (i["spec"]?["namespace"]?.GetValue<string>() ?? "istio-system") == ns);
+        if (istio is null) return;
+        var multiRoot = istio["spec"]?["values"]?["pilot"]?["env"]?["ISTIO_MULTIROOT_MESH"]?.ToString() == "true";
         var cacerts = _server.Store.Get(ResourceTypes.ByKind("v1", "Secret")!, ns, "cacerts", "v1");
-        string root;
-        if (cacerts?["data"]?["root-cert.pem"]?.GetValue<string>() is { Length: > 0 } b64) root = Encoding.UTF8.GetString(Convert.FromBase64String(b64));
+        string Data(string key) => cacerts?["data"]?[key]?.GetValue<string>() is { Length: > 0 } b64 ? Encoding.UTF8.GetString(Convert.FromBase64String(b64)) : "";
+        List<string> roots;
+        string? caCert = null;
+        if (Data("root-cert.pem") is { Length: > 0 } rootPem)
+        {
+            roots = SplitPem(rootPem);
+            caCert = Data("ca-cert.pem") is { Length: > 0 } c ? c : null;
+        }
         else
         {
-            lock (_gate) root = _selfSignedRoot ??= TestPki.RootCertificatePem("istiod-" + _server.Name);
+            lock (_gate) roots = new List<string> { (_selfSignedRoot ??= TestPki.RootCertificatePem("istiod-" + _server.Name)) };
         }
-        if (_server.Store.Get(ResourceTypes.ByKind("v1", "Namespace")!, null, ns, "v1") is null) return;
-        // Only a running istiod publishes it.
-        if (!_server.Store.List(ResourceTypes.ByKind("sailoperator.io/v1", "Istio")!, null, null, "v1").Any(i => (i["spec"]?["namespace"]?.GetValue<string>() ?? "istio-system") == ns)) return;
+        List<string> accepted;
+        lock (_gate)
+        {
+            if (restart || !_ca.TryGetValue(ns, out var current))
+            {
+                _ca[ns] = new IstiodCa { Roots = roots, CaCertPem = caCert };
+                IstiodLog.Add($"{ns}: loaded CA ({roots.Count} root(s))");
+            }
+            else if (roots.ToHashSet().SetEquals(current.Roots))
+            {
+                if (current.CaCertPem != caCert) IstiodLog.Add($"{ns}: reloaded intermediate");
+                current.CaCertPem = caCert;
+            }
+            else if (!multiRoot)
+            {
+                IstiodLog.Add($"{ns}: root certificate changed; ignored (ISTIO_MULTIROOT_MESH is not true): restart istiod to take it up");
+                return;
+            }
+            else if (roots.ToHashSet().IsSupersetOf(current.Roots) || roots.ToHashSet().IsSubsetOf(current.Roots))
+            {
+                IstiodLog.Add($"{ns}: trust bundle updated ({current.Roots.Count} -> {roots.Count} root(s))");
+                current.Roots = roots;
+                current.CaCertPem = caCert;
+            }
+            else
+            {
+                IstiodLog.Add($"{ns}: refused new trust bundle: neither a superset nor a subset of the current one");
+                return;
+            }
+            accepted = _ca[ns].Roots.ToList();
+        }
+        _server.ServiceProxies[$"{ns}/istiod:15014"] = path => path == "/metrics" ? Metrics(ns) : null;
+        if (_server.Store.Get(ResourceTypes.ByKind("v1", "Service")!, ns, "istiod", "v1") is null)
+            _server.Store.Upsert(new JsonObject
+            {
+                ["apiVersion"] = "v1", ["kind"] = "Service",
+                ["metadata"] = new JsonObject { ["name"] = "istiod", ["namespace"] = ns, ["labels"] = new JsonObject { ["app"] = "istiod", ["istio"] = "pilot" } },
+                ["spec"] = new JsonObject
+                {
+                    ["selector"] = new JsonObject { ["app"] = "istiod" },
+                    ["ports"] = new JsonArray(
+                        new JsonObject { ["name"] = "grpc-xds", ["port"] = 15010 }, new JsonObject { ["name"] = "https-dns", ["port"] = 15012 },
+                        new JsonObject { ["name"] = "https-webhook", ["port"] = 443, ["targetPort"] = 15017 }, new JsonObject { ["name"] = "http-monitoring", ["port"] = 15014 }),
+                },
+            }, "sail-operator");
+        // istiod publishes the file it loaded as it is; an older bundle it kept is published as it had it.
+        var raw = Data("root-cert.pem");
+        var bundle = raw.Length > 0 && accepted.ToHashSet().SetEquals(roots) ? raw : string.Concat(accepted);
         var existing = _server.Store.Get(ResourceTypes.ByKind("v1", "ConfigMap")!, ns, "istio-ca-root-cert", "v1");
-        if (existing?["data"]?["root-cert.pem"]?.GetValue<string>() == root) return;
+        if (existing?["data"]?["root-cert.pem"]?.GetValue<string>() == bundle) return;
         _server.Store.Upsert(new JsonObject
         {
             ["apiVersion"] = "v1", ["kind"] = "ConfigMap",
             ["metadata"] = new JsonObject { ["name"] = "istio-ca-root-cert", ["namespace"] = ns, ["labels"] = new JsonObject { ["istio.io/config"] = "true" } },
-            ["data"] = new JsonObject { ["root-cert.pem"] = root },
+            ["data"] = new JsonObject { ["root-cert.pem"] = bundle },
         }, "istiod");
+    }
+
+    /// <summary>istiod's /metrics (port 15014): the expiry of its first root and of the chain it signs with, as Prometheus text.</summary>
+    private string? Metrics(string ns)
+    {
+        IstiodCa? ca;
+        lock (_gate) ca = _ca.TryGetValue(ns, out var c) ? new IstiodCa { Roots = c.Roots.ToList(), CaCertPem = c.CaCertPem } : null;
+        if (ca is null) return null;
+        static double Expiry(string pem)
+        {
+            using var cert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(pem);
+            return new DateTimeOffset(cert.NotAfter.ToUniversalTime()).ToUnixTimeSeconds();
+        }
+        var sb = new StringBuilder();
+        void Gauge(string name, string help, double value)
+        {
+            sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+            sb.Append("# TYPE ").Append(name).Append(" gauge\n");
+            sb.Append(name).Append(' ').Append(value.ToString("0.#########e+00", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+        sb.Append("# HELP istio_build Istio component build info\n# TYPE istio_build gauge\nistio_build{component=\"pilot\",tag=\"1.24.3\"} 1\n");
+        Gauge("citadel_server_root_cert_expiry_timestamp", "The unix timestamp, in seconds, when Citadel root cert will expire. A negative time indicates the cert is expired.", Expiry(ca.Roots[0]));
+        Gauge("citadel_server_cert_chain_expiry_timestamp", "The unix timestamp, in seconds, when Citadel cert chain will expire. A negative time indicates the cert is expired.", Expiry(ca.CaCertPem ?? ca.Roots[0]));
+        return sb.ToString();
     }
 }

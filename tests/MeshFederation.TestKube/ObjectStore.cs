@@ -51,6 +51,38 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
     /// <summary>Called after every successful write, outside the lock (the fake operators and watches hook in here).</summary>
     public event Action<ResourceType, JsonObject, string>? Changed;
 
+    /// <summary>How many past changes are kept for watches that start from a resourceVersion (kube-apiserver's watch cache).</summary>
+    public int HistoryLimit { get; set; } = 10_000;
+
+    private readonly object _historyGate = new();
+    private readonly Queue<(long Version, ResourceType Type, JsonObject Object, string Verb)> _history = new();
+    private long _historyFloor = -1;
+
+    /// <summary>
+    /// The changes after <paramref name="resourceVersion"/>, in order, as a watch from that version replays them (the
+    /// watch cache): a client that lists, then watches from the list's resourceVersion, misses nothing that happened in
+    /// between. Null when the version is older than the history kept (kube-apiserver answers 410 Gone, "too old resource version").
+    /// </summary>
+    public List<(ResourceType Type, JsonObject Object, string Verb)>? ChangesSince(long resourceVersion)
+    {
+        lock (_historyGate)
+        {
+            if (resourceVersion < _historyFloor) return null;
+            return _history.Where(e => e.Version > resourceVersion).Select(e => (e.Type, e.Object, e.Verb)).ToList();
+        }
+    }
+
+    /// <summary>Records a change in the history, then tells the subscribers.</summary>
+    private void Notify(ResourceType t, JsonObject o, string verb)
+    {
+        lock (_historyGate)
+        {
+            _history.Enqueue((Number(o["metadata"]?["resourceVersion"]) ?? 0, t, o, verb));
+            while (_history.Count > Math.Max(1, HistoryLimit)) _historyFloor = _history.Dequeue().Version;
+        }
+        Changed?.Invoke(t, o, verb);
+    }
+
     public long ResourceVersion { get { lock (_gate) return _resourceVersion; } }
 
     public int Count { get { lock (_gate) return _objects.Count; } }
@@ -101,6 +133,12 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
                 .OrderBy(o => o["metadata"]!["namespace"]?.GetValue<string>(), StringComparer.Ordinal)
                 .ThenBy(o => o["metadata"]!["name"]!.GetValue<string>(), StringComparer.Ordinal)
                 .Select(o => WithVersion(o, t, version)).ToList();
+    }
+
+    /// <summary>A list and the resourceVersion it is as of, read together (a watch from that version misses nothing after the list).</summary>
+    public (List<JsonObject> Items, long ResourceVersion) ListAt(ResourceType t, string? ns, LabelSelector? selector, string version, FieldSelector? fields = null)
+    {
+        lock (_gate) return (List(t, ns, selector, version, fields), _resourceVersion);
     }
 
     public IEnumerable<JsonObject> All()
@@ -226,7 +264,7 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
 
     private void Fire(List<(ResourceType, JsonObject, string)> events)
     {
-        foreach (var (t, o, verb) in events) Changed?.Invoke(t, o, verb);
+        foreach (var (t, o, verb) in events) Notify(t, o, verb);
     }
 
     // ------------------------------------------------------------------ create, update, patch
@@ -257,7 +295,7 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
             Writes++;
             result = WithVersion(obj, t, version);
         }
-        Changed?.Invoke(t, result, "ADDED");
+        Notify(t, result, "ADDED");
         return result;
     }
 
@@ -550,7 +588,10 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
                 if (dryRun) return (WithVersion(live, t, t.Versions[0]), true);
                 _objects.Remove(Key(t, ns, name));
                 Writes++;
-                result = (WithVersion(live, t, t.Versions[0]), true);
+                // The deletion has its own resourceVersion (etcd's revision of the delete), as watches see it.
+                var gone = WithVersion(live, t, t.Versions[0]);
+                gone["metadata"]!["resourceVersion"] = NextVersion();
+                result = (gone, true);
                 events.Add((t, result.Item1!, "DELETED"));
                 if (propagationPolicy == "Orphan") Orphan(md["uid"]!.GetValue<string>(), events);
                 else ScheduleCollection(live);
@@ -568,10 +609,12 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
         {
             if (!_objects.Remove(Key(t, ns, name), out removed)) return null;
             Writes++;
+            removed = (JsonObject)removed.DeepClone();
+            removed["metadata"]!["resourceVersion"] = NextVersion();
             if (t.Kind == "Namespace")
                 foreach (var k in _objects.Keys.Where(k => k.Ns == name).ToList()) _objects.Remove(k);
         }
-        Changed?.Invoke(t, removed, "DELETED");
+        Notify(t, removed, "DELETED");
         return removed;
     }
 

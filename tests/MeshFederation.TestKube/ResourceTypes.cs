@@ -6,7 +6,8 @@ public sealed record ResourceType(string Group, string[] Versions, string Plural
     public string Singular => Kind.ToLowerInvariant();
 
     /// <summary>A custom resource (defined by a CRD in shared/crds), not a built-in kind.</summary>
-    public bool IsCustom => Group is "maistra.io" or "federation.maistra.io" or "sailoperator.io" or "networking.istio.io" or "security.istio.io";
+    public bool IsCustom => Group is "maistra.io" or "federation.maistra.io" or "sailoperator.io" or "networking.istio.io" or "security.istio.io"
+        or "work.open-cluster-management.io" or "cluster.open-cluster-management.io" or "argoproj.io";
 
     /// <summary>metadata.generation is kept (custom resources and the built-in kinds whose strategy sets it).</summary>
     public bool HasGeneration => IsCustom || Kind is "Deployment" or "PodDisruptionBudget";
@@ -47,6 +48,11 @@ public static class ResourceTypes
         new("gateway.networking.k8s.io", new[] { "v1", "v1beta1" }, "gateways", "Gateway", true, new[] { "gtw" }, true),
         new("security.istio.io", new[] { "v1", "v1beta1" }, "authorizationpolicies", "AuthorizationPolicy", true, new[] { "ap" }, true),
         new("security.istio.io", new[] { "v1", "v1beta1" }, "peerauthentications", "PeerAuthentication", true, new[] { "pa" }, true),
+        // An OCM hub and Argo CD (issue 17): what meshfed render --format ocm|argocd writes is applied to them.
+        new("work.open-cluster-management.io", new[] { "v1" }, "manifestworks", "ManifestWork", true, Array.Empty<string>(), true),
+        new("cluster.open-cluster-management.io", new[] { "v1beta1" }, "placements", "Placement", true, Array.Empty<string>(), true),
+        new("cluster.open-cluster-management.io", new[] { "v1beta2" }, "managedclustersetbindings", "ManagedClusterSetBinding", true, new[] { "mclsetbinding" }, true),
+        new("argoproj.io", new[] { "v1alpha1" }, "applicationsets", "ApplicationSet", true, new[] { "appset" }, true),
     };
 
     public static ResourceType Namespace => All[0];

@@ -91,7 +91,7 @@ public partial class DocsTests
         var path = CmdletMetadata.ParameterYaml(c, "Path");
         Assert.Equal(2, path.Count);
         Assert.Contains(path, y => y.Contains("Parameter Sets: Path\n", StringComparison.Ordinal) && y.Contains("Required: True\nPosition: 0\n", StringComparison.Ordinal));
-        Assert.Contains(path, y => y.Contains("Parameter Sets: Snapshot\n", StringComparison.Ordinal) && y.Contains("Required: False\nPosition: Named\n", StringComparison.Ordinal));
+        Assert.Contains(path, y => y.Contains("Parameter Sets: Snapshot", StringComparison.Ordinal) && y.Contains("Required: False\nPosition: Named\n", StringComparison.Ordinal));
         var wrong = Regex.Replace(page, @"(### -Path\n(.|\n)*?Required: )True", "${1}False");
         var problems = MetadataProblems(c, wrong);
         Assert.Contains(problems, p => p.StartsWith("-Path: the yaml block(s) say", StringComparison.Ordinal) && p.Contains("Required: True", StringComparison.Ordinal));

@@ -206,4 +206,29 @@ public sealed class KubectlCompatibilityTests : IAsyncLifetime
         Assert.True(deleted == 0, deleteOutput);
         Assert.NotEqual(0, Kubectl("get namespace doomed").Code);
     }
+
+    [Fact]
+    public void A_watch_from_a_resourceVersion_replays_what_changed_since_as_the_watch_cache_does()
+    {
+        // kubectl delete --wait lists, then watches from the list's resourceVersion: what happens in between must reach it.
+        Assert.Equal(0, ApplyNamespace("watched").Code);
+        Assert.Equal(0, Kubectl("create configmap first -n watched --from-literal=a=b").Code);
+        var listed = JsonNode.Parse(Kubectl("get --raw /api/v1/namespaces/watched/configmaps").Output)!["metadata"]!["resourceVersion"]!.GetValue<string>();
+        Assert.Equal(0, Kubectl("delete configmap first -n watched").Code);
+        Assert.Equal(0, Kubectl("create configmap second -n watched --from-literal=a=b").Code);
+        var (code, output) = Kubectl($"get --raw /api/v1/namespaces/watched/configmaps?watch=true&resourceVersion={listed}&timeoutSeconds=1");
+        Assert.True(code == 0, output);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(new[] { "DELETED first", "ADDED second" }, events.Select(e => $"{e["type"]} {e["object"]!["metadata"]!["name"]}"));
+        // The deletion has a resourceVersion of its own, after the list's.
+        Assert.True(long.Parse(events[0]["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) > long.Parse(listed, System.Globalization.CultureInfo.InvariantCulture));
+
+        // A version older than the history kept: 410 Expired, as kube-apiserver answers (clients list again).
+        _server.Store.HistoryLimit = 1;
+        Assert.Equal(0, Kubectl("create configmap third -n watched --from-literal=a=b").Code);
+        (code, output) = Kubectl($"get --raw /api/v1/namespaces/watched/configmaps?watch=true&resourceVersion={listed}&timeoutSeconds=1");
+        var error = JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0])!;
+        Assert.Equal("ERROR", error["type"]!.GetValue<string>());
+        Assert.Equal(410, error["object"]!["code"]!.GetValue<int>());
+    }
 }

@@ -29,6 +29,11 @@ internal static class SchemaBundleBuilder
         ("sail-operator", "sailoperator.io_istiocnis.yaml", "istio-ecosystem/sail-operator", "chart/crds/sailoperator.io_istiocnis.yaml", "2bd0e29ba7b276e1584a08c17d79fb48c4747acf"),
         ("sail-operator-v1alpha1", "sailoperator.io_istios.yaml", "istio-ecosystem/sail-operator", "chart/crds/sailoperator.io_istios.yaml", "773a11747c38e375485df82640696f986ded4e76"),
         ("sail-operator-v1alpha1", "sailoperator.io_istiocnis.yaml", "istio-ecosystem/sail-operator", "chart/crds/sailoperator.io_istiocnis.yaml", "773a11747c38e375485df82640696f986ded4e76"),
+        // Distribution formats (issue 17): Argo CD ApplicationSet, OCM ManifestWork, Placement, ManagedClusterSetBinding.
+        ("argocd", "applicationset-crd.yaml", "argoproj/argo-cd", "manifests/crds/applicationset-crd.yaml", "109ca7ca71139e514114499d294a492e7910a965"),
+        ("ocm-api", "0000_00_work.open-cluster-management.io_manifestworks.crd.yaml", "open-cluster-management-io/api", "work/v1/0000_00_work.open-cluster-management.io_manifestworks.crd.yaml", "1845fd8032e4637d1fdee587cb1a714fc4ee93cd"),
+        ("ocm-api", "0000_02_clusters.open-cluster-management.io_placements.crd.yaml", "open-cluster-management-io/api", "cluster/v1beta1/0000_02_clusters.open-cluster-management.io_placements.crd.yaml", "1845fd8032e4637d1fdee587cb1a714fc4ee93cd"),
+        ("ocm-api", "0000_01_clusters.open-cluster-management.io_managedclustersetbindings.crd.yaml", "open-cluster-management-io/api", "cluster/v1beta2/0000_01_clusters.open-cluster-management.io_managedclustersetbindings.crd.yaml", "1845fd8032e4637d1fdee587cb1a714fc4ee93cd"),
         ("gateway-api", "gateway.networking.k8s.io_gateways.yaml", "kubernetes-sigs/gateway-api", "config/crd/standard/gateway.networking.k8s.io_gateways.yaml", "8bb74df00e56ec8f944d48c25e6c1c9c2f6848e3"),
     };
 
@@ -38,6 +43,8 @@ internal static class SchemaBundleBuilder
         "maistra.io/v2/ServiceMeshControlPlane", "maistra.io/v1/ServiceMeshMemberRoll",
         "federation.maistra.io/v1/ServiceMeshPeer", "federation.maistra.io/v1/ExportedServiceSet", "federation.maistra.io/v1/ImportedServiceSet",
         "sailoperator.io/v1/Istio", "sailoperator.io/v1/IstioCNI", "sailoperator.io/v1alpha1/Istio", "sailoperator.io/v1alpha1/IstioCNI",
+        "argoproj.io/v1alpha1/ApplicationSet", "work.open-cluster-management.io/v1/ManifestWork",
+        "cluster.open-cluster-management.io/v1beta1/Placement", "cluster.open-cluster-management.io/v1beta2/ManagedClusterSetBinding",
         "gateway.networking.k8s.io/v1/Gateway", "gateway.networking.k8s.io/v1beta1/Gateway",
     };
 

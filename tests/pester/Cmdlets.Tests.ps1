@@ -8,11 +8,18 @@ BeforeDiscovery {
     $cases = @(
         @{ Cmdlet = 'ConvertTo-MeshFederationGraph'; Set = '__AllParameterSets'; Uses = 'InputObject', 'Format' }
         @{ Cmdlet = 'ConvertTo-MeshManifest'; Set = '__AllParameterSets'; Uses = 'InputObject', 'Cluster' }
+        @{ Cmdlet = 'ConvertTo-MeshOssm3Federation'; Set = 'InputObject'; Uses = 'InputObject', 'Version' }
+        @{ Cmdlet = 'ConvertTo-MeshOssm3Federation'; Set = 'Path'; Uses = 'Path', 'OutputDirectory' }
+        @{ Cmdlet = 'ConvertTo-MeshOssm3Federation'; Set = 'LiteralPath'; Uses = 'LiteralPath', 'Name' }
+        @{ Cmdlet = 'ConvertTo-MeshOssm3Federation'; Set = 'Context'; Uses = 'Context', 'KubeConfig', 'OutputDirectory' }
         @{ Cmdlet = 'Export-MeshManifest'; Set = 'Path'; Uses = 'InputObject', 'Path', 'PassThru' }
         @{ Cmdlet = 'Export-MeshManifest'; Set = 'LiteralPath'; Uses = 'InputObject', 'LiteralPath', 'PassThru' }
         @{ Cmdlet = 'Export-MeshService'; Set = 'Peering'; Uses = 'Peering', 'Namespace', 'Name' }
         @{ Cmdlet = 'Export-MeshService'; Set = 'ControlPlane'; Uses = 'ControlPlane', 'Peer', 'Namespace', 'LabelSelector' }
         @{ Cmdlet = 'Get-MeshControlPlane'; Set = '__AllParameterSets'; Uses = 'KubeConfig' }
+        @{ Cmdlet = 'Get-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'KubeConfig', 'Namespace' }
+        @{ Cmdlet = 'Start-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'NewRootCertificatePath', 'WaitTimeout', 'WhatIf' }
+        @{ Cmdlet = 'Step-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'Phase', 'Validity' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'InputObject'; Uses = 'InputObject', 'KubeConfig', 'ChangesOnly' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'Path'; Uses = 'Path', 'KubeConfig', 'Removal' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'LiteralPath'; Uses = 'LiteralPath', 'KubeConfig', 'Prune' }
@@ -40,6 +47,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'LiteralPath'; Uses = 'LiteralPath', 'Quiet' }
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'Snapshot'; Uses = 'Snapshot', 'Path', 'AsOf' }
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'Context'; Uses = 'Context', 'KubeConfig' }
+        @{ Cmdlet = 'Test-MeshFederation'; Set = 'OcmHub'; Uses = 'OcmHub', 'Path', 'KubeConfig' }
     )
 }
 
@@ -97,6 +105,23 @@ Describe 'Offline cmdlets in every parameter set' {
         $m.Cluster | Should -Be 'green'
         $m.Documents.Kind | Should -Contain 'ServiceMeshPeer'
         $m.Yaml | Should -Match 'name: blue-mesh'
+    }
+
+    It 'ConvertTo-MeshOssm3Federation migrates objects, a -Path (wildcards) and a -LiteralPath file' {
+        $topology = Join-Path $ExamplesDir 'ossm2-federation-to-migrate.yaml'
+        $m = Import-MeshTopology -Path $topology | ConvertTo-MeshOssm3Federation -Version v1.24.3 -WarningAction SilentlyContinue
+        $m.Target.ControlPlanes.Version | Sort-Object -Unique | Should -Be 'v1.24.3'
+        $m.Files['steps/6-install-ossm3/east.yaml'] | Should -Match 'version: v1.24.3'
+        $out = Join-Path $TestDrive 'migration'
+        $m = ConvertTo-MeshOssm3Federation -Path (Join-Path $ExamplesDir 'ossm2-federation-to-*.yaml') -OutputDirectory $out -WarningAction SilentlyContinue
+        $m.Steps.Number | Should -Be (1..8)
+        Get-Content -Raw (Join-Path $out 'steps/2-export/west.yaml') | Should -Match 'kind: Gateway'
+        Import-MeshTopology -Path (Join-Path $out 'ossm3-topology.yaml') | Where-Object Style -eq 'Ossm3Federation' | ForEach-Object Name | Should -Be @('east-mesh', 'west-mesh')
+        $literal = Join-Path $TestDrive 'federation[2].yaml'
+        Copy-Item -LiteralPath $topology -Destination $literal
+        $m = ConvertTo-MeshOssm3Federation -LiteralPath $literal -Name federation-2 -WarningAction SilentlyContinue
+        $m.Name | Should -Be 'federation-2'
+        $m.TopologyYaml | Should -Match 'name: federation-2'
     }
 
     It 'Export-MeshManifest writes into -Path and -LiteralPath' {
@@ -219,6 +244,18 @@ Describe 'Live cmdlets in every parameter set' {
         $saved = Test-MeshFederation -Snapshot $snapshot -Path $seed001 -AsOf (Get-Date)
         $saved | Where-Object Status -eq Fail | Should -BeNullOrEmpty
         @($saved).Count | Should -BeGreaterThan 10
+    }
+
+    It 'ConvertTo-MeshOssm3Federation reads the federation of -Context and changes nothing' {
+        $before = kc blue get 'smcp,servicemeshpeer,exportedserviceset' -A -o 'jsonpath={.items[*].metadata.resourceVersion}'
+        $before | Should -Match '^\d+ \d+ \d+$'
+        $out = Join-Path $TestDrive 'live-migration'
+        $m = ConvertTo-MeshOssm3Federation -Context blue, green -KubeConfig $kubeconfig -OutputDirectory $out -WarningAction SilentlyContinue
+        ($m.Target.ControlPlanes | Sort-Object Name).Name | Should -Be @('blue-mesh', 'green-mesh')
+        ($m.Target.Exports | Where-Object Name -eq 'dokuwiki').Mesh | Should -Be 'blue-mesh'
+        $m.Steps[3].Actions.Command | Should -Contain 'kubectl --context blue -n blue-mesh-system delete exportedserviceset green-mesh'
+        Get-Content -Raw (Join-Path $out 'steps/1-prepare-ossm2/blue.patch.json') | ConvertFrom-Json | ForEach-Object { $_.spec.cluster.network } | Should -Be 'network-blue-mesh'
+        kc blue get 'smcp,servicemeshpeer,exportedserviceset' -A -o 'jsonpath={.items[*].metadata.resourceVersion}' | Should -Be $before
     }
 
     It 'Remove-MeshFederation from objects (-WhatIf), -Path (-WhatIf) and -LiteralPath' {

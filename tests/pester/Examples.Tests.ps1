@@ -27,7 +27,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Support/Examples.ps1')
     Import-MeshFederationUnderTest
     Import-Module (Join-Path $PSScriptRoot 'Support/TestKube.psm1') -Force
-    $kube = Start-TestKube -Cluster 'blue:ossm2,federation', 'green:ossm2,federation', 'mesh1:ossm2', 'mesh2:ossm2' -Namespace nfs-app-istio, bookinfo
+    $kube = Start-TestKube -Cluster 'blue:ossm2,federation', 'green:ossm2,federation', 'mesh1:ossm2', 'mesh2:ossm2', 'north:sail', 'south:sail' -Namespace nfs-app-istio, bookinfo
     $savedKubeconfig = $env:KUBECONFIG
     $env:KUBECONFIG = $kube.Kubeconfig
     # topology.yaml of the examples: seed 001 as these clusters run it, its ingress addresses read live (the seed's are
@@ -51,6 +51,33 @@ BeforeAll {
     Copy-Item (Join-Path $ExamplesDir '*.yaml') (Join-Path $template 'examples')
     Copy-Item $seed001 (Join-Path $template 'topology.yaml')
     Copy-Item $kube.Kubeconfig (Join-Path $template 'ci-kubeconfig')
+    # The root rotation pages (issue 18): north and south run a Sail istiod with ISTIO_MULTIROOT_MESH=true and cacerts
+    # under one root; ./new-root holds the root to rotate to. The pages run in order: Get-, Start-, Step-MeshRootRotation.
+    $rotationCa = Join-Path ([IO.Path]::GetTempPath()) ("meshfed-rotation-" + [guid]::NewGuid().ToString('n'))
+    $null = New-MeshCertificateAuthority -Cluster north, south -KeyAlgorithm EcdsaP256 -Path $rotationCa
+    $null = New-MeshCertificateAuthority -KeyAlgorithm EcdsaP256 -Path (Join-Path $template 'new-root')
+    foreach ($context in 'north', 'south') {
+        $null = kubectl --context $context create namespace istio-system
+        $files = 'ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-chain.pem' | ForEach-Object { "--from-file=$_=$(Join-Path $rotationCa "$context/$_")" }
+        $null = kubectl --context $context -n istio-system create secret generic cacerts @files
+        $null = @"
+apiVersion: sailoperator.io/v1
+kind: Istio
+metadata:
+  name: default
+spec:
+  version: v1.27.3
+  namespace: istio-system
+  values:
+    global:
+      multiCluster:
+        clusterName: $context
+    pilot:
+      env:
+        ISTIO_MULTIROOT_MESH: "true"
+"@ | kubectl --context $context apply -f -
+    }
+    Remove-Item -Recurse -Force $rotationCa
     foreach ($context in 'blue', 'green') {
         $dir = New-Item -ItemType Directory (Join-Path $template "case-1234/$context")
         kubectl --context $context get smcp,servicemeshpeer,exportedserviceset,importedserviceset,configmap,service,pod,node -A -o yaml > (Join-Path $dir 'objects.yaml')

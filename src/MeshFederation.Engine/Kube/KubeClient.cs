@@ -277,6 +277,39 @@ public sealed class KubeClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// GET of a text resource (a pod's /metrics through the API server's service proxy): one attempt, the status code
+    /// and the body (null unless 2xx). Tokens are never logged.
+    /// </summary>
+    public async Task<(string? Text, HttpStatusCode Status, string? Failure)> GetTextAsync(string pathAndQuery, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
+        request.Headers.Accept.ParseAdd("text/plain");
+        request.Headers.Accept.ParseAdd("*/*");
+        await Authorize(request, refresh: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Interlocked.Increment(ref _requests);
+            var http = await HttpAsync(cancellationToken).ConfigureAwait(false);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            _log.Debug($"{_context.Name}: GET {Redact(pathAndQuery)} -> {(int)response.StatusCode}");
+            if (response.IsSuccessStatusCode) return (text, response.StatusCode, null);
+            var status = TryParse(text);
+            return (null, response.StatusCode, $"{(int)response.StatusCode} {status?["message"]?.GetValue<string>() ?? Truncate(text.Trim())}");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+        {
+            return (null, 0, ex is OperationCanceledException ? $"timed out after {_options.RequestTimeout.TotalSeconds:0.#}s" : $"connection failed ({Describe(ex)})");
+        }
+    }
+
     private Task Delay(int attempt, TimeSpan? retryAfter, CancellationToken cancellationToken)
     {
         TimeSpan delay;

@@ -84,6 +84,9 @@ public sealed class MeshMigration
     /// <summary>The step plan as Markdown (MIGRATION.md).</summary>
     public string Plan => Files[Ossm3Migration.PlanFile];
 
+    /// <summary>The values the manifests still need that do not exist yet (read from the clusters by running the migration again with -Context).</summary>
+    public IReadOnlyList<PendingItem> Pending => Manifests.Pending.Where(p => p.Defers).ToList();
+
     public override string ToString() => $"{Name}: {Target.ControlPlanes.Count} meshes, {Steps.Count} steps";
 }
 

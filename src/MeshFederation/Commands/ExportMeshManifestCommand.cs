@@ -38,6 +38,60 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string LiteralPath { get; set; } = "";
 
+    /// <summary>The layout: Files (one YAML per cluster), Kustomize, ArgoCD or Ocm.</summary>
+    [Parameter]
+    public Engine.Distribution.DistributionFormat Format { get; set; } = Engine.Distribution.DistributionFormat.Files;
+
+    /// <summary>Kustomize/ArgoCD/Ocm: the folder for Secrets holding keys or tokens (0600), outside the tree (default: &lt;Path&gt;.secrets).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SecretsPath { get; set; }
+
+    /// <summary>ArgoCD: the Git repository the tree is committed to.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RepoUrl { get; set; }
+
+    /// <summary>ArgoCD: the revision to sync.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Revision { get; set; } = "HEAD";
+
+    /// <summary>ArgoCD: the tree's folder inside the repository.</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string RepoPath { get; set; } = "";
+
+    /// <summary>ArgoCD: the namespace Argo CD runs in.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string ArgoCDNamespace { get; set; } = "argocd";
+
+    /// <summary>ArgoCD: the AppProject of the Applications.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string ArgoCDProject { get; set; } = "default";
+
+    /// <summary>ArgoCD: a cluster generator selecting Argo CD clusters with these labels, instead of a list of the topology's clusters.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public System.Collections.Hashtable? ClusterSelector { get; set; }
+
+    /// <summary>Ocm: also write a Placement and a ManagedClusterSetBinding for this ManagedClusterSet.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ClusterSet { get; set; }
+
+    /// <summary>Ocm: the hub namespace of the Placement and the binding.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string PlacementNamespace { get; set; } = "meshfederation";
+
+    /// <summary>Ocm: start a new ManifestWork before one passes this many bytes.</summary>
+    [Parameter]
+    [ValidateRange(4096, 512000)]
+    public int SplitBytes { get; set; } = 400 * 1024;
+
     /// <summary>Emit the written files.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -85,7 +139,6 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
         RenderResult? result = null;
         if (!Try(() => result = Ossm2Renderer.Render(set), _items)) return;
         WritePending(result!.Pending, result.Warnings);
-        var files = ManifestEmitter.Files(result, Yaml);
         var options = new OutputFolderOptions
         {
             Field = ParameterSetName,
@@ -95,6 +148,12 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
             CancellationToken = _stop.Token,
             Log = WriteVerbose,
         };
+        if (Format != Engine.Distribution.DistributionFormat.Files)
+        {
+            WriteDistribution(dir, result, options);
+            return;
+        }
+        var files = ManifestEmitter.Files(result, Yaml);
         if (!Try(() => OutputFolder.Check(dir, files, options), dir)) return;
         if (!ShouldProcess(dir, $"Write {files.Count} files ({string.Join(", ", files.Keys)}), replacing the set written there before")) return;
         OutputFolderResult? written = null;
@@ -107,10 +166,58 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
             WriteWarning($"Stopped; nothing was changed in {dir}.");
             throw new PipelineStoppedException();
         }
-        foreach (var f in written!.Written)
+        Emit(written!.Written);
+    }
+
+    private void Emit(IEnumerable<string> written)
+    {
+        foreach (var f in written)
         {
             WriteVerbose($"Wrote {f}");
             // The provider's item (PSPath, PSParentPath, the FileSystem views), as Get-Item returns it.
+            if (PassThru.IsPresent) WriteObject(InvokeProvider.Item.Get(WildcardPattern.Escape(f)), enumerateCollection: true);
+        }
+    }
+
+    /// <summary>Kustomize, ArgoCD or Ocm: the tree into the folder, the Secrets with keys or tokens into -SecretsPath (0600).</summary>
+    private void WriteDistribution(string dir, RenderResult result, OutputFolderOptions options)
+    {
+        string? secretsDir = null;
+        if (SecretsPath is not null && (secretsDir = ResolveDestination(SecretsPath, false, nameof(SecretsPath))) is null) return;
+        secretsDir ??= Engine.Distribution.DistributionWriter.DefaultSecretsDirectory(dir);
+        Dictionary<string, string>? selector = null;
+        if (ClusterSelector is not null)
+        {
+            selector = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (System.Collections.DictionaryEntry e in ClusterSelector) selector[e.Key?.ToString() ?? ""] = e.Value?.ToString() ?? "";
+        }
+        var distribution = new Engine.Distribution.DistributionOptions
+        {
+            RepoUrl = RepoUrl, Revision = Revision, RepoPath = RepoPath, ArgoNamespace = ArgoCDNamespace, ArgoProject = ArgoCDProject,
+            ClusterSelector = selector, ClusterSet = ClusterSet, PlacementNamespace = PlacementNamespace, MaxWorkBytes = SplitBytes,
+        };
+        Engine.Distribution.DistributionOutput? output = null;
+        if (!Try(() => distribution.Validate(Format, f => f switch { "ArgoNamespace" => nameof(ArgoCDNamespace), "MaxWorkBytes" => nameof(SplitBytes), _ => f }), dir)) return;
+        if (!Try(() => output = Engine.Distribution.DistributionRenderer.Render(result, Format, distribution, Yaml), dir)) return;
+        var treeOptions = options with { PrivateFiles = new HashSet<string>(StringComparer.Ordinal) };
+        if (!Try(() => Engine.Distribution.DistributionWriter.Check(dir, secretsDir, output!, treeOptions, nameof(SecretsPath)), dir)) return;
+        var what = $"Write {output!.Files.Count} files ({Format} layout), replacing the set written there before"
+            + (output.SecretFiles.Count == 0 ? "" : $", and {output.SecretFiles.Count} files holding keys or tokens (0600) to {secretsDir}");
+        if (!ShouldProcess(dir, what)) return;
+        (OutputFolderResult Tree, OutputFolderResult? Secrets) written = default;
+        try
+        {
+            if (!Try(() => written = Engine.Distribution.DistributionWriter.Write(dir, secretsDir, output, treeOptions, nameof(SecretsPath)), dir)) return;
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            WriteWarning($"Stopped; nothing was changed in {dir}.");
+            throw new PipelineStoppedException();
+        }
+        Emit(written.Tree!.Written);
+        foreach (var f in written.Secrets?.Written ?? Array.Empty<string>())
+        {
+            WriteVerbose($"Wrote {f} (0600; keep it out of Git)");
             if (PassThru.IsPresent) WriteObject(InvokeProvider.Item.Get(WildcardPattern.Escape(f)), enumerateCollection: true);
         }
     }

@@ -25,6 +25,7 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     private const string ByLiteralPath = "LiteralPath";
     private const string BySnapshot = "Snapshot";
     private const string ByContext = "Context";
+    private const string ByOcmHub = "OcmHub";
     private readonly List<(string? Topology, object Item)> _items = new();
     private readonly List<string> _files = new();
     private readonly CancellationTokenSource _stop = new();
@@ -35,6 +36,7 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByPath)]
     [Parameter(ParameterSetName = BySnapshot)]
+    [Parameter(ParameterSetName = ByOcmHub)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     public string Path { get; set; } = "";
@@ -55,6 +57,12 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string[] Context { get; set; } = Array.Empty<string>();
 
+    /// <summary>Check through an Open Cluster Management hub (this kubeconfig context): the status feedback of the ManifestWorks Export-MeshManifest -Format Ocm wrote.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByOcmHub)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
+    public string OcmHub { get; set; } = "";
+
     /// <summary>Read the clusters the objects are bound to instead of checking the declaration alone.</summary>
     [Parameter(ParameterSetName = ByObject)]
     [Parameter(ParameterSetName = ByPath)]
@@ -72,6 +80,7 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     [Parameter(ParameterSetName = ByPath)]
     [Parameter(ParameterSetName = ByLiteralPath)]
     [Parameter(ParameterSetName = ByContext)]
+    [Parameter(ParameterSetName = ByOcmHub)]
     [ValidateNotNullOrEmpty]
     public string? KubeConfig { get; set; }
 
@@ -80,6 +89,7 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
     [Parameter(ParameterSetName = ByPath)]
     [Parameter(ParameterSetName = ByLiteralPath)]
     [Parameter(ParameterSetName = ByContext)]
+    [Parameter(ParameterSetName = ByOcmHub)]
     public SwitchParameter InCluster { get; set; }
 
     /// <summary>The time sync ages are measured against (for a snapshot: when it was taken). Default: when each object was read.</summary>
@@ -133,7 +143,28 @@ public sealed class TestMeshFederationCommand : MeshCmdlet, IDisposable
         if (!TryResolveKubeConfig(KubeConfig, out var kubeconfig)) return;
         var all = new List<MeshCheckResult>();
 
-        if (ParameterSetName is BySnapshot or ByContext)
+        if (ParameterSetName == ByOcmHub)
+        {
+            FederationSet? intended = null;
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Path)))
+            {
+                if (ResolveOne(Path, literal: false, nameof(Path)) is not { } file || !Try(() => intended = TopologyLoader.LoadFile(file, Yaml), Path, reading: true)) return;
+            }
+            using var log = new CmdletLog();
+            using var connections = new ClusterConnections(Yaml, kubeconfig, new KubeClientOptions(), log, InCluster.IsPresent);
+            var hubResults = default(IReadOnlyList<MeshCheckResult>);
+            try
+            {
+                if (!RunLive(log, _stop, () => Engine.Distribution.OcmHubChecks.RunAsync(connections.For(new ClusterBinding(OcmHub) { Context = OcmHub }), OcmHub, intended, options, _stop.Token), out hubResults)) return;
+            }
+            catch (Exception ex) when (ex is KubeApiException or Engine.Validation.MeshFederationException or HttpRequestException)
+            {
+                WriteError(ContextFailure(OcmHub, ex));
+                return;
+            }
+            Emit(hubResults!, null, all);
+        }
+        else if (ParameterSetName is BySnapshot or ByContext)
         {
             FederationSet? intended = null;
             if (MyInvocation.BoundParameters.ContainsKey(nameof(Path)))

@@ -8,6 +8,7 @@ public static class ErrorIds
 {
     public const string InvalidArgument = "MeshFederation.InvalidArgument";
     public const string Conflict = "MeshFederation.Conflict";
+    public const string RotationNotVerified = "MeshFederation.RotationNotVerified";
     public const string InvalidTopology = "MeshFederation.InvalidTopology";
     public const string NotFound = "MeshFederation.NotFound";
     public const string FileError = "MeshFederation.FileError";
