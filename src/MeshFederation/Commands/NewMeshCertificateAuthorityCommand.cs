@@ -153,9 +153,8 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
             MeshCertificateAuthority? ca = null;
             // Every key (a new root's and the intermediates') is generated on every core at once; progress counts keys.
             var done = 0;
-            void Tick() { step = Volatile.Read(ref done); Progress($"generated {step} of {steps} key(s) ({(ParameterSetName == NewRoot ? KeyAlgorithm : ca?.KeyAlgorithm)}) on {Environment.ProcessorCount} core(s)"); }
-            var intermediates = clusters.Count == 0 ? "" : $"the intermediates of {string.Join(", ", clusters)}";
-            Progress($"generating {steps} key(s) on {Environment.ProcessorCount} core(s): {(ParameterSetName == NewRoot ? "the root's" + (clusters.Count == 0 ? "" : " and ") : "")}{intermediates}");
+            var what = string.Join(", ", (ParameterSetName == NewRoot ? new[] { "root" } : Array.Empty<string>()).Concat(clusters.Select(c => $"intermediate of {c}")));
+            void Tick() { step = Volatile.Read(ref done); Progress($"generated {step} of {steps} key(s) ({(ParameterSetName == NewRoot ? KeyAlgorithm : ca?.KeyAlgorithm)}: {what}) on {Environment.ProcessorCount} core(s)"); }
             if (ParameterSetName == ExistingRoot)
             {
                 if (!Try(() => ca = MeshCertificateAuthority.Load(rootCert!, rootKey!, days, nameof(RootCertificatePath), nameof(RootKeyPath)), rootCert, reading: true)) return;
@@ -170,13 +169,10 @@ public sealed class NewMeshCertificateAuthorityCommand : MeshCmdlet, IDisposable
                 Tick();
                 if (!Try(() => ca = Generate(() => MeshCertificateAuthority.Create(KeyAlgorithm, days, Organization, clusters, () => Interlocked.Increment(ref done), cancellationToken: _stop.Token), Tick))) return;
             }
+            if (steps > 0) Tick(); // every key generated
             step = steps;
             WriteVerbose($"Root: {ca!.Root}");
-            foreach (var c in clusters)
-            {
-                Progress($"issued the intermediate of {c}");
-                WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
-            }
+            foreach (var c in clusters) WriteVerbose($"Intermediate for {c}: {ca[c].Intermediate}");
             foreach (var (text, input) in trusted)
                 if (!Try(() => ca.TrustAlso(text), input)) return;
             if (dir is not null)
