@@ -709,16 +709,7 @@ public static class MeshfedApp
 
     /// <summary>The files a render reads: the topology and every file its objects came from. They are never overwritten.</summary>
     private static IEnumerable<string> Inputs(FederationSet set, string topology) =>
-        new[] { topology }.Concat(set.AllObjects().Select(o => o switch
-        {
-            MeshControlPlane c => c.Source?.File,
-            MeshPeering p => p.Source?.File,
-            MeshServiceExport e => e.Source?.File,
-            MeshServiceImport i => i.Source?.File,
-            MeshTrafficSplit t => t.Source?.File,
-            MeshFailoverPolicy f => f.Source?.File,
-            _ => null,
-        }).OfType<string>()).Where(File.Exists);
+        new[] { topology }.Where(File.Exists).Concat(FederationSet.SourceFiles(set.AllObjects()));
 
     private static void WriteTable(TextWriter w, IReadOnlyList<MeshCheckResult> results)
     {

@@ -78,6 +78,21 @@ public sealed class FederationSet
         }
     }
 
+    /// <summary>
+    /// The existing files federation objects were read from (topology files): inputs that writers never overwrite.
+    /// </summary>
+    public static IReadOnlyList<string> SourceFiles(IEnumerable<object> items) =>
+        items.Select(o => o switch
+        {
+            MeshControlPlane c => c.Source?.File,
+            MeshPeering p => p.Source?.File,
+            MeshServiceExport e => e.Source?.File,
+            MeshServiceImport i => i.Source?.File,
+            MeshTrafficSplit t => t.Source?.File,
+            MeshFailoverPolicy f => f.Source?.File,
+            _ => null,
+        }).OfType<string>().Where(File.Exists).Distinct(StringComparer.Ordinal).ToList();
+
     public IEnumerable<object> AllObjects() =>
         _controlPlanes.Cast<object>().Concat(_peerings).Concat(_exports).Concat(_imports).Concat(_splits).Concat(_proxies).Concat(_failovers).Concat(_caMaterial);
 

@@ -225,17 +225,7 @@ public sealed class ExportMeshManifestCommand : MeshCmdlet, IDisposable
     public void Dispose() => _stop.Dispose();
 
     /// <summary>The files the objects were read from (topology files): never overwritten.</summary>
-    private static List<string> Inputs(IEnumerable<object> items) =>
-        items.Select(o => o switch
-        {
-            MeshControlPlane c => c.Source?.File,
-            MeshPeering p => p.Source?.File,
-            MeshServiceExport e => e.Source?.File,
-            MeshServiceImport i => i.Source?.File,
-            MeshTrafficSplit t => t.Source?.File,
-            MeshFailoverPolicy f => f.Source?.File,
-            _ => null,
-        }).OfType<string>().Where(File.Exists).Distinct(StringComparer.Ordinal).ToList();
+    private static IReadOnlyList<string> Inputs(IEnumerable<object> items) => FederationSet.SourceFiles(items);
 
     private System.Collections.ArrayList? Errors() => SessionState.PSVariable.GetValue("Error") as System.Collections.ArrayList;
 
