@@ -332,17 +332,29 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(writer);
+        // Each document is written by PlainYamlWriter when it has only the shapes renders produce (the same text
+        // YamlDotNet gives, without its per-scalar analysis), else by YamlDotNet on its own.
+        var sb = new StringBuilder();
+        foreach (var doc in documents)
         {
-            var emitter = new Emitter(writer, new EmitterSettings(bestIndent: 2, bestWidth: int.MaxValue, isCanonical: false, maxSimpleKeyLength: 1024, skipAnchorName: false, indentSequences: false));
-            emitter.Emit(new StreamStart());
-            foreach (var doc in documents)
-            {
-                emitter.Emit(new DocumentStart(null, null, isImplicit: false));
-                Write(emitter, doc);
-                emitter.Emit(new DocumentEnd(isImplicit: true));
-            }
-            emitter.Emit(new StreamEnd());
+            sb.Clear();
+            if (PlainYamlWriter.TryWrite(doc, sb)) writer.Write(sb);
+            else EmitWithYamlDotNet(new[] { doc }, writer);
         }
+    }
+
+    /// <summary>The documents through YamlDotNet's emitter alone (what <see cref="Emit(IEnumerable{JsonNode}, TextWriter)"/> must equal).</summary>
+    internal static void EmitWithYamlDotNet(IEnumerable<JsonNode> documents, TextWriter writer)
+    {
+        var emitter = new Emitter(writer, new EmitterSettings(bestIndent: 2, bestWidth: int.MaxValue, isCanonical: false, maxSimpleKeyLength: 1024, skipAnchorName: false, indentSequences: false));
+        emitter.Emit(new StreamStart());
+        foreach (var doc in documents)
+        {
+            emitter.Emit(new DocumentStart(null, null, isImplicit: false));
+            Write(emitter, doc);
+            emitter.Emit(new DocumentEnd(isImplicit: true));
+        }
+        emitter.Emit(new StreamEnd());
     }
 
     private static void Write(IEmitter emitter, JsonNode? node)
@@ -384,9 +396,29 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
     {
         ScalarStyle style;
         if (s.Contains('\n', StringComparison.Ordinal)) style = ScalarStyle.Literal;
-        else if (s.Length == 0 || NeedsQuotes().IsMatch(s) || AmbiguousPlain().IsMatch(s)) style = ScalarStyle.DoubleQuoted;
+        else if (s.Length == 0 || MustQuote(s)) style = ScalarStyle.DoubleQuoted;
         else style = ScalarStyle.Any;
         emitter.Emit(new Scalar(null, null, s, style, style is ScalarStyle.Any or ScalarStyle.Plain, style is not (ScalarStyle.Any or ScalarStyle.Plain)));
+    }
+
+    /// <summary>A single-line string a YAML reader would type otherwise or misread plain: written double-quoted.</summary>
+    internal static bool MustQuote(string s)
+    {
+        if (s.Length == 0) return false;
+        // The regular expressions below decide; these ASCII-only shortcuts only skip them where they cannot match.
+        var first = s[0];
+        var ambiguous = "yYnNtTfFoO~+-.".Contains(first, StringComparison.Ordinal) || char.IsDigit(first);
+        if (!ambiguous && IsQuietAscii(s)) return false;
+        return NeedsQuotes().IsMatch(s) || AmbiguousPlain().IsMatch(s);
+    }
+
+    /// <summary>Only ASCII letters, digits and characters that NeedsQuotes cannot match on (no blanks, no ':' or '#'), and a first character it does not match.</summary>
+    private static bool IsQuietAscii(string s)
+    {
+        if ("-?:,[]{}#&*!|>'\"%@`".Contains(s[0], StringComparison.Ordinal)) return false;
+        foreach (var c in s)
+            if (c <= ' ' || c > '~' || c == ':' || c == '#') return false;
+        return true;
     }
 
     // Booleans of YAML 1.1 (y, yes, on, ...) and 1.2, nulls, numbers (incl. octal, hex, sexagesimal-looking, .inf/.nan), timestamps.
