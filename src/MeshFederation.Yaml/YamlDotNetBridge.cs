@@ -407,9 +407,9 @@ public sealed partial class YamlDotNetBridge : IYamlBridge
         if (s.Length == 0) return false;
         // The regular expressions below decide; these ASCII-only shortcuts only skip them where they cannot match.
         var first = s[0];
-        var ambiguous = "yYnNtTfFoO~+-.".Contains(first, StringComparison.Ordinal) || char.IsDigit(first);
-        if (!ambiguous && IsQuietAscii(s)) return false;
-        return NeedsQuotes().IsMatch(s) || AmbiguousPlain().IsMatch(s);
+        // AmbiguousPlain matches only whole words (at most 5 letters) when the text starts with a letter.
+        var ambiguous = ("yYnNtTfFoO".Contains(first, StringComparison.Ordinal) && s.Length <= 5) || "~+-.".Contains(first, StringComparison.Ordinal) || char.IsDigit(first);
+        return (!IsQuietAscii(s) && NeedsQuotes().IsMatch(s)) || (ambiguous && AmbiguousPlain().IsMatch(s));
     }
 
     /// <summary>Only ASCII letters, digits and characters that NeedsQuotes cannot match on (no blanks, no ':' or '#'), and a first character it does not match.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -24,13 +25,120 @@ public sealed class SchemaValidator
     private static readonly ConcurrentDictionary<string, Regex?> Patterns = new(StringComparer.Ordinal);
     private readonly JsonObject _definitions;
 
+    // Every schema object met is read once into a Compiled (its values decoded from the JSON), keyed by the object
+    // itself: a schema parsed from JSON holds element-backed values that would otherwise be transcoded on every
+    // lookup. Reading JSON nodes is not thread-safe (JsonObject builds its index lazily), so compiling is serialized;
+    // validating with compiled schemas is safe from several threads.
+    private readonly ConditionalWeakTable<JsonObject, Compiled> _compiled = new();
+    private readonly object _gate = new();
+
     public SchemaValidator(JsonObject definitions) => _definitions = definitions;
 
     public List<SchemaViolation> Validate(JsonNode? value, JsonObject schema, string path = "")
     {
         var errors = new List<SchemaViolation>();
+        Check(value, Compile(schema), path, errors);
+        return errors;
+    }
+
+    private List<SchemaViolation> Validate(JsonNode? value, Compiled schema, string path)
+    {
+        var errors = new List<SchemaViolation>();
         Check(value, schema, path, errors);
         return errors;
+    }
+
+    /// <summary>A schema object ($ref resolved) with its values decoded once.</summary>
+    private sealed class Compiled
+    {
+        public Compiled[]? AllOf, AnyOf, OneOf;
+        public Compiled? Not, Items, AdditionalSchema;
+        public bool AdditionalClosed, IntOrString;
+        public string? Type;
+        public (string? Text, string Json)[]? Enum;
+        public int? MinItems, MaxItems, MinLength, MaxLength, MinProperties, MaxProperties;
+        public string? PatternText;
+        public Regex? Pattern;
+        public double? Minimum, Maximum;
+        public string? MinimumText, MaximumText;
+        public bool ExclusiveMinimum, ExclusiveMaximum;
+        public string[]? Required;
+        public string[]? NotAnyOfRequired; // the "required" of each anyOf branch of a "not" schema (its message)
+        public Dictionary<string, Compiled>? Properties;
+        public string[] PropertyNames = Array.Empty<string>();
+        public bool Ready;
+    }
+
+    private Compiled Compile(JsonObject schema)
+    {
+        if (_compiled.TryGetValue(schema, out var done) && Volatile.Read(ref done.Ready)) return done;
+        lock (_gate)
+        {
+            var compiled = CompileLocked(schema);
+            // Published only once complete: another thread may take a compiled schema without the lock.
+            foreach (var c in _fresh) Volatile.Write(ref c.Ready, true);
+            _fresh.Clear();
+            return compiled;
+        }
+    }
+
+    private readonly List<Compiled> _fresh = new();
+
+    private Compiled CompileLocked(JsonObject raw)
+    {
+        if (_compiled.TryGetValue(raw, out var done)) return done;
+        var c = new Compiled();
+        _fresh.Add(c);
+        _compiled.Add(raw, c); // before the children: recursive definitions refer to it
+        var schema = Resolve(raw);
+        Compiled[]? Branches(string key) => schema[key] is JsonArray a ? a.OfType<JsonObject>().Select(CompileLocked).ToArray() : null;
+        c.AllOf = Branches("allOf");
+        c.AnyOf = Branches("anyOf");
+        c.OneOf = Branches("oneOf");
+        if (schema["not"] is JsonObject not)
+        {
+            c.Not = CompileLocked(not);
+            c.NotAnyOfRequired = (Resolve(not)["anyOf"] as JsonArray)?.OfType<JsonObject>().SelectMany(b => (b["required"] as JsonArray)?.Select(r => r!.GetValue<string>()) ?? Array.Empty<string>()).ToArray();
+        }
+        c.IntOrString = schema["x-kubernetes-int-or-string"] is JsonValue ios && ios.GetValueKind() == JsonValueKind.True;
+        c.Type = schema["type"] is JsonValue t ? t.GetValue<string>() : null;
+        c.Enum = schema["enum"] is JsonArray allowed ? allowed.Select(a => (a is JsonValue v && v.TryGetValue<string>(out var text) ? text : null, a?.ToJsonString() ?? "null")).ToArray() : null;
+        c.MinItems = Int(schema, "minItems");
+        c.MaxItems = Int(schema, "maxItems");
+        c.MinLength = Int(schema, "minLength");
+        c.MaxLength = Int(schema, "maxLength");
+        c.MinProperties = Int(schema, "minProperties");
+        c.MaxProperties = Int(schema, "maxProperties");
+        if (schema["items"] is JsonObject items) c.Items = CompileLocked(items);
+        if (schema["pattern"] is JsonValue p)
+        {
+            c.PatternText = p.GetValue<string>();
+            c.Pattern = Pattern(c.PatternText);
+        }
+        if (schema["minimum"] is JsonValue min)
+        {
+            c.Minimum = Number(min);
+            c.MinimumText = min.ToJsonString();
+            c.ExclusiveMinimum = schema["exclusiveMinimum"] is JsonValue em && em.GetValueKind() == JsonValueKind.True;
+        }
+        if (schema["maximum"] is JsonValue max)
+        {
+            c.Maximum = Number(max);
+            c.MaximumText = max.ToJsonString();
+            c.ExclusiveMaximum = schema["exclusiveMaximum"] is JsonValue xm && xm.GetValueKind() == JsonValueKind.True;
+        }
+        c.Required = schema["required"] is JsonArray required ? required.Select(r => r!.GetValue<string>()).ToArray() : null;
+        if (schema["properties"] is JsonObject properties)
+        {
+            c.PropertyNames = properties.Select(kv => kv.Key).ToArray();
+            c.Properties = new Dictionary<string, Compiled>(StringComparer.Ordinal);
+            foreach (var (key, ps) in properties)
+                if (ps is JsonObject pso) c.Properties[key] = CompileLocked(pso);
+        }
+        var additional = schema["additionalProperties"];
+        if (additional is JsonObject adds) c.AdditionalSchema = CompileLocked(adds);
+        else c.AdditionalClosed = additional is JsonValue closed && closed.GetValueKind() == JsonValueKind.False;
+        return c;
     }
 
     private JsonObject Resolve(JsonObject schema)
@@ -54,32 +162,30 @@ public sealed class SchemaValidator
         return schema;
     }
 
-    private void Check(JsonNode? value, JsonObject schema, string path, List<SchemaViolation> errors)
+    private void Check(JsonNode? value, Compiled schema, string path, List<SchemaViolation> errors)
     {
-        schema = Resolve(schema);
         if (value is null) return;
 
-        if (schema["allOf"] is JsonArray all)
-            foreach (var s in all.OfType<JsonObject>()) Check(value, s, path, errors);
-        if (schema["anyOf"] is JsonArray any && !any.OfType<JsonObject>().Any(s => Validate(value, s, path).Count == 0))
+        if (schema.AllOf is { } all)
+            foreach (var s in all) Check(value, s, path, errors);
+        if (schema.AnyOf is { } any && !any.Any(s => Validate(value, s, path).Count == 0))
             errors.AddRange(Best(value, any, path));
-        if (schema["oneOf"] is JsonArray one)
+        if (schema.OneOf is { } one)
         {
-            var branches = one.OfType<JsonObject>().ToList();
-            var matching = branches.Where(s => Validate(value, s, path).Count == 0).ToList();
+            var matching = one.Where(s => Validate(value, s, path).Count == 0).ToList();
             if (matching.Count == 0) errors.AddRange(Best(value, one, path));
             else if (matching.Count > 1)
             {
-                var fields = matching.SelectMany(s => (Resolve(s)["required"] as JsonArray)?.Select(r => r!.GetValue<string>()) ?? Array.Empty<string>()).Distinct().ToList();
+                var fields = matching.SelectMany(s => s.Required ?? Array.Empty<string>()).Distinct().ToList();
                 errors.Add(new SchemaViolation(path, null,
                     fields.Count > 1 ? $"sets {string.Join(" and ", fields)}, which exclude each other" : "matches more than one alternative of its schema",
                     fields.Count > 1 ? $"keep one of {string.Join(", ", fields)}" : "remove the fields that make it ambiguous"));
             }
         }
-        if (schema["not"] is JsonObject not && Validate(value, not, path).Count == 0)
+        if (schema.Not is { } not && Validate(value, not, path).Count == 0)
         {
-            var fields = (Resolve(not)["anyOf"] as JsonArray)?.OfType<JsonObject>().SelectMany(s => (s["required"] as JsonArray)?.Select(r => r!.GetValue<string>()) ?? Array.Empty<string>()).ToList();
-            errors.Add(new SchemaViolation(path, null, fields is { Count: > 0 } ? $"may not set {string.Join(" or ", fields)} here" : "is not allowed here",
+            var fields = schema.NotAnyOfRequired;
+            errors.Add(new SchemaViolation(path, null, fields is { Length: > 0 } ? $"may not set {string.Join(" or ", fields)} here" : "is not allowed here",
                 "remove it, see the upstream schema"));
         }
 
@@ -89,9 +195,9 @@ public sealed class SchemaValidator
             return;
         }
 
-        if (schema["enum"] is JsonArray allowed && !allowed.Any(a => JsonEquals(a, value)))
+        if (schema.Enum is { } allowed && !allowed.Any(a => EnumEquals(a, value)))
         {
-            var values = allowed.Select(a => a is JsonValue v && v.TryGetValue<string>(out var s) ? s : a?.ToJsonString() ?? "null").ToList();
+            var values = allowed.Select(a => a.Text ?? a.Json).ToList();
             errors.Add(new SchemaViolation(path, Show(value), "is not one of the values the schema takes",
                 "use one of: " + string.Join(", ", values.Take(20)) + (values.Count > 20 ? $", ... ({values.Count} in all)" : "")));
         }
@@ -102,90 +208,86 @@ public sealed class SchemaValidator
                 CheckObject(obj, schema, path, errors);
                 break;
             case JsonArray arr:
-                if (Int(schema, "minItems") is { } minItems && arr.Count < minItems)
+                if (schema.MinItems is { } minItems && arr.Count < minItems)
                     errors.Add(new SchemaViolation(path, null, $"has {arr.Count} item(s); at least {minItems} are required", $"give at least {minItems}"));
-                if (Int(schema, "maxItems") is { } maxItems && arr.Count > maxItems)
+                if (schema.MaxItems is { } maxItems && arr.Count > maxItems)
                     errors.Add(new SchemaViolation(path, null, $"has {arr.Count} items; at most {maxItems} are allowed", $"give at most {maxItems}"));
-                if (schema["items"] is JsonObject items)
+                if (schema.Items is { } items)
                     for (var i = 0; i < arr.Count; i++) Check(arr[i], items, $"{path}[{i}]", errors);
                 break;
             case JsonValue v when v.TryGetValue<string>(out var s):
-                if (Int(schema, "minLength") is { } minLength && s.Length < minLength)
+                if (schema.MinLength is { } minLength && s.Length < minLength)
                     errors.Add(new SchemaViolation(path, s, $"is shorter than {minLength} characters", $"give at least {minLength} characters"));
-                if (Int(schema, "maxLength") is { } maxLength && s.Length > maxLength)
+                if (schema.MaxLength is { } maxLength && s.Length > maxLength)
                     errors.Add(new SchemaViolation(path, Show(value), $"is longer than {maxLength} characters", $"give at most {maxLength} characters"));
-                if (schema["pattern"] is JsonValue p && Pattern(p.GetValue<string>()) is { } regex && !regex.IsMatch(s))
-                    errors.Add(new SchemaViolation(path, s, $"does not match the pattern {p.GetValue<string>()}", "give a value of that form"));
+                if (schema.Pattern is { } regex && !regex.IsMatch(s))
+                    errors.Add(new SchemaViolation(path, s, $"does not match the pattern {schema.PatternText}", "give a value of that form"));
                 break;
             case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+                if (schema.Minimum is null && schema.Maximum is null) break;
                 var d = Number(v);
-                if (schema["minimum"] is JsonValue min)
+                if (schema.Minimum is { } min)
                 {
-                    var exclusive = schema["exclusiveMinimum"] is JsonValue em && em.GetValueKind() == JsonValueKind.True;
-                    if (exclusive ? d <= Number(min) : d < Number(min))
-                        errors.Add(new SchemaViolation(path, Show(value), $"is below the minimum {(exclusive ? "(exclusive) " : "")}{min.ToJsonString()}", $"use a value of at least {min.ToJsonString()}"));
+                    var exclusive = schema.ExclusiveMinimum;
+                    if (exclusive ? d <= min : d < min)
+                        errors.Add(new SchemaViolation(path, Show(value), $"is below the minimum {(exclusive ? "(exclusive) " : "")}{schema.MinimumText}", $"use a value of at least {schema.MinimumText}"));
                 }
-                if (schema["maximum"] is JsonValue max)
+                if (schema.Maximum is { } max)
                 {
-                    var exclusive = schema["exclusiveMaximum"] is JsonValue xm && xm.GetValueKind() == JsonValueKind.True;
-                    if (exclusive ? d >= Number(max) : d > Number(max))
-                        errors.Add(new SchemaViolation(path, Show(value), $"is above the maximum {(exclusive ? "(exclusive) " : "")}{max.ToJsonString()}", $"use a value of at most {max.ToJsonString()}"));
+                    var exclusive = schema.ExclusiveMaximum;
+                    if (exclusive ? d >= max : d > max)
+                        errors.Add(new SchemaViolation(path, Show(value), $"is above the maximum {(exclusive ? "(exclusive) " : "")}{schema.MaximumText}", $"use a value of at most {schema.MaximumText}"));
                 }
                 break;
         }
     }
 
-    private void CheckObject(JsonObject obj, JsonObject schema, string path, List<SchemaViolation> errors)
+    private void CheckObject(JsonObject obj, Compiled schema, string path, List<SchemaViolation> errors)
     {
-        if (schema["required"] is JsonArray required)
-            foreach (var r in required.Select(r => r!.GetValue<string>()))
+        if (schema.Required is { } required)
+            foreach (var r in required)
                 if (!obj.ContainsKey(r) || obj[r] is null)
                     errors.Add(new SchemaViolation(Join(path, r), null, "is required", $"set {r}"));
-        if (Int(schema, "minProperties") is { } minP && obj.Count < minP)
+        if (schema.MinProperties is { } minP && obj.Count < minP)
             errors.Add(new SchemaViolation(path, null, $"has {obj.Count} field(s); at least {minP} are required", $"give at least {minP}"));
-        if (Int(schema, "maxProperties") is { } maxP && obj.Count > maxP)
+        if (schema.MaxProperties is { } maxP && obj.Count > maxP)
             errors.Add(new SchemaViolation(path, null, $"has {obj.Count} fields; at most {maxP} are allowed", $"give at most {maxP}"));
-        var properties = schema["properties"] as JsonObject;
-        var additional = schema["additionalProperties"];
         foreach (var (key, child) in obj)
         {
-            var childPath = Join(path, key);
-            if (properties?[key] is JsonObject ps) Check(child, ps, childPath, errors);
-            else if (additional is JsonObject adds) Check(child, adds, childPath, errors);
-            else if (additional is JsonValue closed && closed.GetValueKind() == JsonValueKind.False)
+            if (schema.Properties is { } properties && properties.TryGetValue(key, out var ps)) Check(child, ps, Join(path, key), errors);
+            else if (schema.AdditionalSchema is { } adds) Check(child, adds, Join(path, key), errors);
+            else if (schema.AdditionalClosed)
             {
-                var known = properties?.Select(p => p.Key).ToList() ?? new List<string>();
+                var known = schema.PropertyNames;
                 var best = known.OrderBy(k => Distance(k, key)).FirstOrDefault();
                 var fix = best is not null && Distance(best, key) <= Math.Max(2, key.Length / 3) ? $"did you mean '{best}'?"
-                    : known.Count == 0 ? "remove it: this object takes no fields"
-                    : $"remove it; the fields here are: {string.Join(", ", known.Take(30))}{(known.Count > 30 ? ", ..." : "")}";
-                errors.Add(new SchemaViolation(childPath, null, "is not a field of the upstream schema (unknown fields are rejected)", fix));
+                    : known.Length == 0 ? "remove it: this object takes no fields"
+                    : $"remove it; the fields here are: {string.Join(", ", known.Take(30))}{(known.Length > 30 ? ", ..." : "")}";
+                errors.Add(new SchemaViolation(Join(path, key), null, "is not a field of the upstream schema (unknown fields are rejected)", fix));
             }
         }
     }
 
     /// <summary>The errors of the alternative that comes closest, so the path points at the real mistake.</summary>
-    private IEnumerable<SchemaViolation> Best(JsonNode value, JsonArray branches, string path)
+    private IEnumerable<SchemaViolation> Best(JsonNode value, Compiled[] branches, string path)
     {
-        var results = branches.OfType<JsonObject>().Select(s => Validate(value, s, path)).ToList();
+        var results = branches.Select(s => Validate(value, s, path)).ToList();
         // Alternatives that differ only by type (int-or-string, quantities) are reported as one type error.
-        var types = branches.OfType<JsonObject>().Select(s => Resolve(s)["type"]?.GetValue<string>()).ToList();
+        var types = branches.Select(s => s.Type).ToList();
         if (types.All(t => t is not null) && results.All(r => r.Count == 1 && r[0].Path == path && r[0].Problem.Contains("the schema wants", StringComparison.Ordinal)))
             return new[] { new SchemaViolation(path, Show(value), $"is {Describe(value)}; the schema wants {string.Join(" or ", types.Select(Article))}", $"write {string.Join(" or ", types.Select(Article))}") };
         return results.OrderBy(r => r.Count).First();
     }
 
-    private static bool TypeMatches(JsonNode value, JsonObject schema, out string wanted)
+    private static bool TypeMatches(JsonNode value, Compiled schema, out string wanted)
     {
         wanted = "";
-        var intOrString = schema["x-kubernetes-int-or-string"] is JsonValue ios && ios.GetValueKind() == JsonValueKind.True;
-        if (intOrString)
+        if (schema.IntOrString)
         {
             wanted = "an integer or a string";
             return value is JsonValue v && (v.GetValueKind() == JsonValueKind.String || IsInteger(v));
         }
-        if (schema["type"] is not JsonValue t) return true;
-        var type = t.GetValue<string>();
+        if (schema.Type is not { } type) return true;
         wanted = Article(type);
         return type switch
         {
@@ -211,7 +313,7 @@ public sealed class SchemaValidator
     };
 
     private static bool IsInteger(JsonValue v) =>
-        v.GetValueKind() == JsonValueKind.Number && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && Math.Floor(d) == d;
+        v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue<int>(out _) || v.TryGetValue<long>(out _) || double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && Math.Floor(d) == d);
 
     private static string Describe(JsonNode value) => value switch
     {
@@ -235,10 +337,10 @@ public sealed class SchemaValidator
         _ => value.ToJsonString() is { Length: > 80 } long_ ? long_[..77] + "..." : value.ToJsonString(),
     };
 
-    private static bool JsonEquals(JsonNode? a, JsonNode? b) =>
-        a is JsonValue va && b is JsonValue vb && va.TryGetValue<string>(out var sa) && vb.TryGetValue<string>(out var sb)
-            ? string.Equals(sa, sb, StringComparison.Ordinal)
-            : string.Equals(a?.ToJsonString(), b?.ToJsonString(), StringComparison.Ordinal);
+    private static bool EnumEquals((string? Text, string Json) allowed, JsonNode value) =>
+        allowed.Text is not null && value is JsonValue v && v.TryGetValue<string>(out var s)
+            ? string.Equals(allowed.Text, s, StringComparison.Ordinal)
+            : string.Equals(allowed.Json, value.ToJsonString(), StringComparison.Ordinal);
 
     private static int? Int(JsonObject schema, string key) => schema[key] is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? (int)Number(v) : null;
 
