@@ -101,4 +101,25 @@ public class StreamedRenderTests
         Assert.Contains("tracng", err.ToString(), StringComparison.Ordinal);
         Assert.Equal(before, Directory.GetFiles(outDir).ToDictionary(f => f, File.ReadAllText));
     }
+
+    [Fact]
+    public void Clusters_rendered_on_several_threads_come_in_file_order_and_a_failure_keeps_its_place()
+    {
+        var set = TopologyLoader.Load(Topology(9), "t.yaml", Yaml);
+        var sequential = Ossm2Renderer.RenderByCluster(set).Clusters(c => Yaml.Emit(c.Documents.Select(d => d.Content)), 1).Select(x => (x.Cluster.Cluster, x.Value)).ToList();
+        var parallel = Ossm2Renderer.RenderByCluster(set);
+        Assert.Equal(sequential, parallel.Clusters(c => Yaml.Emit(c.Documents.Select(d => d.Content)), 4).Select(x => (x.Cluster.Cluster, x.Value)).ToList());
+        Assert.Equal(3, sequential.Count);
+        Assert.NotEmpty(parallel.Pending); // finished after the last cluster, as the sequential stream is
+
+        // A failure in the second cluster: the first is yielded, the failure is thrown in its place, nothing after it.
+        var seen = new List<string>();
+        var failing = Ossm2Renderer.RenderByCluster(set);
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+        {
+            foreach (var (c, _) in failing.Clusters(c => c.Cluster == sequential[1].Cluster ? throw new InvalidOperationException("boom") : c.Cluster, 4)) seen.Add(c.Cluster);
+        });
+        Assert.Equal("boom", ex.Message);
+        Assert.Equal(new[] { sequential[0].Cluster }, seen);
+    }
 }

@@ -69,7 +69,7 @@ public static class ManifestEmitter
     /// <summary>
     /// Writes a streamed render through <paramref name="sink"/>: each cluster's file (the same text <see cref="Files"/>
     /// gives, keys included, 0600 when it holds any) as soon as that cluster is rendered, then the proxy files and the
-    /// summary. Only the summary's lines are kept between clusters. Problems the schemas found are thrown at the end.
+    /// summary. Only the summary's lines (and the text of the few clusters rendered ahead on other cores) are kept between clusters. Problems the schemas found are thrown at the end.
     /// </summary>
     public static void Write(StreamedRender render, IYamlBridge yaml, IO.IOutputSink sink)
     {
@@ -77,13 +77,17 @@ public static class ManifestEmitter
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(sink);
         var outline = new List<ClusterManifests>();
-        foreach (var c in render.Clusters())
+        // Clusters are rendered, judged and emitted on every core, a few ahead; the files are written in order here.
+        static string Text(string name, ClusterManifests c, IYamlBridge yaml)
         {
-            sink.Write(c.FileName, c.Sensitive, w =>
-            {
-                w.Write(Header(render.Name, c));
-                yaml.Emit(c.Documents.Select(d => d.Content), w);
-            });
+            using var w = new StringWriter(CultureInfo.InvariantCulture);
+            w.Write(Header(name, c));
+            yaml.Emit(c.Documents.Select(d => d.Content), w);
+            return w.ToString();
+        }
+        foreach (var (c, text) in render.Clusters(c => Text(render.Name, c, yaml), Environment.ProcessorCount))
+        {
+            sink.Write(c.FileName, c.Sensitive, w => w.Write(text));
             outline.Add(new ClusterManifests
             {
                 Cluster = c.Cluster,

@@ -121,40 +121,60 @@ public static class Ossm2Renderer
     {
         ArgumentNullException.ThrowIfNull(set);
         var ctx = Prepare(set, offlineComplete: true);
-        return new StreamedRender(set.Name, set.ControlPlanes.Select(c => c.ClusterName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
-            ctx.ExtraFiles, (stream, pending, warnings) => Stream(ctx, stream, pending, warnings));
+        var clusters = set.ControlPlanes.Select(c => c.ClusterName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return new StreamedRender(set.Name, clusters, ctx.ExtraFiles, () => new ClusterJob(ctx, clusters));
     }
 
-    private static IEnumerable<ClusterManifests> Stream(RenderContext ctx, StreamedRender stream, List<PendingItem> pending, List<string> warnings)
+    /// <summary>
+    /// One streamed render's clusters: each rendered and judged on its own (from any thread; clusters share nothing but
+    /// the read-only context), the pending items, warnings and problems put back in control-plane order at the end (as
+    /// Render has them).
+    /// </summary>
+    private sealed class ClusterJob : IClusterJob
     {
-        var set = ctx.Set;
-        var index = set.ControlPlanes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
-        // Pending items, warnings and problems per control plane, put back in control-plane order at the end (as Render has them).
-        var pendingBy = new List<PendingItem>[set.ControlPlanes.Count];
-        var warningsBy = new List<string>[set.ControlPlanes.Count];
-        var problemsBy = new ProblemList[set.ControlPlanes.Count];
-        foreach (var cluster in stream.ClusterNames)
+        private readonly RenderContext _ctx;
+        private readonly IReadOnlyList<string> _clusters;
+        private readonly Dictionary<string, List<(MeshControlPlane Cp, int Index)>> _byCluster;
+        private readonly List<PendingItem>[] _pendingBy;
+        private readonly List<string>[] _warningsBy;
+        private readonly ProblemList[] _problemsBy;
+
+        public ClusterJob(RenderContext ctx, IReadOnlyList<string> clusters)
         {
+            _ctx = ctx;
+            _clusters = clusters;
+            var cps = ctx.Set.ControlPlanes;
+            _byCluster = cps.Select((c, i) => (c, i)).GroupBy(x => x.c.ClusterName, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            _pendingBy = new List<PendingItem>[cps.Count];
+            _warningsBy = new List<string>[cps.Count];
+            _problemsBy = new ProblemList[cps.Count];
+        }
+
+        public ClusterManifests? Render(int clusterIndex)
+        {
+            var cluster = _clusters[clusterIndex];
             var docs = new List<RenderedManifest>();
-            foreach (var cp in set.ControlPlanes.Where(c => c.ClusterName == cluster))
+            foreach (var (cp, i) in _byCluster[cluster])
             {
-                var i = index[cp];
                 var before = docs.Count;
-                RenderControlPlane(ctx, cp, docs, pendingBy[i] = new List<PendingItem>(), warningsBy[i] = new List<string>());
-                JudgeBySchemas(docs.Skip(before), problemsBy[i] = new ProblemList());
+                RenderControlPlane(_ctx, cp, docs, _pendingBy[i] = new List<PendingItem>(), _warningsBy[i] = new List<string>());
+                JudgeBySchemas(docs.Skip(before), _problemsBy[i] = new ProblemList());
             }
-            if (docs.Count == 0) continue;
-            yield return new ClusterManifests { Cluster = cluster, Documents = docs.OrderBy(d => d.Order).ToList() };
+            return docs.Count == 0 ? null : new ClusterManifests { Cluster = cluster, Documents = docs.OrderBy(d => d.Order).ToList() };
         }
-        warnings.AddRange(ctx.Warnings);
-        for (var i = 0; i < set.ControlPlanes.Count; i++)
+
+        public void Finish(List<PendingItem> pending, List<string> warnings)
         {
-            if (pendingBy[i] is { } p) pending.AddRange(p);
-            if (warningsBy[i] is { } w) warnings.AddRange(w);
+            warnings.AddRange(_ctx.Warnings);
+            for (var i = 0; i < _pendingBy.Length; i++)
+            {
+                if (_pendingBy[i] is { } p) pending.AddRange(p);
+                if (_warningsBy[i] is { } w) warnings.AddRange(w);
+            }
+            var problems = new ProblemList();
+            foreach (var list in _problemsBy) if (list is not null) foreach (var p in list.Items) problems.Add(p);
+            problems.ThrowIfAny();
         }
-        var problems = new ProblemList();
-        foreach (var list in problemsBy) if (list is not null) foreach (var p in list.Items) problems.Add(p);
-        problems.ThrowIfAny();
     }
 
     private static void RenderControlPlane(RenderContext ctx, MeshControlPlane cp, List<RenderedManifest> docs, List<PendingItem> pending, List<string> warnings)
@@ -162,7 +182,9 @@ public static class Ossm2Renderer
         var set = ctx.Set;
         if (cp.Style == MeshStyle.Ossm3Federation)
         {
-            Ossm3FederationRenderer.Render(set, cp, ctx.Federated ??= Ossm3Federation.Services(set), docs, pending, warnings);
+            IReadOnlyList<FederatedService> federated;
+            lock (ctx) federated = ctx.Federated ??= Ossm3Federation.Services(set); // clusters may render in parallel
+            Ossm3FederationRenderer.Render(set, cp, federated, docs, pending, warnings);
             return;
         }
         if (cp.Style != MeshStyle.Ossm2)

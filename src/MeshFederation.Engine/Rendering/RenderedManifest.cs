@@ -109,18 +109,17 @@ public sealed class RenderResult
 
 /// <summary>
 /// A render produced one cluster at a time (<see cref="Ossm2Renderer.RenderByCluster"/>): enumerate
-/// <see cref="Clusters"/> once; the problems the schemas found are thrown at its end, and <see cref="Pending"/> and
+/// <see cref="Clusters()"/> once; the problems the schemas found are thrown at its end, and <see cref="Pending"/> and
 /// <see cref="Warnings"/> are complete then.
 /// </summary>
 public sealed class StreamedRender
 {
-    private readonly Func<StreamedRender, List<PendingItem>, List<string>, IEnumerable<ClusterManifests>> _produce;
+    private readonly Func<IClusterJob> _produce;
     private readonly List<PendingItem> _pending = new();
     private readonly List<string> _warnings = new();
     private bool _started;
 
-    internal StreamedRender(string name, IReadOnlyList<string> clusterNames, IReadOnlyDictionary<string, string> extraFiles,
-        Func<StreamedRender, List<PendingItem>, List<string>, IEnumerable<ClusterManifests>> produce)
+    internal StreamedRender(string name, IReadOnlyList<string> clusterNames, IReadOnlyDictionary<string, string> extraFiles, Func<IClusterJob> produce)
     {
         Name = name;
         ClusterNames = clusterNames;
@@ -141,10 +140,105 @@ public sealed class StreamedRender
     public IReadOnlyList<string> Warnings => _warnings;
 
     /// <summary>The clusters, rendered one by one as they are enumerated; only once.</summary>
-    public IEnumerable<ClusterManifests> Clusters()
+    public IEnumerable<ClusterManifests> Clusters() => Clusters(c => c, 1).Select(x => x.Cluster);
+
+    /// <summary>
+    /// The clusters in file order, each with <paramref name="then"/> applied to it (e.g. its YAML text); only once. With
+    /// <paramref name="parallelism"/> above 1, that many clusters are rendered (and <paramref name="then"/> run) at once
+    /// on the thread pool, at most twice as many kept ahead of the consumer, so memory stays that of a few clusters;
+    /// the order, and an exception's place in it, are those of the sequential run. Problems the schemas found are
+    /// thrown once every cluster has been yielded.
+    /// </summary>
+    public IEnumerable<(ClusterManifests Cluster, T Value)> Clusters<T>(Func<ClusterManifests, T> then, int parallelism)
     {
+        ArgumentNullException.ThrowIfNull(then);
         if (_started) throw new InvalidOperationException("a render stream is enumerated once");
         _started = true;
-        return _produce(this, _pending, _warnings);
+        return Run(_produce(), then, parallelism);
     }
+
+    private IEnumerable<(ClusterManifests Cluster, T Value)> Run<T>(IClusterJob job, Func<ClusterManifests, T> then, int parallelism)
+    {
+        var count = ClusterNames.Count;
+        if (parallelism <= 1)
+        {
+            for (var i = 0; i < count; i++)
+                if (job.Render(i) is { } c) yield return (c, then(c));
+        }
+        else
+        {
+            // Dedicated threads hand results over under a monitor (no thread-pool or wait spinning, which on a busy
+            // machine burns the CPU time the other threads need); at most 2 x parallelism clusters are held ahead.
+            var results = new (bool Done, ClusterManifests? Cluster, T? Value, System.Runtime.ExceptionServices.ExceptionDispatchInfo? Error)[count];
+            var gate = new object();
+            int next = 0, consumed = 0;
+            var stop = false;
+            void Work()
+            {
+                while (true)
+                {
+                    int i;
+                    lock (gate)
+                    {
+                        while (!stop && next < count && next - consumed >= parallelism * 2) Monitor.Wait(gate);
+                        if (stop || next >= count) return;
+                        i = next++;
+                    }
+                    (bool, ClusterManifests?, T?, System.Runtime.ExceptionServices.ExceptionDispatchInfo?) r;
+                    try
+                    {
+                        r = job.Render(i) is { } c ? (true, c, then(c), null) : (true, null, default, null);
+                    }
+                    catch (Exception ex)
+                    {
+                        r = (true, null, default, System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex));
+                    }
+                    lock (gate)
+                    {
+                        results[i] = r;
+                        Monitor.PulseAll(gate);
+                    }
+                }
+            }
+            var threads = Enumerable.Range(0, parallelism).Select(_ => new Thread(Work) { IsBackground = true, Name = "meshfed render" }).ToList();
+            foreach (var t in threads) t.Start();
+            try
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    (bool Done, ClusterManifests? Cluster, T? Value, System.Runtime.ExceptionServices.ExceptionDispatchInfo? Error) r;
+                    lock (gate)
+                    {
+                        while (!results[i].Done) Monitor.Wait(gate);
+                        r = results[i];
+                        results[i] = default;
+                        consumed = i + 1;
+                        Monitor.PulseAll(gate);
+                    }
+                    r.Error?.Throw();
+                    if (r.Cluster is not null) yield return (r.Cluster, r.Value!);
+                }
+            }
+            finally
+            {
+                // Stopped early (an exception, or the consumer gave up): let what was started finish before returning.
+                lock (gate)
+                {
+                    stop = true;
+                    Monitor.PulseAll(gate);
+                }
+                foreach (var t in threads) t.Join();
+            }
+        }
+        job.Finish(_pending, _warnings);
+    }
+}
+
+/// <summary>The clusters of one streamed render: each rendered on its own (thread-safe), then the render finished.</summary>
+internal interface IClusterJob
+{
+    ClusterManifests? Render(int clusterIndex);
+
+    /// <summary>After every cluster: collects pending items and warnings, throws the problems found.</summary>
+    void Finish(List<PendingItem> pending, List<string> warnings);
 }

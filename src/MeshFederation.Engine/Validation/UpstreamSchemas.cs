@@ -50,7 +50,15 @@ public static class UpstreamSchemas
     }
 
     /// <summary>True when a schema ships for <c>apiVersion/Kind</c> (e.g. <c>networking.istio.io/v1/ServiceEntry</c>).</summary>
-    public static bool Knows(string apiVersionKind) => Loaded.Value.Bundle["kinds"]![apiVersionKind] is not null;
+    public static bool Knows(string apiVersionKind)
+    {
+        var bundle = Loaded.Value.Bundle;
+        lock (Gate) return bundle["kinds"]![apiVersionKind] is not null;
+    }
+
+    // The bundle is a parsed JSON tree, whose objects index their properties lazily (not thread-safe): every read of it
+    // is under this lock; the validator compiles the schemas it is given under its own (renders judge clusters in parallel).
+    private static readonly object Gate = new();
 
     public static bool Knows(string apiVersion, string kind) => Knows($"{apiVersion}/{kind}");
 
@@ -62,18 +70,26 @@ public static class UpstreamSchemas
         if (apiVersion is null || kind is null)
             return new[] { new SchemaViolation(apiVersion is null ? "apiVersion" : "kind", null, "is required", "set apiVersion and kind") };
         var (bundle, validator) = Loaded.Value;
-        if (bundle["kinds"]![$"{apiVersion}/{kind}"] is not JsonValue key) return Array.Empty<SchemaViolation>();
-        return validator.Validate(obj, bundle["schemas"]![key.GetValue<string>()]!.AsObject());
+        JsonObject schema;
+        lock (Gate)
+        {
+            if (bundle["kinds"]![$"{apiVersion}/{kind}"] is not JsonValue key) return Array.Empty<SchemaViolation>();
+            schema = bundle["schemas"]![key.GetValue<string>()]!.AsObject();
+        }
+        return validator.Validate(obj, schema);
     }
 
     /// <summary>The values a field's schema allows (e.g. the Sail Istio spec.version enum), or null when it has no enum.</summary>
     public static IReadOnlyList<string>? EnumOf(string apiVersionKind, string path)
     {
         var bundle = Loaded.Value.Bundle;
-        if (bundle["kinds"]![apiVersionKind] is not JsonValue key) return null;
-        JsonNode? node = bundle["schemas"]![key.GetValue<string>()];
-        foreach (var part in path.Split('.'))
-            node = node?["properties"]?[part];
-        return (node?["enum"] as JsonArray)?.Select(v => v!.GetValue<string>()).ToList();
+        lock (Gate)
+        {
+            if (bundle["kinds"]![apiVersionKind] is not JsonValue key) return null;
+            JsonNode? node = bundle["schemas"]![key.GetValue<string>()];
+            foreach (var part in path.Split('.'))
+                node = node?["properties"]?[part];
+            return (node?["enum"] as JsonArray)?.Select(v => v!.GetValue<string>()).ToList();
+        }
     }
 }
