@@ -20,13 +20,15 @@ return scenario switch
     "checks-offline" => OfflineChecksBench.Run(args.Length > 1 ? iterations : 3),
     "checks-multiprimary" => await MultiPrimaryChecksBench.RunAsync(iterations, latency, 20, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20),
     "render" => RenderBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3),
+    "cold-apply" => await ColdApplyBench.RunAsync(iterations, latency),
+    "cold-checks" => await ColdChecksBench.RunAsync(iterations, latency),
     "pki" => PkiBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks|checks-multiprimary [iterations] [latency-ms] | checks-offline [iterations] | render [meshes] [iterations] | pki [intermediates] | startup [iterations] | apply-cold [iterations] [latency-ms]");
+    Console.Error.WriteLine("usage: MeshFederation.Bench live-apply|checks|checks-multiprimary [iterations] [latency-ms] | checks-offline [iterations] | render [meshes] [iterations] | pki [intermediates] | cold-apply|cold-checks [iterations] [latency-ms] (meshfed from $MESHFED_CLI)");
     return 2;
 }
 
