@@ -77,7 +77,8 @@ public static class ManifestEmitter
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(sink);
         var outline = new List<ClusterManifests>();
-        // Clusters are rendered, judged and emitted on every core, a few ahead; the files are written in order here.
+        // Clusters are rendered, judged and emitted on up to 4 cores, a few ahead (memory stays that of a few clusters);
+        // the files are written in order here.
         static string Text(string name, ClusterManifests c, IYamlBridge yaml)
         {
             using var w = new StringWriter(CultureInfo.InvariantCulture);
@@ -85,7 +86,7 @@ public static class ManifestEmitter
             yaml.Emit(c.Documents.Select(d => d.Content), w);
             return w.ToString();
         }
-        foreach (var (c, text) in render.Clusters(c => Text(render.Name, c, yaml), Environment.ProcessorCount))
+        foreach (var (c, text) in render.Clusters(c => Text(render.Name, c, yaml), Math.Min(Environment.ProcessorCount, 4)))
         {
             sink.Write(c.FileName, c.Sensitive, w => w.Write(text));
             outline.Add(new ClusterManifests
