@@ -143,7 +143,7 @@ internal static class ColdApplyBench
         var dir = TempDir();
         var cli = Cli();
         var yaml = new YamlDotNetBridge();
-        var topologyText = LiveApplyTopology();
+        var topologyText = LiveApply.Topology(); // seed 001 with the roots and addresses written in: every side applies the same objects
         var topology = Path.Combine(dir, "seed-001.yaml");
         await File.WriteAllTextAsync(topology, topologyText);
         var set = TopologyLoader.Load(topologyText, topology, yaml);
@@ -234,18 +234,6 @@ internal static class ColdApplyBench
             : $"GOALS NOT MET: ratio to kubectl per cluster file {vsFiles:0.00} (goal <= 0.8), per object {speedup:0.0}x (>= 10x), bound {overBound:0.00} (<= 1.5)");
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         return ok ? 0 : 1;
-    }
-
-    /// <summary>Seed 001 with every value known up front (roots and addresses), so that every side applies the same objects.</summary>
-    private static string LiveApplyTopology()
-    {
-        var text = File.ReadAllText(Path.Combine(Repo(), "examples", "seed-001-blue-green.yaml"));
-        foreach (var mesh in new[] { "blue-mesh", "green-mesh" })
-        {
-            var pem = TestPki.RootCertificatePem(mesh).Replace("\n", "\n      ", StringComparison.Ordinal).TrimEnd();
-            text = text.Replace($"  - name: {mesh}\n", $"  - name: {mesh}\n    rootCertificate: |\n      {pem}\n", StringComparison.Ordinal);
-        }
-        return text;
     }
 }
 

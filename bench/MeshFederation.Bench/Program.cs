@@ -57,7 +57,7 @@ internal static class LiveApply
         return dir ?? throw new InvalidOperationException("run from inside the repository");
     }
 
-    private static string Topology()
+    internal static string Topology()
     {
         // Seed 001 with every value known up front (roots and addresses), so both sides apply the same objects.
         var text = File.ReadAllText(Path.Combine(Repo(), "examples", "seed-001-blue-green.yaml"));
