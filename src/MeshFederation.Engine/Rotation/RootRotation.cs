@@ -272,14 +272,14 @@ public sealed class RootRotation
         _ => throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, Echo.Text(text), "is not a phase", "use trust-add, reissue or trust-remove, in this order")),
     };
 
-    private static RotationStage After(RotationPhase phase) => phase switch
+    internal static RotationStage After(RotationPhase phase) => phase switch
     {
         RotationPhase.TrustAdd => RotationStage.TrustAdded,
         RotationPhase.Reissue => RotationStage.Reissued,
         _ => RotationStage.Completed,
     };
 
-    private static string StageName(RotationStage stage) => stage switch
+    internal static string StageName(RotationStage stage) => stage switch
     {
         RotationStage.TrustAdded => "trust-added",
         RotationStage.Reissued => "reissued",
@@ -287,7 +287,7 @@ public sealed class RootRotation
         _ => "not-started",
     };
 
-    private static RotationStage? ParseStage(string? text) => text switch
+    internal static RotationStage? ParseStage(string? text) => text switch
     {
         "trust-added" => RotationStage.TrustAdded,
         "reissued" => RotationStage.Reissued,
@@ -297,14 +297,14 @@ public sealed class RootRotation
 
     // ------------------------------------------------------------------ certificates
 
-    private sealed record Cert(string Pem, byte[] Raw, string Fingerprint, string Subject, DateTime NotAfter)
+    internal sealed record Cert(string Pem, byte[] Raw, string Fingerprint, string Subject, DateTime NotAfter)
     {
         public RootCertificateInfo Info => new(Fingerprint, Subject, NotAfter);
 
         public X509Certificate2 Load() => new(Raw);
     }
 
-    private static List<Cert> Parse(string? pem)
+    internal static List<Cert> Parse(string? pem)
     {
         var list = new List<Cert>();
         if (string.IsNullOrWhiteSpace(pem)) return list;
@@ -326,7 +326,7 @@ public sealed class RootRotation
         return list;
     }
 
-    private static bool ChainsTo(Cert leaf, IEnumerable<Cert> roots)
+    internal static bool ChainsTo(Cert leaf, IEnumerable<Cert> roots)
     {
         using var cert = leaf.Load();
         var loaded = roots.Select(r => r.Load()).ToList();
@@ -340,7 +340,7 @@ public sealed class RootRotation
         }
     }
 
-    private static string Decode(JsonNode? node) =>
+    internal static string Decode(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue<string>(out var b64) ? Encoding.UTF8.GetString(Convert.FromBase64String(b64)) : "";
 
     private static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
@@ -679,19 +679,22 @@ public sealed class RootRotation
         };
     }
 
-    private Cert ReadNewRoot(string? path)
+    private Cert ReadNewRoot(string? path) => ReadRootFile(path, _options.NewRootCertificateField);
+
+    /// <summary>A new root's certificate from its file: self-signed, a CA, valid now.</summary>
+    internal static Cert ReadRootFile(string? path, string field)
     {
         if (path is null)
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, _options.NewRootCertificateField, null, "is required to start a rotation",
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, null, "is required to start a rotation",
                 "create the new root (meshfed ca --out <new-folder>) and give its root-cert.pem"));
-        var pem = PemMaterial.ReadFile(path, _options.NewRootCertificateField);
-        var certs = PemMaterial.Certificates(pem, _options.NewRootCertificateField, path);
+        var pem = PemMaterial.ReadFile(path, field);
+        var certs = PemMaterial.Certificates(pem, field, path);
         try
         {
             var root = certs[0];
             if (!root.SubjectName.RawData.AsSpan().SequenceEqual(root.IssuerName.RawData))
-                throw PemMaterial.Fail(_options.NewRootCertificateField, path, $"is not a root: {PemMaterial.Describe(root)} was issued by '{root.Issuer}'", "give the new root's self-signed root-cert.pem");
-            PemMaterial.CheckCa(root, _options.NewRootCertificateField, path, DateTimeOffset.UtcNow, "new root CA certificate");
+                throw PemMaterial.Fail(field, path, $"is not a root: {PemMaterial.Describe(root)} was issued by '{root.Issuer}'", "give the new root's self-signed root-cert.pem");
+            PemMaterial.CheckCa(root, field, path, DateTimeOffset.UtcNow, "new root CA certificate");
             return Parse(root.ExportCertificatePem())[0];
         }
         finally
