@@ -145,6 +145,15 @@ public sealed class PeerRootRotationTests : Ossm2ClustersTest
         Assert.Contains(checks.Green.Evidence, e => e.Value?.Contains("trust-added", StringComparison.Ordinal) == true);
         Assert.Equal(CheckStatus.Pass, checks.Blue.Status); // green's root in blue is untouched
 
+        // Applying the federation mid-rotation keeps the overlap (blue publishes only its old root yet).
+        using (var conns = new ClusterConnections(TestSupport.Yaml, KubeconfigPath, TestClusters.Fast))
+        {
+            var live = new LiveFederation(conns, new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(20), WaitTimeout = TimeSpan.FromSeconds(20) });
+            var set = TestSupport.LoadText(LiveFederationTests.Seed001Live(), "seed-001.yaml");
+            var plan = await live.PlanAsync(set, CancellationToken.None);
+            Assert.Equal(PlanAction.Unchanged, plan.Items.Single(i => i.Kind == "ConfigMap" && i.Name == PeerConfigMap).Action);
+        }
+
         // Phase 2, interrupted: blue's cacerts is switched but its istiod was not restarted, so it still publishes the old root.
         SwitchBlueCa(keepOldRoot: true, restart: false);
         (code, output, err) = Meshfed("--phase", "reissue", "--yes", "--timeout", "1");

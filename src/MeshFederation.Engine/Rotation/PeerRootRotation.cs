@@ -280,6 +280,23 @@ public sealed class PeerRootRotation
         return new Recorded(stage, state?["data"]?["old-root.pem"]?.GetValue<string>(), state?["data"]?["new-root.pem"]?.GetValue<string>(), updated);
     }
 
+    /// <summary>
+    /// What a peer's ConfigMap for a mesh holds when the federation is applied: the roots the mesh publishes, plus the
+    /// old and new roots of a peer root rotation in progress (recorded by this module in <paramref name="state"/>), so
+    /// that applying the federation mid-rotation keeps the overlap. Returns <paramref name="published"/> itself when
+    /// nothing is added.
+    /// </summary>
+    public static string PeersBundle(string published, JsonObject? state, string fieldManager)
+    {
+        if (state is null || !Ownership.IsOwned(state, fieldManager)) return published;
+        var record = RecordOf(state);
+        if (record.Stage is not (RotationStage.TrustAdded or RotationStage.Reissued)) return published;
+        var have = RootRotation.Parse(published);
+        var extra = RootRotation.Parse(record.OldPem).Concat(RootRotation.Parse(record.NewPem)).Where(c => have.All(h => h.Fingerprint != c.Fingerprint)).ToList();
+        // The form the rotation writes (each certificate re-encoded), so that applying mid-rotation changes nothing.
+        return extra.Count == 0 ? published : string.Concat(have.Concat(extra).Select(c => c.Pem));
+    }
+
     /// <summary>Reads the mesh and its peers: the recorded rotation, the root the mesh signs with and publishes, what every peer holds.</summary>
     public async Task<PeerRootRotationStatus> GetStatusAsync(CancellationToken cancellationToken) => StatusOf(await ReadAsync(cancellationToken).ConfigureAwait(false));
 
