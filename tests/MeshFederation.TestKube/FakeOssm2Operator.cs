@@ -16,6 +16,8 @@ public sealed class FakeOssm2Operator
     public const string Finalizer = "maistra.io/istio-operator";
     private static readonly ResourceType SmcpType = ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!;
     private static readonly ResourceType SecretType = ResourceTypes.ByKind("v1", "Secret")!;
+    private static readonly ResourceType NamespaceType = ResourceTypes.ByKind("v1", "Namespace")!;
+    private static readonly ResourceType DeploymentType = ResourceTypes.ByKind("apps/v1", "Deployment")!;
     private readonly FakeApiServer _server;
     private readonly string _ipPrefix;
     private readonly Dictionary<string, string> _roots = new(StringComparer.Ordinal);
@@ -61,9 +63,14 @@ public sealed class FakeOssm2Operator
         {
             // istiod restarted (its pod deleted, as oc rollout restart does): the new one reads its CA secret again.
             var podNs = obj["metadata"]!["namespace"]!.GetValue<string>();
+            // Only while its Deployment exists in a namespace that is not going away does a new pod start.
+            if (_server.Store.Get(NamespaceType, null, podNs, "v1")?["metadata"]?["deletionTimestamp"] is not null) return;
             foreach (var s in _server.Store.List(SmcpType, podNs, null, "v2"))
-                if (obj["metadata"]!["name"]!.GetValue<string>() == $"istiod-{s["metadata"]!["name"]!.GetValue<string>()}-0")
-                    After(ReadyDelay, () => Reconcile(podNs, s["metadata"]!["name"]!.GetValue<string>(), ObjectStore.Number(s["metadata"]?["generation"]) ?? 1, restart: true));
+            {
+                var smcpName = s["metadata"]!["name"]!.GetValue<string>();
+                if (obj["metadata"]!["name"]!.GetValue<string>() == $"istiod-{smcpName}-0" && _server.Store.Get(DeploymentType, podNs, $"istiod-{smcpName}", "v1") is not null)
+                    After(ReadyDelay, () => Reconcile(podNs, smcpName, ObjectStore.Number(s["metadata"]?["generation"]) ?? 1, restart: true));
+            }
             return;
         }
         if (type.Kind != "ServiceMeshControlPlane" || verb == "DELETED") return;
