@@ -53,12 +53,7 @@ public sealed class PeerRootRotationStatus
     public RootCertificateInfo? NewRoot { get; init; }
 
     /// <summary>The phase to run next (null: nothing in progress).</summary>
-    public RotationPhase? NextPhase => Stage switch
-    {
-        RotationStage.TrustAdded => RotationPhase.Reissue,
-        RotationStage.Reissued => RotationPhase.TrustRemove,
-        _ => null,
-    };
+    public RotationPhase? NextPhase => RootRotation.NextAfter(Stage);
 
     public DateTime? Updated { get; init; }
 
@@ -346,22 +341,7 @@ public sealed class PeerRootRotation
         }
         problems.ThrowIfAny();
 
-        var inProgress = record.Stage is RotationStage.TrustAdded or RotationStage.Reissued;
-        var expectedBefore = phase switch { RotationPhase.TrustAdd => RotationStage.NotStarted, RotationPhase.Reissue => RotationStage.TrustAdded, _ => RotationStage.Reissued };
-        var stageOk = phase == RotationPhase.TrustAdd
-            ? !inProgress || record.Stage == RotationStage.TrustAdded
-            : record.Stage == expectedBefore || record.Stage == RootRotation.After(phase);
-        if (!stageOk)
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "phase", RootRotation.PhaseName(phase),
-                record.Stage is RotationStage.NotStarted or RotationStage.Completed
-                    ? $"cannot run before {RootRotation.PhaseName(expectedBefore == RotationStage.TrustAdded ? RotationPhase.TrustAdd : RotationPhase.Reissue)}: {_mesh} records no peer root rotation in progress ({RootRotation.StageName(record.Stage)})"
-                    : $"cannot run now: {_mesh} records a peer root rotation at stage {RootRotation.StageName(record.Stage)}",
-                record.Stage switch
-                {
-                    RotationStage.TrustAdded => "run --phase reissue next (Step-MeshRootRotation -Mesh)",
-                    RotationStage.Reissued => "run --phase trust-remove next (Step-MeshRootRotation -Mesh)",
-                    _ => "start with --phase trust-add (Start-MeshRootRotation -Mesh)",
-                }));
+        RootRotation.RequirePhaseAllowed(phase, record.Stage, $"{_mesh} records", $" -Mesh {_mesh}");
 
         Cert oldRoot, newRoot;
         if (phase == RotationPhase.TrustAdd && record.Stage != RotationStage.TrustAdded)

@@ -89,12 +89,7 @@ public sealed class RootRotationStatus
     public RootCertificateInfo? NewRoot { get; init; }
 
     /// <summary>The phase to run next (null: nothing in progress).</summary>
-    public RotationPhase? NextPhase => Stage switch
-    {
-        RotationStage.TrustAdded => RotationPhase.Reissue,
-        RotationStage.Reissued => RotationPhase.TrustRemove,
-        _ => null,
-    };
+    public RotationPhase? NextPhase => RootRotation.NextAfter(Stage);
 
     /// <summary>When the last phase was verified and recorded (UTC).</summary>
     public DateTime? Updated { get; init; }
@@ -271,6 +266,44 @@ public sealed class RootRotation
         "TRUSTREMOVE" => RotationPhase.TrustRemove,
         _ => throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, Echo.Text(text), "is not a phase", "use trust-add, reissue or trust-remove, in this order")),
     };
+
+    /// <summary>The phase after a recorded stage (null: nothing in progress).</summary>
+    internal static RotationPhase? NextAfter(RotationStage stage) => stage switch
+    {
+        RotationStage.TrustAdded => RotationPhase.Reissue,
+        RotationStage.Reissued => RotationPhase.TrustRemove,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Throws unless <paramref name="phase"/> may run at the recorded stage: running a phase again (resume after an
+    /// interruption, or verify again) is allowed; skipping one is not. <paramref name="who"/> names the record
+    /// ("the clusters record"); <paramref name="cmdletArguments"/> is appended to the cmdlet names in the fix.
+    /// </summary>
+    internal static void RequirePhaseAllowed(RotationPhase phase, RotationStage recorded, string who, string cmdletArguments)
+    {
+        var expectedBefore = phase switch
+        {
+            RotationPhase.TrustAdd => RotationStage.NotStarted,
+            RotationPhase.Reissue => RotationStage.TrustAdded,
+            _ => RotationStage.Reissued,
+        };
+        var inProgress = recorded is RotationStage.TrustAdded or RotationStage.Reissued;
+        var stageOk = phase == RotationPhase.TrustAdd
+            ? !inProgress || recorded == RotationStage.TrustAdded
+            : recorded == expectedBefore || recorded == After(phase);
+        if (!stageOk)
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "phase", PhaseName(phase),
+                recorded is RotationStage.NotStarted or RotationStage.Completed
+                    ? $"cannot run before {PhaseName(expectedBefore == RotationStage.TrustAdded ? RotationPhase.TrustAdd : RotationPhase.Reissue)}: {who} no rotation in progress ({StageName(recorded)})"
+                    : $"cannot run now: {who} a rotation at stage {StageName(recorded)}",
+                recorded switch
+                {
+                    RotationStage.TrustAdded => $"run --phase reissue next (Step-MeshRootRotation{cmdletArguments})",
+                    RotationStage.Reissued => $"run --phase trust-remove next (Step-MeshRootRotation{cmdletArguments})",
+                    _ => $"start with --phase trust-add (Start-MeshRootRotation{cmdletArguments})",
+                }));
+    }
 
     internal static RotationStage After(RotationPhase phase) => phase switch
     {
@@ -562,28 +595,7 @@ public sealed class RootRotation
         }
         problems.ThrowIfAny();
 
-        var expectedBefore = phase switch
-        {
-            RotationPhase.TrustAdd => RotationStage.NotStarted,
-            RotationPhase.Reissue => RotationStage.TrustAdded,
-            _ => RotationStage.Reissued,
-        };
-        var inProgress = record.Stage is RotationStage.TrustAdded or RotationStage.Reissued;
-        // Running a phase again (resume after an interruption, or re-verify) is allowed; skipping one is not.
-        var stageOk = phase == RotationPhase.TrustAdd
-            ? !inProgress || record.Stage == RotationStage.TrustAdded
-            : record.Stage == expectedBefore || record.Stage == After(phase);
-        if (!stageOk)
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "phase", PhaseName(phase),
-                record.Stage == RotationStage.NotStarted || record.Stage == RotationStage.Completed
-                    ? $"cannot run before {PhaseName(expectedBefore == RotationStage.TrustAdded ? RotationPhase.TrustAdd : RotationPhase.Reissue)}: the clusters record no rotation in progress ({StageName(record.Stage)})"
-                    : $"cannot run now: the clusters record a rotation at stage {StageName(record.Stage)}",
-                record.Stage switch
-                {
-                    RotationStage.TrustAdded => "run --phase reissue next (Step-MeshRootRotation)",
-                    RotationStage.Reissued => "run --phase trust-remove next (Step-MeshRootRotation)",
-                    _ => "start with --phase trust-add (Start-MeshRootRotation)",
-                }));
+        RequirePhaseAllowed(phase, record.Stage, "the clusters record", "");
 
         // The roots: the current one (agreed by every cluster) and the new one.
         Cert oldRoot;
