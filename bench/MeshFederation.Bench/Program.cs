@@ -21,6 +21,7 @@ return scenario switch
     "checks-multiprimary" => await MultiPrimaryChecksBench.RunAsync(iterations, latency, 20, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20),
     "render" => RenderBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3),
     "pki" => PkiBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
+    "startup" => StartupBench.Run(args.Length > 1 ? iterations : 20),
     _ => Usage(),
 };
 
