@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: the xunit suite (dotnet test) and the Pester suite (always; pwsh and Pester are installed here).
-# Installs what the tests need when missing: haproxy, openssl and Graphviz (Debian packages), pwsh and Pester (below);
-# packs the module and the dotnet tool first (the packaging tests open the packages; Pester tests the assembled module).
+# Installs what the tests need when missing: haproxy, openssl, Graphviz, clang and zlib1g-dev (Debian packages), pwsh and
+# Pester (below); packs the module and the dotnet tool and builds the native meshfed first (the packaging tests open the
+# packages, the native CLI tests run out/cli/meshfed; Pester tests the assembled module).
 # kubectl is expected on PATH (it is on these machines).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +11,9 @@ need=()
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+# The native (AOT) meshfed that tools/package.sh builds links with clang against zlib.
+command -v clang >/dev/null 2>&1 || need+=(clang)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -23,6 +23,7 @@ return scenario switch
     "cold-apply" => await ColdApplyBench.RunAsync(iterations, latency),
     "cold-checks" => await ColdChecksBench.RunAsync(iterations, latency),
     "pki" => PkiBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50),
+    "startup" => StartupBench.Run(args.Length > 1 ? iterations : 20),
     _ => Usage(),
 };
 

@@ -24,8 +24,6 @@ public static class MeshfedApp
     public const int ExitFailed = 1;
     public const int ExitCancelled = 130;
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
-
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, Interrupts.None);
 
     /// <summary>Runs meshfed; <paramref name="interrupts"/> turns SIGINT/SIGTERM during a write into a clean stop.</summary>
@@ -183,10 +181,8 @@ public static class MeshfedApp
             }
             else results = FederationChecks.Run(set!);
             if (r.GetValue(output) == "json")
-                stdout.WriteLine(JsonSerializer.Serialize(results.Select(x => new
-                {
-                    x.Mesh, x.Peer, x.Cluster, x.CheckId, Status = x.Status.ToString(), x.Message, x.Why, x.Fix, x.Evidence,
-                }), JsonOptions));
+                stdout.WriteLine(JsonSerializer.Serialize(results.Select(x => new CheckResultJson(
+                    x.Mesh, x.Peer, x.Cluster, x.CheckId, x.Status.ToString(), x.Message, x.Why, x.Fix, x.Evidence)).ToList(), CliJson.Default.ListCheckResultJson));
             else
                 WriteTable(stdout, results);
             return results.Any(x => x.Status == CheckStatus.Fail) ? ExitCheckFailed : ExitOk;
@@ -295,7 +291,7 @@ public static class MeshfedApp
             using var connections = new ClusterConnections(yaml, file, new KubeClientOptions(), log, r.GetValue(inCluster));
             var found = await MeshDiscovery.DiscoverAsync(connections, names.Select(n => new ClusterBinding(n) { Context = n, KubeConfig = file }), log, ct).ConfigureAwait(false);
             if (r.GetValue(discoverOutput) == "json")
-                stdout.WriteLine(JsonSerializer.Serialize(found.Select(m => new { m.Name, m.Namespace, Cluster = m.ClusterName, Provider = m.Provider.ToString(), Style = m.Style.ToString(), m.Version, m.TrustDomain, m.MemberNamespaces }), JsonOptions));
+                stdout.WriteLine(JsonSerializer.Serialize(found.Select(m => new DiscoveredMeshJson(m.Name, m.Namespace, m.ClusterName, m.Provider.ToString(), m.Style.ToString(), m.Version, m.TrustDomain, m.MemberNamespaces)).ToList(), CliJson.Default.ListDiscoveredMeshJson));
             else
                 WriteRows(stdout, new[] { "NAME", "NAMESPACE", "CLUSTER", "PROVIDER", "VERSION", "TRUST DOMAIN" },
                     found.Select(m => new[] { m.Name, m.Namespace, m.ClusterName, m.Provider.ToString(), m.Version, m.TrustDomain }));

@@ -8,7 +8,7 @@ namespace MeshFederation.Tests;
 /// <summary>The PowerShell Gallery nupkg and the meshfed dotnet tool, made by tools/package.sh without pwsh.</summary>
 public class PackagingTests
 {
-    private static readonly object Gate = new();
+    internal static readonly object Gate = new();
 
     private static string Version =>
         Regex.Match(File.ReadAllText(Path.Combine(Paths.RepoRoot, "Directory.Build.props")), "<VersionPrefix>([^<]+)</VersionPrefix>").Groups[1].Value;

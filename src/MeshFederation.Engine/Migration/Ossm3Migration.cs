@@ -393,8 +393,8 @@ public static class Ossm3Migration
                     var federation = peers.Select(p => p["spec"]?["gateways"]?[role]?["name"]?.GetValue<string>()).Where(n => n is not null && present.ContainsKey(n!)).Select(n => n!).Distinct(StringComparer.Ordinal).ToList();
                     if (federation.Count == 0) continue;
                     // The guide removes the whole section; when it holds other gateways too, only the federation ones go.
-                    if (federation.Count == present.Count) ops.Add(Obj(("op", "remove"), ("path", $"/spec/gateways/{section}")));
-                    else foreach (var n in federation) ops.Add(Obj(("op", "remove"), ("path", $"/spec/gateways/{section}/{n.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)}")));
+                    if (federation.Count == present.Count) ops.Add((JsonNode)Obj(("op", "remove"), ("path", $"/spec/gateways/{section}")));
+                    else foreach (var n in federation) ops.Add((JsonNode)Obj(("op", "remove"), ("path", $"/spec/gateways/{section}/{n.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)}")));
                     restore[section] = Obj(federation.Select(n => (n, present[n]?.DeepClone())).ToArray());
                 }
                 if (ops.Count == 0) continue;

@@ -32,6 +32,9 @@ public sealed class SchemaValidator
     private readonly ConditionalWeakTable<JsonObject, Compiled> _compiled = new();
     private readonly object _gate = new();
 
+    /// <summary>The lock under which schema JSON is read; others reading the same schema objects take it too.</summary>
+    internal object SyncRoot => _gate;
+
     public SchemaValidator(JsonObject definitions) => _definitions = definitions;
 
     public List<SchemaViolation> Validate(JsonNode? value, JsonObject schema, string path = "")

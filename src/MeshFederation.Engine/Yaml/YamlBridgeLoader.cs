@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.Loader;
 
@@ -18,6 +19,7 @@ public static class YamlBridgeLoader
     private static readonly Dictionary<string, IYamlBridge> Loaded = new(StringComparer.Ordinal);
 
     /// <summary>Loads (once per folder) the bridge from <paramref name="dependenciesDirectory"/>.</summary>
+    [RequiresUnreferencedCode("Loads MeshFederation.Yaml.dll from a folder at run time (the PowerShell module); meshfed, trimmed or native, references the bridge directly.")]
     public static IYamlBridge Load(string dependenciesDirectory)
     {
         var dir = Path.GetFullPath(dependenciesDirectory);
@@ -46,6 +48,7 @@ public static class YamlBridgeLoader
 
         public DependencyContext(string directory) : base(ContextName, isCollectible: false) => _directory = directory;
 
+        [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only reached through YamlBridgeLoader.Load, which requires unreferenced code.")]
         protected override Assembly? Load(AssemblyName assemblyName)
         {
             if (assemblyName.Name is null || assemblyName.Name == typeof(IYamlBridge).Assembly.GetName().Name) return null;
