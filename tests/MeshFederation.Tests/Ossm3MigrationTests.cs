@@ -155,7 +155,8 @@ public sealed class Ossm3MigrationTests : IAsyncLifetime
         string Run(MeshMigrationAction a) => a.Command.Replace("kubectl --context ", $"kubectl --kubeconfig {_kubeconfig} --context ", StringComparison.Ordinal);
         (int, string) Shell(string command)
         {
-            var (code, output) = ExternalTools.Run("bash", $"-c \"cd '{dir}' && {command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+            var (code, output) = ExternalTools.Run("bash", $"-c \"cd '{dir}' && {command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"",
+                TimeSpan.FromSeconds(180)); // kubectl delete namespace waits for the namespace to go: slow on a loaded 2-core machine
             return (code, output);
         }
         var before = (await _clusters.Client("east").GetAsync("maistra.io/v2", "ServiceMeshControlPlane", "istio-system", "basic", CancellationToken.None))!["spec"]!.DeepClone();
