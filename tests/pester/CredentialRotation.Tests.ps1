@@ -40,7 +40,7 @@ metadata:
   name: istio-reader-service-account-istio-remote-secret-token
   namespace: istio-system
   annotations: {kubernetes.io/service-account.name: istio-reader-service-account}
-'@ | k west apply -f -
+'@ | kubectl --kubeconfig $kc --context west apply -f -
     $deadline = (Get-Date).AddSeconds(20)
     while (-not ($b64 = k west -n istio-system get secret istio-reader-service-account-istio-remote-secret-token -o 'jsonpath={.data.token}') -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
     $legacyToken = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($b64))

@@ -391,6 +391,14 @@ public sealed class CredentialRotation
                     $"{usedBy}; where it was issued is unknown here: revoke it where it came from once every istiod uses the new token"));
         }
 
+        // Every other token Secret meshfed created for this reader is an old credential too (an earlier rotation's, or
+        // the one meshfed apply made and re-made): the new token replaces them all.
+        foreach (var t in (await remoteClient.ListAsync("v1", "Secret", ns, null, cancellationToken).ConfigureAwait(false))
+                     .Where(t => Str(t["type"]) == "kubernetes.io/service-account-token" && Str(t["metadata"]?["annotations"]?["kubernetes.io/service-account.name"]) == serviceAccount
+                                 && Ownership.IsOwned(t, remoteClient.FieldManager))
+                     .Select(t => Str(t["metadata"]?["name"])!).OrderBy(n => n, StringComparer.Ordinal))
+            await AddTokenSecretAsync(t, "an earlier reader token meshfed created, used by none of the remote secrets given", null).ConfigureAwait(false);
+
         var newName = _options.TokenExpiry is null ? $"{serviceAccount}-token-{Suffix()}" : "";
         var changes = new List<CredentialChange>
         {
