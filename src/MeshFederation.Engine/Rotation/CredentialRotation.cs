@@ -360,11 +360,13 @@ public sealed class CredentialRotation
         // The old credentials: every distinct token in the secrets, and token Secrets an earlier, unfinished rotation left to revoke.
         var old = new List<OldCredential>();
         var revokeNames = new HashSet<string>(StringComparer.Ordinal);
-        async Task AddTokenSecretAsync(string secretName, string usedBy, DateTimeOffset? expires)
+        async Task AddTokenSecretAsync(string secretName, string usedBy, DateTimeOffset? expires, bool inUse = true)
         {
             if (!revokeNames.Add(secretName)) return;
             var live = await remoteClient.GetAsync("v1", "Secret", ns, secretName, cancellationToken).ConfigureAwait(false);
             var credential = $"token Secret {ns}/{secretName} in {_remote.Name}";
+            // One an earlier rotation replaced and revoked is not a credential any more.
+            if (live is null && !inUse) return;
             if (live is null)
                 old.Add(new OldCredential(credential, null, expires, false, OldCredentialState.Gone, $"{usedBy}; the Secret no longer exists, so its token no longer authenticates"));
             else if (Ownership.NotOwnedReason(live, remoteClient.FieldManager) is { } why)
@@ -374,7 +376,7 @@ public sealed class CredentialRotation
             {
                 old.Add(new OldCredential(credential, secretName, expires, true, OldCredentialState.Kept, usedBy));
                 foreach (var earlier in (Str(live["metadata"]?["annotations"]?[ReplacesAnnotation]) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    await AddTokenSecretAsync(earlier, $"replaced by {secretName} in an earlier rotation that was not finished", null).ConfigureAwait(false);
+                    await AddTokenSecretAsync(earlier, $"replaced by {secretName} in an earlier rotation that was not finished", null, inUse: false).ConfigureAwait(false);
             }
         }
         foreach (var (token, where) in tokens.Values)
@@ -397,7 +399,7 @@ public sealed class CredentialRotation
                      .Where(t => Str(t["type"]) == "kubernetes.io/service-account-token" && Str(t["metadata"]?["annotations"]?["kubernetes.io/service-account.name"]) == serviceAccount
                                  && Ownership.IsOwned(t, remoteClient.FieldManager))
                      .Select(t => Str(t["metadata"]?["name"])!).OrderBy(n => n, StringComparer.Ordinal))
-            await AddTokenSecretAsync(t, "an earlier reader token meshfed created, used by none of the remote secrets given", null).ConfigureAwait(false);
+            await AddTokenSecretAsync(t, "an earlier reader token meshfed created, used by none of the remote secrets given", null, inUse: false).ConfigureAwait(false);
 
         var newName = _options.TokenExpiry is null ? $"{serviceAccount}-token-{Suffix()}" : "";
         var changes = new List<CredentialChange>
