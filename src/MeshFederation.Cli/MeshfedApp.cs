@@ -500,9 +500,11 @@ public static partial class MeshfedApp
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every istiod to take up the phase.", DefaultValueFactory = _ => 300 };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the gates and print the plan; change nothing." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Apply without asking." };
+        var mesh = new Option<string?>("--mesh") { Description = "OSSM 2 federation: rotate this mesh's root (its ServiceMeshControlPlane's name) in its peers' <peer>-ca-root-cert ConfigMaps; give the contexts of the mesh's cluster and of every peer's cluster." };
+        var adopt = new Option<bool>("--adopt") { Description = "With --mesh: take over peer ConfigMaps meshfed did not create (their content is kept)." };
         var command = new Command("rotate", "Rotate the mesh's shared root without downtime, one gated phase at a time: trust-add (every trust bundle gets the new root), reissue (every intermediate under the new root), trust-remove (the old root goes). The state lives in ConfigMap meshfed-root-rotation of every cluster, so it resumes from any machine.")
         {
-            phase, status, contexts, kubeconfig, ns, newCert, newKey, days, timeout, dryRun, yes,
+            phase, status, contexts, kubeconfig, ns, newCert, newKey, days, timeout, dryRun, yes, mesh, adopt,
         };
         command.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
@@ -518,6 +520,11 @@ public static partial class MeshfedApp
             var log = new CliLog(stderr);
             var kc = r.GetValue(kubeconfig)?.FullName;
             using var connections = new ClusterConnections(yaml, kc, new KubeClientOptions(), log);
+            if (r.GetValue(mesh) is { } meshName)
+                return await PeerRootRotateAsync(connections, log, meshName, r.GetValue(adopt), r.GetValue(phase), r.GetValue(status), r.GetValue(newCert)?.FullName, r.GetValue(newKey) is not null,
+                    t, r.GetValue(dryRun), r.GetValue(yes), r.GetValue(contexts)!, stdout, stderr, ct).ConfigureAwait(false);
+            if (r.GetValue(adopt))
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--adopt", null, "is only for OSSM 2 peer roots", "give --mesh NAME with it, or leave it out"));
             var rotation = new Engine.Rotation.RootRotation(connections, r.GetValue(contexts)!.Select(c => new ClusterBinding(c) { Context = c }),
                 new Engine.Rotation.RootRotationOptions { Namespace = r.GetValue(ns)!, ValidityDays = d, WaitTimeout = TimeSpan.FromSeconds(t) }, log);
             if (r.GetValue(status))
@@ -533,43 +540,83 @@ public static partial class MeshfedApp
             }
             var p = Engine.Rotation.RootRotation.ParsePhase(r.GetValue(phase)!, "--phase");
             var plan = await rotation.PlanAsync(p, r.GetValue(newCert)?.FullName, r.GetValue(newKey)?.FullName, ct).ConfigureAwait(false);
-            WriteRows(stdout, new[] { "ACTION", "CLUSTER", "KIND", "NAMESPACE", "NAME", "CHANGE" },
-                plan.Changes.Select(c => new[] { c.Action.ToUpperInvariant(), c.Cluster, c.Kind, c.Namespace, c.Name, c.Description }));
-            stdout.WriteLine($"plan: {plan}");
-            if (r.GetValue(dryRun)) return ExitOk;
-            if (!r.GetValue(yes))
-            {
-                if (Console.IsInputRedirected)
-                    throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--yes", null,
-                        "is required when there is no terminal to ask on: this phase replaces cacerts in every cluster", "review the plan (--dry-run), then run again with --yes"));
-                stdout.Write($"Apply {Engine.Rotation.RootRotation.PhaseName(p)} to {r.GetValue(contexts)!.Length} cluster(s)? [y/N] ");
-                if (Console.ReadLine()?.Trim().ToUpperInvariant() is not ("Y" or "YES"))
-                {
-                    stdout.WriteLine("nothing changed");
-                    return ExitOk;
-                }
-            }
-            try
-            {
-                var result = await rotation.ApplyAsync(plan, _ => true, ct).ConfigureAwait(false);
-                foreach (var v in result.Verifications) stdout.WriteLine(v.ToString());
-                var next = result.Stage switch
+            return await RunRotationPhaseAsync(plan.Changes, plan.ToString(), r.GetValue(dryRun), r.GetValue(yes),
+                $"Apply {Engine.Rotation.RootRotation.PhaseName(p)} to {r.GetValue(contexts)!.Length} cluster(s)?", "this phase replaces cacerts in every cluster",
+                () => rotation.ApplyAsync(plan, _ => true, ct), stage => $"recorded stage {stage} in every cluster; " + stage switch
                 {
                     Engine.Rotation.RotationStage.TrustAdded => "next: meshfed ca rotate --phase reissue --new-root-cert ... --new-root-key ... (same --context list)",
                     Engine.Rotation.RotationStage.Reissued => "next: meshfed ca rotate --phase trust-remove (same --context list), once every workload has a certificate from the new intermediates",
                     _ => "the rotation is complete",
-                };
-                stdout.WriteLine($"recorded stage {result.Stage} in every cluster; {next}");
-                return ExitOk;
-            }
-            catch (Engine.Rotation.RotationNotVerifiedException ex)
-            {
-                if (ex.Result is { } res) foreach (var v in res.Verifications) stdout.WriteLine(v.ToString());
-                stderr.WriteLine($"meshfed: error: {ex.Message}");
-                return ExitFailed;
-            }
+                }, stdout, stderr).ConfigureAwait(false);
         }));
         return command;
+    }
+
+    /// <summary>A rotation phase planned: print the plan; unless --dry-run, ask (or --yes), apply, print the verifications and what is next.</summary>
+    private static async Task<int> RunRotationPhaseAsync(IReadOnlyList<Engine.Rotation.RotationChange> changes, string planText, bool dryRun, bool yes, string question, string what,
+        Func<Task<Engine.Rotation.RootRotationResult>> apply, Func<Engine.Rotation.RotationStage, string> done, TextWriter stdout, TextWriter stderr)
+    {
+        WriteRows(stdout, new[] { "ACTION", "CLUSTER", "KIND", "NAMESPACE", "NAME", "CHANGE" },
+            changes.Select(c => new[] { c.Action.ToUpperInvariant(), c.Cluster, c.Kind, c.Namespace, c.Name, c.Description }));
+        stdout.WriteLine($"plan: {planText}");
+        if (dryRun) return ExitOk;
+        if (!yes)
+        {
+            if (Console.IsInputRedirected)
+                throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--yes", null,
+                    $"is required when there is no terminal to ask on: {what}", "review the plan (--dry-run), then run again with --yes"));
+            stdout.Write(question + " [y/N] ");
+            if (Console.ReadLine()?.Trim().ToUpperInvariant() is not ("Y" or "YES"))
+            {
+                stdout.WriteLine("nothing changed");
+                return ExitOk;
+            }
+        }
+        try
+        {
+            var result = await apply().ConfigureAwait(false);
+            foreach (var v in result.Verifications) stdout.WriteLine(v.ToString());
+            stdout.WriteLine(done(result.Stage));
+            return ExitOk;
+        }
+        catch (Engine.Rotation.RotationNotVerifiedException ex)
+        {
+            if (ex.Result is { } res) foreach (var v in res.Verifications) stdout.WriteLine(v.ToString());
+            stderr.WriteLine($"meshfed: error: {ex.Message}");
+            return ExitFailed;
+        }
+    }
+
+    /// <summary>meshfed ca rotate --mesh NAME: the OSSM 2 peer root rotation of one mesh (Engine.Rotation.PeerRootRotation).</summary>
+    private static async Task<int> PeerRootRotateAsync(ClusterConnections connections, CliLog log, string meshName, bool adopt, string? phaseText, bool status,
+        string? newCert, bool newKeyGiven, int timeoutSeconds, bool dryRun, bool yes, string[] contexts, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        if (newKeyGiven)
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, "--new-root-key", null,
+                "is not used with --mesh: meshfed does not write an OSSM 2 mesh's CA secret (it did not create it)",
+                "leave it out; in the reissue phase replace the mesh's cacerts yourself and restart its istiod, and meshfed verifies"));
+        var rotation = new Engine.Rotation.PeerRootRotation(connections, contexts.Select(c => new ClusterBinding(c) { Context = c }), meshName,
+            new Engine.Rotation.PeerRootRotationOptions { Adopt = adopt, WaitTimeout = TimeSpan.FromSeconds(timeoutSeconds) }, log);
+        if (status)
+        {
+            var st = await rotation.GetStatusAsync(ct).ConfigureAwait(false);
+            stdout.WriteLine($"mesh {st.Mesh} ({st.Cluster} {st.Namespace}): signs with {st.SigningRoot?.ToString() ?? "(not observed)"} from {st.CaSecret ?? "-"}; publishes {string.Join(",", st.PublishedRoots.Select(x => x.ShortFingerprint))}");
+            WriteRows(stdout, new[] { "PEER", "CLUSTER", "CONFIGMAP", "ROOTS", "MESHFED'S" }, st.Peers.Select(p => new[]
+            {
+                p.Peer, p.Cluster, $"{p.Namespace}/{p.ConfigMap}", p.Exists ? string.Join(",", p.Roots.Select(x => x.ShortFingerprint)) : "(missing)", p.NotOwned is null ? "yes" : "no",
+            }));
+            stdout.WriteLine($"rotation: {st}");
+            return ExitOk;
+        }
+        var p = Engine.Rotation.RootRotation.ParsePhase(phaseText!, "--phase");
+        var plan = await rotation.PlanAsync(p, newCert, ct).ConfigureAwait(false);
+        return await RunRotationPhaseAsync(plan.Changes, plan.ToString(), dryRun, yes, $"Apply {Engine.Rotation.RootRotation.PhaseName(p)} of {meshName}'s root?",
+            "this phase changes the peers' ConfigMaps", () => rotation.ApplyAsync(plan, _ => true, ct), stage => $"recorded stage {stage} in {meshName}'s namespace; " + stage switch
+            {
+                Engine.Rotation.RotationStage.TrustAdded => $"next: switch {meshName}'s CA to the new root (its cacerts), restart its istiod, then meshfed ca rotate --mesh {meshName} --phase reissue (same --context list)",
+                Engine.Rotation.RotationStage.Reissued => $"next: once {meshName} publishes only the new root, meshfed ca rotate --mesh {meshName} --phase trust-remove (same --context list)",
+                _ => "the rotation is complete",
+            }, stdout, stderr).ConfigureAwait(false);
     }
 
     private static async Task<int> GuardAsync(TextWriter stderr, Func<Task<int>> action)

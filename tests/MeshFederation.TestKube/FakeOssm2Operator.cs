@@ -15,6 +15,9 @@ public sealed class FakeOssm2Operator
 {
     public const string Finalizer = "maistra.io/istio-operator";
     private static readonly ResourceType SmcpType = ResourceTypes.ByKind("maistra.io/v2", "ServiceMeshControlPlane")!;
+    private static readonly ResourceType SecretType = ResourceTypes.ByKind("v1", "Secret")!;
+    private static readonly ResourceType NamespaceType = ResourceTypes.ByKind("v1", "Namespace")!;
+    private static readonly ResourceType DeploymentType = ResourceTypes.ByKind("apps/v1", "Deployment")!;
     private readonly FakeApiServer _server;
     private readonly string _ipPrefix;
     private readonly Dictionary<string, string> _roots = new(StringComparer.Ordinal);
@@ -48,11 +51,28 @@ public sealed class FakeOssm2Operator
     /// <summary>The root certificate published for a mesh (istio-ca-root-cert).</summary>
     public string RootOf(string mesh) { lock (_gate) return _roots[mesh]; }
 
+    /// <summary>What the istiods did, for assertions (restarts and the root they published).</summary>
+    public List<string> IstiodLog { get; } = new();
+
     /// <summary>The LoadBalancer address given to a gateway Service.</summary>
     public string AddressOf(string gateway) { lock (_gate) return _addresses[gateway]; }
 
     private void OnChanged(ResourceType type, JsonObject obj, string verb)
     {
+        if (type.Kind == "Pod" && verb == "DELETED" && obj["metadata"]?["labels"]?["app"]?.GetValue<string>() == "istiod")
+        {
+            // istiod restarted (its pod deleted, as oc rollout restart does): the new one reads its CA secret again.
+            var podNs = obj["metadata"]!["namespace"]!.GetValue<string>();
+            // Only while its Deployment exists in a namespace that is not going away does a new pod start.
+            if (_server.Store.Get(NamespaceType, null, podNs, "v1")?["metadata"]?["deletionTimestamp"] is not null) return;
+            foreach (var s in _server.Store.List(SmcpType, podNs, null, "v2"))
+            {
+                var smcpName = s["metadata"]!["name"]!.GetValue<string>();
+                if (obj["metadata"]!["name"]!.GetValue<string>() == $"istiod-{smcpName}-0" && _server.Store.Get(DeploymentType, podNs, $"istiod-{smcpName}", "v1") is not null)
+                    After(ReadyDelay, () => Reconcile(podNs, smcpName, ObjectStore.Number(s["metadata"]?["generation"]) ?? 1, restart: true));
+            }
+            return;
+        }
         if (type.Kind != "ServiceMeshControlPlane" || verb == "DELETED") return;
         var md = obj["metadata"]!;
         var ns = md["namespace"]!.GetValue<string>();
@@ -109,7 +129,7 @@ public sealed class FakeOssm2Operator
         ["controller"] = true, ["blockOwnerDeletion"] = true,
     });
 
-    private void Reconcile(string ns, string name, long generation)
+    private void Reconcile(string ns, string name, long generation, bool restart = false)
     {
         var store = _server.Store;
         var smcp = store.Get(SmcpType, ns, name, "v2");
@@ -118,7 +138,14 @@ public sealed class FakeOssm2Operator
         string root;
         lock (_gate)
         {
+            // istiod signs with a plugged-in CA (Secret cacerts, root-cert.pem published) when it finds one at start,
+            // else with its self-made root. Like istiod with ISTIO_MULTIROOT_MESH off (OSSM 2's default), a running
+            // istiod does not take up a changed root: only a restart (its pod deleted) reads cacerts again.
+            var cacerts = store.Get(SecretType, ns, "cacerts", "v1")?["data"]?["root-cert.pem"]?.GetValue<string>();
+            if (cacerts is not null && (restart || !_roots.ContainsKey(name)))
+                _roots[name] = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(cacerts));
             if (!_roots.TryGetValue(name, out root!)) _roots[name] = root = TestPki.RootCertificatePem(name);
+            if (restart) IstiodLog.Add($"{ns}/istiod-{name} restarted: published root {(cacerts is null ? "self-signed" : "from cacerts")}");
         }
         store.Upsert(new JsonObject
         {

@@ -17,9 +17,12 @@ BeforeDiscovery {
         @{ Cmdlet = 'Export-MeshService'; Set = 'Peering'; Uses = 'Peering', 'Namespace', 'Name' }
         @{ Cmdlet = 'Export-MeshService'; Set = 'ControlPlane'; Uses = 'ControlPlane', 'Peer', 'Namespace', 'LabelSelector' }
         @{ Cmdlet = 'Get-MeshControlPlane'; Set = '__AllParameterSets'; Uses = 'KubeConfig' }
-        @{ Cmdlet = 'Get-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'KubeConfig', 'Namespace' }
-        @{ Cmdlet = 'Start-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'NewRootCertificatePath', 'WaitTimeout', 'WhatIf' }
-        @{ Cmdlet = 'Step-MeshRootRotation'; Set = '__AllParameterSets'; Uses = 'Context', 'Phase', 'Validity' }
+        @{ Cmdlet = 'Get-MeshRootRotation'; Set = 'SharedRoot'; Uses = 'Context', 'KubeConfig', 'Namespace' }
+        @{ Cmdlet = 'Get-MeshRootRotation'; Set = 'PeerRoot'; Uses = 'Context', 'KubeConfig', 'Mesh' }
+        @{ Cmdlet = 'Start-MeshRootRotation'; Set = 'SharedRoot'; Uses = 'Context', 'NewRootCertificatePath', 'WaitTimeout', 'WhatIf' }
+        @{ Cmdlet = 'Start-MeshRootRotation'; Set = 'PeerRoot'; Uses = 'Context', 'Mesh', 'NewRootCertificatePath', 'Adopt' }
+        @{ Cmdlet = 'Step-MeshRootRotation'; Set = 'SharedRoot'; Uses = 'Context', 'Phase', 'Validity' }
+        @{ Cmdlet = 'Step-MeshRootRotation'; Set = 'PeerRoot'; Uses = 'Context', 'Mesh', 'Phase', 'Adopt' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'InputObject'; Uses = 'InputObject', 'KubeConfig', 'ChangesOnly' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'Path'; Uses = 'Path', 'KubeConfig', 'Removal' }
         @{ Cmdlet = 'Get-MeshFederationPlan'; Set = 'LiteralPath'; Uses = 'LiteralPath', 'KubeConfig', 'Prune' }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using MeshFederation.Engine.Model;
 using MeshFederation.Engine.Rendering;
+using MeshFederation.Engine.Rotation;
 using MeshFederation.Engine.Validation;
 
 namespace MeshFederation.Engine.Checks;
@@ -334,10 +335,51 @@ public static class ObservedChecks
                 return;
             }
             var missing = roots.Where(r => !bundle.Contains(r, StringComparer.Ordinal)).ToList();
-            Add(CheckCatalogue.PeerRootCertificate, mesh, peer, missing.Count == 0 ? CheckStatus.Pass : CheckStatus.Fail,
-                missing.Count == 0 ? $"{cmName} holds {link.Remote.Name}'s current root certificate" : $"{cmName} does not hold {link.Remote.Name}'s current root certificate ({Ev.Bundle(missing)})",
-                $"copy {link.Remote.Name}'s istio-ca-root-cert (root-cert.pem) into ConfigMap {mesh.Namespace}/{cmName} (Sync-MeshFederation does this)",
-                new[] { localEv, Ev.Read(rc, remote, remoteObj, $"data.{Names.RootCertKey}", Ev.Bundle(roots)) });
+            var extra = bundle.Where(b => !roots.Contains(b, StringComparer.Ordinal)).ToList();
+            var evidence = new List<MeshEvidence> { localEv, Ev.Read(rc, remote, remoteObj, $"data.{Names.RootCertKey}", Ev.Bundle(roots)) };
+            // A root rotation of the peer (meshfed ca rotate --mesh): its record in the peer's namespace names the old and new roots.
+            var state = rc.ReadOne(KindRef.ConfigMap, link.Remote.Namespace, PeerRootRotation.StateConfigMap);
+            var annotations = state.Items.FirstOrDefault()?["metadata"]?["annotations"];
+            var stage = annotations?[RootRotation.StageAnnotation].S();
+            string? oldFp = annotations?[RootRotation.OldRootAnnotation].S(), newFp = annotations?[RootRotation.NewRootAnnotation].S();
+            if (stage is not null)
+                evidence.Add(Ev.Read(rc, state, Ev.Obj("ConfigMap", link.Remote.Namespace, PeerRootRotation.StateConfigMap), $"metadata.annotations.{RootRotation.StageAnnotation}",
+                    $"{stage} (old {oldFp?[..Math.Min(16, oldFp.Length)]}..., new {newFp?[..Math.Min(16, newFp.Length)]}...)"));
+            var rotating = stage is "trust-added" or "reissued";
+            bool Is(string cert, string? fp) => fp is not null && string.Equals(Fingerprint(cert), fp, StringComparison.OrdinalIgnoreCase);
+            var fix = $"copy {link.Remote.Name}'s istio-ca-root-cert (root-cert.pem) into ConfigMap {mesh.Namespace}/{cmName} (Sync-MeshFederation does this)";
+            if (missing.Count > 0)
+                Add(CheckCatalogue.PeerRootCertificate, mesh, peer, CheckStatus.Fail,
+                    $"{cmName} does not hold {link.Remote.Name}'s current root certificate ({Ev.Bundle(missing)})"
+                    + (rotating ? $"; {link.Remote.Name}'s root rotation is at stage {stage}" : ""),
+                    rotating ? $"run meshfed ca rotate --mesh {link.Remote.Name} --phase trust-add again (Start-MeshRootRotation -Mesh {link.Remote.Name}): it resumes" : fix, evidence);
+            else if (extra.Count == 0)
+                Add(CheckCatalogue.PeerRootCertificate, mesh, peer, CheckStatus.Pass,
+                    $"{cmName} holds {link.Remote.Name}'s current root certificate" + (rotating ? $" ({link.Remote.Name}'s root rotation is at stage {stage})" : ""), fix, evidence);
+            else if (rotating && extra.All(e => Is(e, oldFp) || Is(e, newFp)))
+                Add(CheckCatalogue.PeerRootCertificate, mesh, peer, CheckStatus.Pass,
+                    $"{cmName} holds {link.Remote.Name}'s old and new roots while its root rotation is at stage {stage}: old {Ev.Bundle(bundle.Where(b => Is(b, oldFp)))}; new {Ev.Bundle(bundle.Where(b => Is(b, newFp)))}",
+                    fix, evidence);
+            else
+                Add(CheckCatalogue.PeerRootCertificate, mesh, peer, CheckStatus.Warn,
+                    stage == "completed" && extra.Any(e => Is(e, oldFp))
+                        ? $"{link.Remote.Name}'s root rotation is completed, but {cmName} still holds the old root ({Ev.Bundle(extra)}): the overlap lingers"
+                        : $"{cmName} holds root(s) {link.Remote.Name} does not publish ({Ev.Bundle(extra)}): a stale root is still trusted",
+                    stage == "completed"
+                        ? $"run meshfed ca rotate --mesh {link.Remote.Name} --phase trust-remove again (Step-MeshRootRotation -Mesh {link.Remote.Name} -Phase TrustRemove)"
+                        : $"remove the stale root from ConfigMap {mesh.Namespace}/{cmName}, or rotate with meshfed ca rotate --mesh {link.Remote.Name}", evidence);
+        }
+
+        private static string Fingerprint(string certificateBase64)
+        {
+            try
+            {
+                return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Convert.FromBase64String(certificateBase64)));
+            }
+            catch (FormatException)
+            {
+                return "";
+            }
         }
 
         private void PeerIdentity(PeerLink link, string peer)

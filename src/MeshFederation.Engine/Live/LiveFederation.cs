@@ -152,7 +152,12 @@ public sealed class LiveFederation
         var cm = await Client(cp).GetAsync("v1", "ConfigMap", cp.Namespace, "istio-ca-root-cert", cancellationToken).ConfigureAwait(false);
         var pem = cm?["data"]?[Names.RootCertKey]?.GetValue<string>();
         _log.Verbose(pem is null ? $"{cp.Name}: istio-ca-root-cert not found yet in {cp.Namespace}" : $"{cp.Name}: read root certificate from {cp.Namespace}/istio-ca-root-cert");
-        return pem;
+        if (pem is null) return null;
+        // During a peer root rotation of this mesh (issue 18) its peers keep the old and the new root.
+        var state = await Client(cp).GetAsync("v1", "ConfigMap", cp.Namespace, Rotation.PeerRootRotation.StateConfigMap, cancellationToken).ConfigureAwait(false);
+        var bundle = Rotation.PeerRootRotation.PeersBundle(pem, state, Client(cp).FieldManager);
+        if (!ReferenceEquals(bundle, pem)) _log.Verbose($"{cp.Name}: its peer root rotation is in progress: the peers keep its old and new roots");
+        return bundle;
     }
 
     private async Task<IReadOnlyList<string>> ReadAddressesAsync(MeshPeering p, CancellationToken cancellationToken)

@@ -89,12 +89,7 @@ public sealed class RootRotationStatus
     public RootCertificateInfo? NewRoot { get; init; }
 
     /// <summary>The phase to run next (null: nothing in progress).</summary>
-    public RotationPhase? NextPhase => Stage switch
-    {
-        RotationStage.TrustAdded => RotationPhase.Reissue,
-        RotationStage.Reissued => RotationPhase.TrustRemove,
-        _ => null,
-    };
+    public RotationPhase? NextPhase => RootRotation.NextAfter(Stage);
 
     /// <summary>When the last phase was verified and recorded (UTC).</summary>
     public DateTime? Updated { get; init; }
@@ -272,14 +267,52 @@ public sealed class RootRotation
         _ => throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, Echo.Text(text), "is not a phase", "use trust-add, reissue or trust-remove, in this order")),
     };
 
-    private static RotationStage After(RotationPhase phase) => phase switch
+    /// <summary>The phase after a recorded stage (null: nothing in progress).</summary>
+    internal static RotationPhase? NextAfter(RotationStage stage) => stage switch
+    {
+        RotationStage.TrustAdded => RotationPhase.Reissue,
+        RotationStage.Reissued => RotationPhase.TrustRemove,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Throws unless <paramref name="phase"/> may run at the recorded stage: running a phase again (resume after an
+    /// interruption, or verify again) is allowed; skipping one is not. <paramref name="who"/> names the record
+    /// ("the clusters record"); <paramref name="cmdletArguments"/> is appended to the cmdlet names in the fix.
+    /// </summary>
+    internal static void RequirePhaseAllowed(RotationPhase phase, RotationStage recorded, string who, string cmdletArguments)
+    {
+        var expectedBefore = phase switch
+        {
+            RotationPhase.TrustAdd => RotationStage.NotStarted,
+            RotationPhase.Reissue => RotationStage.TrustAdded,
+            _ => RotationStage.Reissued,
+        };
+        var inProgress = recorded is RotationStage.TrustAdded or RotationStage.Reissued;
+        var stageOk = phase == RotationPhase.TrustAdd
+            ? !inProgress || recorded == RotationStage.TrustAdded
+            : recorded == expectedBefore || recorded == After(phase);
+        if (!stageOk)
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "phase", PhaseName(phase),
+                recorded is RotationStage.NotStarted or RotationStage.Completed
+                    ? $"cannot run before {PhaseName(expectedBefore == RotationStage.TrustAdded ? RotationPhase.TrustAdd : RotationPhase.Reissue)}: {who} no rotation in progress ({StageName(recorded)})"
+                    : $"cannot run now: {who} a rotation at stage {StageName(recorded)}",
+                recorded switch
+                {
+                    RotationStage.TrustAdded => $"run --phase reissue next (Step-MeshRootRotation{cmdletArguments})",
+                    RotationStage.Reissued => $"run --phase trust-remove next (Step-MeshRootRotation{cmdletArguments})",
+                    _ => $"start with --phase trust-add (Start-MeshRootRotation{cmdletArguments})",
+                }));
+    }
+
+    internal static RotationStage After(RotationPhase phase) => phase switch
     {
         RotationPhase.TrustAdd => RotationStage.TrustAdded,
         RotationPhase.Reissue => RotationStage.Reissued,
         _ => RotationStage.Completed,
     };
 
-    private static string StageName(RotationStage stage) => stage switch
+    internal static string StageName(RotationStage stage) => stage switch
     {
         RotationStage.TrustAdded => "trust-added",
         RotationStage.Reissued => "reissued",
@@ -287,7 +320,7 @@ public sealed class RootRotation
         _ => "not-started",
     };
 
-    private static RotationStage? ParseStage(string? text) => text switch
+    internal static RotationStage? ParseStage(string? text) => text switch
     {
         "trust-added" => RotationStage.TrustAdded,
         "reissued" => RotationStage.Reissued,
@@ -297,14 +330,14 @@ public sealed class RootRotation
 
     // ------------------------------------------------------------------ certificates
 
-    private sealed record Cert(string Pem, byte[] Raw, string Fingerprint, string Subject, DateTime NotAfter)
+    internal sealed record Cert(string Pem, byte[] Raw, string Fingerprint, string Subject, DateTime NotAfter)
     {
         public RootCertificateInfo Info => new(Fingerprint, Subject, NotAfter);
 
         public X509Certificate2 Load() => new(Raw);
     }
 
-    private static List<Cert> Parse(string? pem)
+    internal static List<Cert> Parse(string? pem)
     {
         var list = new List<Cert>();
         if (string.IsNullOrWhiteSpace(pem)) return list;
@@ -326,7 +359,7 @@ public sealed class RootRotation
         return list;
     }
 
-    private static bool ChainsTo(Cert leaf, IEnumerable<Cert> roots)
+    internal static bool ChainsTo(Cert leaf, IEnumerable<Cert> roots)
     {
         using var cert = leaf.Load();
         var loaded = roots.Select(r => r.Load()).ToList();
@@ -340,7 +373,7 @@ public sealed class RootRotation
         }
     }
 
-    private static string Decode(JsonNode? node) =>
+    internal static string Decode(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue<string>(out var b64) ? Encoding.UTF8.GetString(Convert.FromBase64String(b64)) : "";
 
     private static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
@@ -562,28 +595,7 @@ public sealed class RootRotation
         }
         problems.ThrowIfAny();
 
-        var expectedBefore = phase switch
-        {
-            RotationPhase.TrustAdd => RotationStage.NotStarted,
-            RotationPhase.Reissue => RotationStage.TrustAdded,
-            _ => RotationStage.Reissued,
-        };
-        var inProgress = record.Stage is RotationStage.TrustAdded or RotationStage.Reissued;
-        // Running a phase again (resume after an interruption, or re-verify) is allowed; skipping one is not.
-        var stageOk = phase == RotationPhase.TrustAdd
-            ? !inProgress || record.Stage == RotationStage.TrustAdded
-            : record.Stage == expectedBefore || record.Stage == After(phase);
-        if (!stageOk)
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, "phase", PhaseName(phase),
-                record.Stage == RotationStage.NotStarted || record.Stage == RotationStage.Completed
-                    ? $"cannot run before {PhaseName(expectedBefore == RotationStage.TrustAdded ? RotationPhase.TrustAdd : RotationPhase.Reissue)}: the clusters record no rotation in progress ({StageName(record.Stage)})"
-                    : $"cannot run now: the clusters record a rotation at stage {StageName(record.Stage)}",
-                record.Stage switch
-                {
-                    RotationStage.TrustAdded => "run --phase reissue next (Step-MeshRootRotation)",
-                    RotationStage.Reissued => "run --phase trust-remove next (Step-MeshRootRotation)",
-                    _ => "start with --phase trust-add (Start-MeshRootRotation)",
-                }));
+        RequirePhaseAllowed(phase, record.Stage, "the clusters record", "");
 
         // The roots: the current one (agreed by every cluster) and the new one.
         Cert oldRoot;
@@ -679,19 +691,22 @@ public sealed class RootRotation
         };
     }
 
-    private Cert ReadNewRoot(string? path)
+    private Cert ReadNewRoot(string? path) => ReadRootFile(path, _options.NewRootCertificateField);
+
+    /// <summary>A new root's certificate from its file: self-signed, a CA, valid now.</summary>
+    internal static Cert ReadRootFile(string? path, string field)
     {
         if (path is null)
-            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, _options.NewRootCertificateField, null, "is required to start a rotation",
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.InvalidArgument, field, null, "is required to start a rotation",
                 "create the new root (meshfed ca --out <new-folder>) and give its root-cert.pem"));
-        var pem = PemMaterial.ReadFile(path, _options.NewRootCertificateField);
-        var certs = PemMaterial.Certificates(pem, _options.NewRootCertificateField, path);
+        var pem = PemMaterial.ReadFile(path, field);
+        var certs = PemMaterial.Certificates(pem, field, path);
         try
         {
             var root = certs[0];
             if (!root.SubjectName.RawData.AsSpan().SequenceEqual(root.IssuerName.RawData))
-                throw PemMaterial.Fail(_options.NewRootCertificateField, path, $"is not a root: {PemMaterial.Describe(root)} was issued by '{root.Issuer}'", "give the new root's self-signed root-cert.pem");
-            PemMaterial.CheckCa(root, _options.NewRootCertificateField, path, DateTimeOffset.UtcNow, "new root CA certificate");
+                throw PemMaterial.Fail(field, path, $"is not a root: {PemMaterial.Describe(root)} was issued by '{root.Issuer}'", "give the new root's self-signed root-cert.pem");
+            PemMaterial.CheckCa(root, field, path, DateTimeOffset.UtcNow, "new root CA certificate");
             return Parse(root.ExportCertificatePem())[0];
         }
         finally
