@@ -33,6 +33,7 @@
         'Step-MeshRootRotation'
         'Sync-MeshFederation'
         'Test-MeshFederation'
+        'Update-MeshRemoteSecret'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -16,7 +16,7 @@ using MeshFederation.Yaml;
 namespace MeshFederation.Cli;
 
 /// <summary>meshfed's commands. Exit codes: 0 success, 1 a check failed, 2 bad input (nothing written).</summary>
-public static class MeshfedApp
+public static partial class MeshfedApp
 {
     public const int ExitOk = 0;
     public const int ExitCheckFailed = 1;
@@ -394,7 +394,7 @@ public static class MeshfedApp
 
         var migrate = MigrateCommand(yaml, stdout, stderr, interrupts);
 
-        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca, migrate };
+        var root = new RootCommand("meshfed: federate service meshes across Kubernetes and OpenShift clusters.") { render, validate, check, proxy, apply, planCommand, delete, discover, graph, ca, migrate, RemoteSecretCommand(yaml, stdout, stderr) };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -80,6 +80,17 @@ public sealed class FakeApiServer : IAsyncDisposable
         // namespaces every cluster has.
         Store.Changed += (t, o, verb) =>
         {
+            // Deleting a ServiceAccount invalidates the bound tokens issued for it (their uid no longer exists).
+            if (t.Kind == "ServiceAccount" && verb == "DELETED")
+            {
+                var owner = $"{o["metadata"]?["namespace"]?.GetValue<string>()}/{o["metadata"]?["name"]?.GetValue<string>()}";
+                foreach (var bound in _boundTokens.Where(kv => kv.Value == owner).Select(kv => kv.Key).ToList())
+                {
+                    _boundTokens.TryRemove(bound, out _);
+                    Tokens.TryRemove(bound, out _);
+                }
+                return;
+            }
             if (t.Kind != "Namespace" || verb != "ADDED") return;
             var ns = o["metadata"]!["name"]!.GetValue<string>();
             try
@@ -274,14 +285,35 @@ public sealed class FakeApiServer : IAsyncDisposable
         if (seconds < 600)
             throw new ApiError(HttpStatusCode.UnprocessableEntity, "Invalid", "spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes");
         var expires = DateTimeOffset.UtcNow.AddSeconds(seconds);
-        var token = FakeSailOperator.ServiceAccountJwt(ns, serviceAccount, "", expires);
+        var sa = Store.Get(ResourceTypes.ByKind("v1", "ServiceAccount")!, ns, serviceAccount, "v1")!;
+        var token = BoundServiceAccountJwt(ns, serviceAccount, sa["metadata"]?["uid"]?.GetValue<string>() ?? "", DateTimeOffset.UtcNow, expires);
         Tokens[token] = $"system:serviceaccount:{ns}:{serviceAccount}";
+        _boundTokens[token] = $"{ns}/{serviceAccount}";
         await Json(http, new JsonObject
         {
             ["kind"] = "TokenRequest", ["apiVersion"] = "authentication.k8s.io/v1", ["metadata"] = new JsonObject { ["name"] = serviceAccount, ["namespace"] = ns },
             ["spec"] = new JsonObject { ["expirationSeconds"] = seconds, ["audiences"] = new JsonArray("https://kubernetes.default.svc") },
             ["status"] = new JsonObject { ["token"] = token, ["expirationTimestamp"] = expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) },
         }, HttpStatusCode.Created);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _boundTokens = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A bound service-account token as kube-apiserver issues it from TokenRequest: iss, aud, iat, nbf, exp, sub and
+    /// the nested kubernetes.io claim naming the ServiceAccount and its uid (no legacy secret.name claim).
+    /// </summary>
+    public static string BoundServiceAccountJwt(string ns, string serviceAccount, string uid, DateTimeOffset issued, DateTimeOffset expires)
+    {
+        static string B64(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var payload = new JsonObject
+        {
+            ["aud"] = new JsonArray("https://kubernetes.default.svc"), ["iss"] = "https://kubernetes.default.svc.cluster.local",
+            ["iat"] = issued.ToUnixTimeSeconds(), ["nbf"] = issued.ToUnixTimeSeconds(), ["exp"] = expires.ToUnixTimeSeconds(),
+            ["kubernetes.io"] = new JsonObject { ["namespace"] = ns, ["serviceaccount"] = new JsonObject { ["name"] = serviceAccount, ["uid"] = uid } },
+            ["sub"] = $"system:serviceaccount:{ns}:{serviceAccount}",
+        };
+        return $"{B64("""{"alg":"RS256","kid":"meshfed-test"}""")}.{B64(payload.ToJsonString())}.{Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_')}";
     }
 
     /// <summary>A JWT bearer token whose exp claim has passed.</summary>
@@ -497,6 +529,12 @@ public sealed class FakeApiServer : IAsyncDisposable
                 if (propagation is not ("Background" or "Foreground" or "Orphan"))
                     throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"propagationPolicy: Unsupported value: \"{propagation}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
                 dryRun |= (options?["dryRun"] as JsonArray)?.Any(d => d?.GetValue<string>() == "All") == true;
+                // DeleteOptions.preconditions: delete only the object with this uid / resourceVersion (409 otherwise, as kube-apiserver).
+                if (options?["preconditions"] is JsonObject pre && Store.Get(type, ns, name, version) is { } current)
+                    foreach (var field in new[] { "uid", "resourceVersion" })
+                        if (pre[field]?.GetValue<string>() is { Length: > 0 } want && current["metadata"]?[field]?.GetValue<string>() is { } have && want != have)
+                            throw new ApiError(HttpStatusCode.Conflict, "Conflict",
+                                $"Operation cannot be fulfilled on {type.Plural} \"{name}\": Precondition failed: {(field == "uid" ? "UID" : "ResourceVersion")} in precondition: {want}, {(field == "uid" ? "UID" : "ResourceVersion")} in object meta: {have}");
                 var (removed, gone) = Store.DeleteWithResult(type, ns, name, propagation, dryRun);
                 if (removed is null) throw NotFound(type, name);
                 if (!gone)

@@ -51,6 +51,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'Snapshot'; Uses = 'Snapshot', 'Path', 'AsOf' }
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'Context'; Uses = 'Context', 'KubeConfig' }
         @{ Cmdlet = 'Test-MeshFederation'; Set = 'OcmHub'; Uses = 'OcmHub', 'Path', 'KubeConfig' }
+        @{ Cmdlet = 'Update-MeshRemoteSecret'; Set = '__AllParameterSets'; Uses = 'Cluster', 'Context', 'KubeConfig', 'TokenExpiry', 'TakeOver', 'WhatIf' }
     )
 }
 

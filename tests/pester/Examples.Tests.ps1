@@ -78,6 +78,55 @@ spec:
 "@ | kubectl --context $context apply -f -
     }
     Remove-Item -Recurse -Force $rotationCa
+    # The remote-secret page (issue 18): north watches south through istio-remote-secret-south with the token of south's
+    # reader, both made as meshfed apply makes them (server-side apply by meshfederation, with the creation record).
+    $null = @'
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: meshfed-reader, namespace: istio-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: meshfed-reader-istio-system}
+rules:
+- apiGroups: [""]
+  resources: [services, endpoints, pods]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: meshfed-reader-istio-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: meshfed-reader-istio-system}
+subjects:
+- {kind: ServiceAccount, name: meshfed-reader, namespace: istio-system}
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata:
+  name: meshfed-reader-istio-remote-secret-token
+  namespace: istio-system
+  annotations: {kubernetes.io/service-account.name: meshfed-reader, federation.meshfederation.io/created: "2026-01-01T00:00:00Z"}
+'@ | kubectl --context south apply --server-side --field-manager=meshfederation -f -
+    $deadline = (Get-Date).AddSeconds(20)
+    while (-not ($readerToken = kubectl --context south -n istio-system get secret meshfed-reader-istio-remote-secret-token -o 'jsonpath={.data.token}') -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+    $southKubeconfig = @{
+        apiVersion = 'v1'; kind = 'Config'; 'current-context' = 'south'
+        clusters = @(@{ name = 'south'; cluster = @{ server = (kubectl config view --raw --minify --context south -o 'jsonpath={.clusters[0].cluster.server}'); 'certificate-authority-data' = (kubectl config view --raw --minify --context south -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}') } })
+        contexts = @(@{ name = 'south'; context = @{ cluster = 'south'; user = 'south' } })
+        users = @(@{ name = 'south'; user = @{ token = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($readerToken)) } })
+    } | ConvertTo-Json -Depth 5
+    $null = @"
+apiVersion: v1
+kind: Secret
+metadata:
+  name: istio-remote-secret-south
+  namespace: istio-system
+  labels: {istio/multiCluster: "true"}
+  annotations: {networking.istio.io/cluster: south, federation.meshfederation.io/created: "2026-01-01T00:00:00Z"}
+data:
+  south: $([Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($southKubeconfig)))
+"@ | kubectl --context north apply --server-side --field-manager=meshfederation -f -
     foreach ($context in 'blue', 'green') {
         $dir = New-Item -ItemType Directory (Join-Path $template "case-1234/$context")
         kubectl --context $context get smcp,servicemeshpeer,exportedserviceset,importedserviceset,configmap,service,pod,node -A -o yaml > (Join-Path $dir 'objects.yaml')

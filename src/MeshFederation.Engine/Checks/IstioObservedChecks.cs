@@ -470,11 +470,29 @@ internal static class IstioObservedChecks
                         $"judge it by istiod's own report: istioctl remote-clusters --context=<{cp.Cluster}>", evidence);
                     continue;
                 }
-                ctx.Add(CheckCatalogue.RemoteSecretUsable, cp, key, outcome.Usable ? CheckStatus.Pass : CheckStatus.Fail,
-                    outcome.Usable ? $"connected to {outcome.Server} as {outcome.Identity ?? "the secret's user"}, which may list services, endpoints and pods"
+                // The token's expiry (bound tokens): decoded from its exp claim, the token itself never shown.
+                var usableStatus = CheckStatus.Pass;
+                var expiry = "";
+                if (outcome.Usable)
+                {
+                    var now = ctx.Options.Now ?? DateTimeOffset.UtcNow;
+                    if (outcome.Expires is { } exp)
+                    {
+                        var (threshold, why) = RemoteAccess.ExpiryWarning(outcome.Issued, exp);
+                        evidence.Add(new MeshEvidence { Cluster = c.Cluster, Object = $"{obj} data.{key} (kubeconfig)", Field = "token exp claim", Value = $"{Ev.Time(exp)}; warning threshold {RemoteAccess.Duration(threshold)} ({why})", ObservedAt = outcome.At, Source = "decoded from the token" });
+                        if (exp <= now) (usableStatus, expiry) = (CheckStatus.Fail, $", but its token expired at {Ev.Time(exp)}");
+                        else if (exp - now <= threshold) (usableStatus, expiry) = (CheckStatus.Warn, $", but its token expires at {Ev.Time(exp)}, in {RemoteAccess.Duration(exp - now)}: within the warning threshold of {RemoteAccess.Duration(threshold)} ({why})");
+                        else expiry = $"; its token expires at {Ev.Time(exp)}, in {RemoteAccess.Duration(exp - now)} (warning threshold {RemoteAccess.Duration(threshold)}: {why})";
+                    }
+                    else expiry = outcome.Jwt ? "; its token does not expire (a long-lived token Secret's: revoked by deleting that Secret)" : "; its token's expiry is not observed (not a JWT)";
+                }
+                ctx.Add(CheckCatalogue.RemoteSecretUsable, cp, key, outcome.Usable ? usableStatus : CheckStatus.Fail,
+                    outcome.Usable ? $"connected to {outcome.Server} as {outcome.Identity ?? "the secret's user"}, which may list services, endpoints and pods{expiry}"
                     : outcome.Failure is not null ? $"cannot use it against {outcome.Server}: {outcome.Failure}"
                     : $"{outcome.Identity ?? "the secret's user"} may not list {string.Join(", ", denied)} on {outcome.Server}",
-                    outcome.Failure is not null && outcome.Failure.Contains("unreachable", StringComparison.Ordinal)
+                    usableStatus != CheckStatus.Pass && outcome.Usable
+                        ? $"rotate the reader token before it expires: meshfed remote-secret rotate --cluster <{key}> --bound-token --token-expiry <lifetime> (Update-MeshRemoteSecret), or drop --bound-token for a long-lived token Secret"
+                    : outcome.Failure is not null && outcome.Failure.Contains("unreachable", StringComparison.Ordinal)
                         ? $"check the server address in the secret (istioctl create-remote-secret --server); istiod in {cp.Cluster} must reach it, and so must this check"
                         : $"recreate the secret (istioctl create-remote-secret --name={key}, or meshfed apply) with a current reader token and the remote API server's CA, and bind the reader to a role that may list services, endpoints and pods",
                     evidence);

@@ -15,6 +15,12 @@ internal sealed record RemoteAccessOutcome(string Server, string? Identity, Date
     public bool Refused { get; init; }
 
     public bool Usable => Failure is null && Permissions.Count > 0 && Permissions.All(p => p.Allowed);
+
+    /// <summary>When the token was issued (its iat claim), for bound tokens; null when not a JWT or not stated.</summary>
+    public DateTimeOffset? Issued { get; init; }
+
+    /// <summary>Is the token a JWT whose claims could be read (so a missing exp means it does not expire)?</summary>
+    public bool Jwt { get; init; }
 }
 
 /// <summary>
@@ -62,7 +68,7 @@ internal static class RemoteAccess
                 return (resource, allowed, reason);
             })).ConfigureAwait(false);
             permissions.AddRange(answers);
-            return new RemoteAccessOutcome(server, subject, expires, permissions, null, DateTimeOffset.UtcNow);
+            return new RemoteAccessOutcome(server, subject, expires, permissions, null, DateTimeOffset.UtcNow) { Issued = IssuedAt(ctx.Token), Jwt = IsJwt(ctx.Token) };
         }
         catch (KubeApiException ex)
         {
@@ -125,6 +131,30 @@ internal static class RemoteAccess
         while (e.InnerException is not null) e = e.InnerException;
         return e.Message;
     }
+
+    /// <summary>The iat claim of a JWT bearer token (read, not verified).</summary>
+    internal static DateTimeOffset? IssuedAt(string? token) =>
+        Rotation.CredentialRotation.ClaimsOf(token)?["iat"] is JsonValue v && v.TryGetValue<long>(out var s) ? DateTimeOffset.FromUnixTimeSeconds(s) : null;
+
+    internal static bool IsJwt(string? token) => Rotation.CredentialRotation.ClaimsOf(token) is not null;
+
+    /// <summary>
+    /// How close to its expiry a working token is reported (Warn): a fifth of its lifetime (iat to exp; the kubelet
+    /// refreshes projected tokens at 80 % of theirs), at most 7 days; 24 hours when its lifetime is unknown.
+    /// </summary>
+    internal static (TimeSpan Threshold, string Why) ExpiryWarning(DateTimeOffset? issued, DateTimeOffset expires)
+    {
+        if (issued is { } i && expires > i)
+        {
+            var fifth = TimeSpan.FromSeconds((expires - i).TotalSeconds / 5);
+            return fifth < TimeSpan.FromDays(7)
+                ? (fifth, $"a fifth of its {Duration(expires - i)} lifetime")
+                : (TimeSpan.FromDays(7), "7 days (at most)");
+        }
+        return (TimeSpan.FromHours(24), "24 h (its lifetime is not stated)");
+    }
+
+    internal static string Duration(TimeSpan t) => t.TotalDays >= 2 ? $"{t.TotalDays:0.#} d" : t.TotalHours >= 2 ? $"{t.TotalHours:0.#} h" : $"{Math.Max(0, t.TotalMinutes):0} min";
 
     /// <summary>The subject and expiry of a JWT bearer token (read, not verified); nulls for other tokens.</summary>
     internal static (string? Subject, DateTimeOffset? Expires) Claims(string? token)
