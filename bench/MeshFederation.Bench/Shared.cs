@@ -14,7 +14,7 @@ internal static class Bench
     }
 
     /// <summary>
-    /// The meshfed users run: $MESHFED_CLI, else the native build tools/publish-cli.sh leaves in out/cli/meshfed, else
+    /// The meshfed users run: $MESHFED_CLI, else the native build tools/package.sh leaves in out/cli/meshfed, else
     /// the framework-dependent build (what `dotnet tool install` gives).
     /// </summary>
     public static string Cli()
@@ -24,7 +24,7 @@ internal static class Bench
         if (File.Exists(native)) return native;
         var fdd = Path.Combine(Repo(), "src", "MeshFederation.Cli", "bin", "Release", "net8.0", "meshfed");
         if (File.Exists(fdd)) return fdd;
-        throw new InvalidOperationException("build meshfed first: tools/publish-cli.sh (or dotnet build -c Release src/MeshFederation.Cli)");
+        throw new InvalidOperationException("build meshfed first: tools/package.sh (or dotnet build -c Release src/MeshFederation.Cli)");
     }
 
     public static string TempDir()
