@@ -71,6 +71,9 @@ internal static class StartupBench
             new Candidate("kubectl version --client", "kubectl", _ => new[] { "version", "--client" }),
             new Candidate("meshfed --version (framework-dependent)", jit, _ => new[] { "--version" }),
             new Candidate("meshfed --version (native AOT)", native, _ => new[] { "--version" }),
+            // The harness's own cost: spawning from this (large) .NET process and reading the pipes. hyperfine subtracts
+            // its shell's start-up the same way; a shell loop (docs/performance.md) needs no correction.
+            new Candidate("/bin/true (the harness's own cost)", "/bin/true", _ => Array.Empty<string>()),
         };
         var kubectl = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(p => Path.Combine(p, "kubectl")).FirstOrDefault(File.Exists);
         if (kubectl is null) candidates = candidates.Where(c => c.File != "kubectl").ToArray();
@@ -96,7 +99,12 @@ internal static class StartupBench
             Console.WriteLine($"{c.Name,-44} {Bench.Median(rs.Select(r => r.WallMs)),9:F0} ms {rs.Min(r => r.WallMs),6:F0} ms {Bench.Median(rs.Select(r => r.CpuMs)),8:F0} ms {rs.Min(r => r.CpuMs),5:F0} ms");
         }
         var nativeRender = Bench.Median(results[candidates[1].Name].Select(r => r.WallMs));
-        Console.WriteLine($"goal: native render median {nativeRender:F0} ms {(nativeRender <= 120 ? "<=" : ">")} 120 ms");
+        var harness = Bench.Median(results[candidates[^1].Name].Select(r => r.WallMs));
+        var kubectlRow = candidates.FirstOrDefault(c => c.Name.StartsWith("kubectl", StringComparison.Ordinal));
+        var net = nativeRender - harness;
+        Console.WriteLine($"native render median {nativeRender:F0} ms, minus the harness's own {harness:F0} ms = {net:F0} ms" +
+                          (kubectlRow is null ? "" : $" (kubectl version --client: {Bench.Median(results[kubectlRow.Name].Select(r => r.WallMs)) - harness:F0} ms)"));
+        Console.WriteLine($"goal: native render {net:F0} ms {(net <= 120 ? "<=" : ">")} 120 ms");
         try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         return 0;
     }

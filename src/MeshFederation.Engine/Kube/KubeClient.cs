@@ -92,6 +92,17 @@ public sealed class KubeClient : IDisposable
                 Proxy = _context.ProxyUrl is null ? null : new WebProxy(_context.ProxyUrl),
                 SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = ValidateServer },
             };
+            if (_context.CertificateAuthorityPem is not null && !_context.InsecureSkipTlsVerify)
+            {
+                // The TLS layer builds the server's chain before ValidateServer judges it; with the kubeconfig's CA as
+                // the only trust it never loads the system's trust store (tens of ms of a cold CLI's start-up).
+                // ValidateServer still decides, with the same custom-root rule.
+                var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+                var roots = new X509Certificate2Collection();
+                roots.ImportFromPem(_context.CertificateAuthorityPem);
+                policy.CustomTrustStore.AddRange(roots);
+                handler.SslOptions.CertificateChainPolicy = policy;
+            }
             var clientCert = await ClientCertificateAsync(_context, cancellationToken).ConfigureAwait(false);
             if (clientCert is not null) handler.SslOptions.ClientCertificates = new X509CertificateCollection { clientCert };
             var http = new HttpClient(handler) { BaseAddress = _context.Server, Timeout = Timeout.InfiniteTimeSpan };
