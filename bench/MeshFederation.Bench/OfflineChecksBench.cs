@@ -49,7 +49,7 @@ internal static class OfflineChecksBench
 
     public static int Run(int iterations)
     {
-        var meshfed = Path.Combine(Repo(), "src", "MeshFederation.Cli", "bin", "Release", "net8.0", OperatingSystem.IsWindows() ? "meshfed.exe" : "meshfed");
+        var meshfed = Bench.Cli(); // $MESHFED_CLI, else the native build, else the framework-dependent one
         if (!File.Exists(meshfed)) throw new InvalidOperationException($"build the CLI first: {meshfed} is missing (dotnet build -c Release)");
         var dir = Path.Combine(Path.GetTempPath(), "meshfed-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
