@@ -74,6 +74,11 @@ fi
 [ "${pf:-0}" -gt 0 ] && status=1
 passed=$((passed + ${pp:-0})); failed=$((failed + ${pf:-0}))
 
+# CI shows only the tail of the output: name the failed xunit tests here again (the Pester suite repeats its own above).
+if [ "${failed:-0}" -gt 0 ] && [ -f "$results/xunit.trx" ]; then
+  echo "xunit-failures:"
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$results/xunit.trx" | sed -E 's/.*testName="([^"]*)".*/  [-] \1/' | head -50 || true
+fi
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then status=1; echo "test.sh: no test ran"; fi
 echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"
