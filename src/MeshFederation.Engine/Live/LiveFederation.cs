@@ -796,7 +796,8 @@ public sealed class LiveFederation
     /// <summary>
     /// Objects in a namespace that are neither this module's nor derived from what it created: not owned through
     /// ownerReferences by a controller, not the OSSM operator's, not going away, and not what every namespace of a mesh
-    /// holds (kube-root-ca.crt, istiod's istio-ca-root-cert, the default service accounts and their token secrets).
+    /// holds (kube-root-ca.crt, istiod's istio-ca-root-cert and self-signed istio-ca-secret, the default service accounts and
+    /// their token secrets).
     /// </summary>
     private static async Task<List<string>> ForeignObjectsAsync(FederationSet set, KubeClient client, string ns, CancellationToken cancellationToken)
     {
@@ -822,8 +823,9 @@ public sealed class LiveFederation
         {
             "ConfigMap" => name is "kube-root-ca.crt" or "openshift-service-ca.crt" or "istio-ca-root-cert",
             "ServiceAccount" => PerNamespaceAccounts.Contains(name),
-            "Secret" => o["type"]?.GetValue<string>() is "kubernetes.io/service-account-token" or "kubernetes.io/dockercfg"
-                        && PerNamespaceAccounts.Contains(md["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>() ?? ""),
+            "Secret" => (o["type"]?.GetValue<string>() is "kubernetes.io/service-account-token" or "kubernetes.io/dockercfg"
+                         && PerNamespaceAccounts.Contains(md["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>() ?? ""))
+                        || (name == "istio-ca-secret" && o["type"]?.GetValue<string>() == "istio.io/ca-root"), // istiod's self-signed CA
             _ => false,
         };
     }
