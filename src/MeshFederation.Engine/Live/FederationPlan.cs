@@ -113,13 +113,13 @@ public sealed record ApplyOutcome(PlanItem Item, bool Done, string? Error)
     /// <summary>Applied, Deleted, Terminating, Kept or Failed.</summary>
     public OutcomeState State { get; init; } = Done ? OutcomeState.Applied : OutcomeState.Failed;
 
-    /// <summary>Why an object was kept or is still terminating (null otherwise).</summary>
+    /// <summary>Why an object was kept or is still terminating, or "already gone" for one deleted before meshfed reached it (null otherwise).</summary>
     public string? Reason { get; init; }
 
     public override string ToString() => State switch
     {
         OutcomeState.Applied => $"done: {Item}",
-        OutcomeState.Deleted => $"deleted: {Item.Target}",
+        OutcomeState.Deleted => Reason is null ? $"deleted: {Item.Target}" : $"deleted: {Item.Target} ({Reason})",
         OutcomeState.Terminating => $"still terminating: {Item.Target} ({Reason})",
         OutcomeState.Kept => $"kept: {Item.Target} ({Reason})",
         _ => $"FAILED: {Item}: {Error}",

@@ -765,23 +765,29 @@ public sealed class LiveFederation
     private async Task<ApplyOutcome> DeleteOneAsync(KubeClient client, PlanItem item, CancellationToken cancellationToken)
     {
         var live = await client.GetAsync(item.ApiVersion, item.Kind, item.Namespace, item.Name, cancellationToken).ConfigureAwait(false);
-        if (live is null) return new ApplyOutcome(item, false, null) { State = OutcomeState.Kept, Reason = "already gone" };
+        if (live is null) return AlreadyGone(item);
         if (Ownership.NotOwnedReason(live, client.FieldManager) is { } why) return new ApplyOutcome(item, false, null) { State = OutcomeState.Kept, Reason = "left alone: " + why };
         return await RequestDeletionAsync(client, item, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Gone before meshfed's delete reached it (the garbage collector removed it with an owner meshfed deleted, or someone
+    /// else did): the state removal asks for, so Done, like kubectl delete --ignore-not-found; the reason says so.
+    /// </summary>
+    private static ApplyOutcome AlreadyGone(PlanItem item) => new(item, true, null) { State = OutcomeState.Deleted, Reason = "already gone" };
 
     private static async Task<ApplyOutcome> RequestDeletionAsync(KubeClient client, PlanItem item, CancellationToken cancellationToken)
     {
         var existed = await client.DeleteAsync(item.ApiVersion, item.Kind, item.Namespace, item.Name, "Background", cancellationToken).ConfigureAwait(false);
         return existed
             ? new ApplyOutcome(item, false, null) { State = OutcomeState.Terminating, Reason = "deletion requested" }
-            : new ApplyOutcome(item, false, null) { State = OutcomeState.Kept, Reason = "already gone" };
+            : AlreadyGone(item);
     }
 
     private async Task<ApplyOutcome> DeleteNamespaceAsync(FederationSet set, KubeClient client, PlanItem item, CancellationToken cancellationToken)
     {
         var live = await client.GetAsync("v1", "Namespace", null, item.Name, cancellationToken).ConfigureAwait(false);
-        if (live is null) return new ApplyOutcome(item, false, null) { State = OutcomeState.Kept, Reason = "already gone" };
+        if (live is null) return AlreadyGone(item);
         if (Ownership.NotOwnedReason(live, client.FieldManager) is { } why) return new ApplyOutcome(item, false, null) { State = OutcomeState.Kept, Reason = "left alone: " + why };
         var foreign = await ForeignObjectsAsync(set, client, item.Name, cancellationToken).ConfigureAwait(false);
         if (foreign.Count > 0)
