@@ -27,14 +27,17 @@ public static class Ossm2Renderer
     /// <summary>Renders one object on its own, with the control planes it depends on.</summary>
     public static RenderResult RenderObject(object item) => Render(FederationSet.From(new[] { item }));
 
-    public static RenderResult Render(FederationSet set) => Render(set, offlineComplete: true);
+    public static RenderResult Render(FederationSet set) => Render(set, offlineComplete: true, parallelism: 1);
 
     /// <summary>
     /// Renders everything the set would render and judges each object by its upstream schema, throwing every problem
     /// with the field path and, for topologies, the file and line. Values that are only read live (node addresses of a
     /// pending proxy) are not required here: this is what validation (meshfed validate, Import-MeshTopology) runs.
     /// </summary>
-    public static void Validate(FederationSet set) => Render(set, offlineComplete: false);
+    public static void Validate(FederationSet set) => Validate(set, Math.Min(Environment.ProcessorCount, 4));
+
+    /// <summary><see cref="Validate(FederationSet)"/> on this many threads (1: one control plane after another).</summary>
+    internal static void Validate(FederationSet set, int parallelism) => Render(set, offlineComplete: false, parallelism);
 
     /// <summary>What every control plane's rendering shares: node ports, the proxy, peerings by mesh.</summary>
     private sealed class RenderContext
@@ -81,7 +84,7 @@ public static class Ossm2Renderer
         };
     }
 
-    private static RenderResult Render(FederationSet set, bool offlineComplete)
+    private static RenderResult Render(FederationSet set, bool offlineComplete, int parallelism)
     {
         var ctx = Prepare(set, offlineComplete);
         var problems = new ProblemList();
@@ -89,12 +92,25 @@ public static class Ossm2Renderer
         var pending = new List<PendingItem>();
         if (!offlineComplete)
         {
-            // Validation: each control plane's objects are judged and dropped, so memory stays that of one mesh.
-            foreach (var cp in set.ControlPlanes)
+            // Validation: each control plane's objects are rendered, judged and dropped (memory stays that of one mesh
+            // per core), on every core; the pending items, warnings and problems are put back in control-plane order,
+            // and an exception is the one the first control plane to fail would have thrown alone, so the outcome is
+            // the same as one after another.
+            var cps = set.ControlPlanes;
+            var pendingBy = new List<PendingItem>[cps.Count];
+            var warningsBy = new List<string>[cps.Count];
+            var problemsBy = new ProblemList[cps.Count];
+            ParallelWork.For(cps.Count, parallelism, i =>
             {
-                docs.Clear();
-                RenderControlPlane(ctx, cp, docs, pending, ctx.Warnings);
-                JudgeBySchemas(docs, problems);
+                var mine = new List<RenderedManifest>();
+                RenderControlPlane(ctx, cps[i], mine, pendingBy[i] = new List<PendingItem>(), warningsBy[i] = new List<string>());
+                JudgeBySchemas(mine, problemsBy[i] = new ProblemList());
+            });
+            for (var i = 0; i < cps.Count; i++)
+            {
+                pending.AddRange(pendingBy[i]);
+                ctx.Warnings.AddRange(warningsBy[i]);
+                problems.AddRange(problemsBy[i].Items);
             }
             problems.ThrowIfAny();
             return new RenderResult { Name = set.Name, Clusters = Array.Empty<ClusterManifests>(), Pending = pending, Warnings = ctx.Warnings, ExtraFiles = ctx.ExtraFiles };
