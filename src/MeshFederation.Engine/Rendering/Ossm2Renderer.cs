@@ -39,6 +39,12 @@ public static class Ossm2Renderer
     /// <summary><see cref="Validate(FederationSet)"/> on this many threads (1: one control plane after another).</summary>
     internal static void Validate(FederationSet set, int parallelism) => Render(set, offlineComplete: false, parallelism);
 
+    /// <summary>
+    /// <see cref="Validate(FederationSet)"/> of a set whose own rules were just checked without a problem (the topology
+    /// loader's last step): the set's rules, a scan of every peering, are not run a second time.
+    /// </summary>
+    internal static void ValidateChecked(FederationSet set) => Render(set, offlineComplete: false, Math.Min(Environment.ProcessorCount, 4), setChecked: true);
+
     /// <summary>What every control plane's rendering shares: node ports, the proxy, peerings by mesh.</summary>
     private sealed class RenderContext
     {
@@ -52,9 +58,9 @@ public static class Ossm2Renderer
         public required Dictionary<string, string> ExtraFiles { get; init; }
     }
 
-    private static RenderContext Prepare(FederationSet set, bool offlineComplete)
+    private static RenderContext Prepare(FederationSet set, bool offlineComplete, bool setChecked = false)
     {
-        set.EnsureValid();
+        if (!setChecked) set.EnsureValid();
         var problems = new ProblemList();
         if (offlineComplete && set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
             foreach (var cp in set.ControlPlanes.Where(c => c.GatewayExposure == GatewayExposure.NodePort && c.NodeAddresses.Count == 0))
@@ -84,9 +90,9 @@ public static class Ossm2Renderer
         };
     }
 
-    private static RenderResult Render(FederationSet set, bool offlineComplete, int parallelism)
+    private static RenderResult Render(FederationSet set, bool offlineComplete, int parallelism, bool setChecked = false)
     {
-        var ctx = Prepare(set, offlineComplete);
+        var ctx = Prepare(set, offlineComplete, setChecked);
         var problems = new ProblemList();
         var docs = new List<RenderedManifest>();
         var pending = new List<PendingItem>();
