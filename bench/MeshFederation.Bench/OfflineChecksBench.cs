@@ -33,18 +33,35 @@ internal static class OfflineChecksBench
         return s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
     }
 
-    /// <summary>One cold run of the CLI as a user starts it; stdout is read and discarded.</summary>
-    private static double Cold(string meshfed, string args, int expectedExit)
+    /// <summary>
+    /// One cold run of the CLI as a user starts it (under /usr/bin/time when present, for its CPU time and peak memory;
+    /// its own cost is a few milliseconds); stdout is read from the pipe and discarded.
+    /// </summary>
+    private static (double Wall, double Cpu, long PeakKb) Cold(string meshfed, string args, int expectedExit)
     {
+        var timeFile = Path.Combine(Path.GetTempPath(), $"meshfed-bench-time-{Guid.NewGuid():N}");
+        var timed = File.Exists("/usr/bin/time");
+        var psi = timed ? new ProcessStartInfo("/usr/bin/time", $"-o {timeFile} -f \"%U %S %M\" {meshfed} {args}") : new ProcessStartInfo(meshfed, args);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
         var sw = Stopwatch.StartNew();
-        using var p = Process.Start(new ProcessStartInfo(meshfed, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         var buffer = new char[1 << 16];
         while (p.StandardOutput.Read(buffer, 0, buffer.Length) > 0) { }
         p.WaitForExit();
         sw.Stop();
         if (p.ExitCode != expectedExit) throw new InvalidOperationException($"meshfed {args} exited {p.ExitCode}: {err.Result}");
-        return sw.Elapsed.TotalMilliseconds;
+        double cpu = double.NaN;
+        long peak = 0;
+        if (File.Exists(timeFile))
+        {
+            var parts = File.ReadAllText(timeFile).Trim().Split('\n')[^1].Split(' ');
+            cpu = (double.Parse(parts[0], CultureInfo.InvariantCulture) + double.Parse(parts[1], CultureInfo.InvariantCulture)) * 1000;
+            peak = long.Parse(parts[2], CultureInfo.InvariantCulture);
+            File.Delete(timeFile);
+        }
+        return (sw.Elapsed.TotalMilliseconds, cpu, peak);
     }
 
     public static int Run(int iterations)
@@ -55,7 +72,8 @@ internal static class OfflineChecksBench
         Directory.CreateDirectory(dir);
         var yaml = new YamlDotNetBridge();
         var inv = CultureInfo.InvariantCulture;
-        var rows = new List<(int Meshes, int Peerings, int Results, double Load, double Checks, double Warm, double Cold)>();
+        Console.Error.WriteLine($"checks-offline: meshfed {meshfed}, load {Bench.LoadAverage()}");
+        var rows = new List<(int Meshes, int Peerings, int Results, double Load, double Checks, double Warm, double Cold, double Cpu, long PeakKb, string LoadAvg)>();
         foreach (var n in new[] { 25, 50, 100, 200 })
         {
             var file = Path.Combine(dir, $"t{n}.yaml");
@@ -65,6 +83,9 @@ internal static class OfflineChecksBench
             var checks = new List<double>();
             var warm = new List<double>();
             var cold = new List<double>();
+            var cpu = new List<double>();
+            long peakKb = 0;
+            var loadBefore = Bench.LoadAverage();
             for (var i = 0; i <= iterations; i++)
             {
                 var sw = Stopwatch.StartNew();
@@ -83,24 +104,31 @@ internal static class OfflineChecksBench
                 load.Add(loaded);
                 checks.Add(checked_);
                 warm.Add(whole);
-                cold.Add(c);
+                cold.Add(c.Wall);
+                cpu.Add(c.Cpu);
+                peakKb = Math.Max(peakKb, c.PeakKb);
+                Console.Error.WriteLine(string.Create(inv, $"{n} meshes, run {i}: meshfed check cold {c.Wall:0} ms ({c.Cpu:0} ms CPU, {c.PeakKb / 1024} MB); load {Bench.LoadAverage()}"));
             }
-            rows.Add((n, peerings, results, Median(load), Median(checks), Median(warm), Median(cold)));
+            rows.Add((n, peerings, results, Median(load), Median(checks), Median(warm), Median(cold), Median(cpu), peakKb, $"{loadBefore} → {Bench.LoadAverage()}"));
         }
 
         var graphFile = Path.Combine(dir, "t100.yaml");
         var graph = new List<double>();
+        var graphCpu = new List<double>();
+        var graphLoad = Bench.LoadAverage();
         for (var i = 0; i <= iterations; i++)
         {
             var g = Cold(meshfed, $"graph {graphFile} --format dot", MeshfedApp.ExitOk);
-            if (i > 0) graph.Add(g);
+            if (i == 0) continue;
+            graph.Add(g.Wall);
+            graphCpu.Add(g.Cpu);
         }
 
-        Console.WriteLine("| meshes | peerings | results | load + validate (warm) | checks (warm) | meshfed check in-process (warm) | meshfed check, CLI cold | cold ms per 1,000 peerings |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| meshes | peerings | results | load + validate (warm) | checks (warm) | meshfed check in-process (warm) | meshfed check, CLI cold | its CPU | its peak RSS | cold ms per 1,000 peerings | load average |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
-            Console.WriteLine(string.Create(inv, $"| {r.Meshes} | {r.Peerings} | {r.Results} | {r.Load:0} ms | {r.Checks:0} ms | {r.Warm:0} ms | {r.Cold:0} ms | {r.Cold * 1000 / r.Peerings:0.0} |"));
-        Console.WriteLine(string.Create(inv, $"\nmeshfed graph --format dot, 100 meshes (9,900 peerings), CLI cold: {Median(graph):0} ms (median of {graph.Count})"));
+            Console.WriteLine(string.Create(inv, $"| {r.Meshes} | {r.Peerings} | {r.Results} | {r.Load:0} ms | {r.Checks:0} ms | {r.Warm:0} ms | {r.Cold:0} ms | {r.Cpu:0} ms | {r.PeakKb / 1024} MB | {r.Cold * 1000 / r.Peerings:0.0} | {r.LoadAvg} |"));
+        Console.WriteLine(string.Create(inv, $"\nmeshfed graph --format dot, 100 meshes (9,900 peerings), CLI cold: {Median(graph):0} ms, {Median(graphCpu):0} ms CPU (median of {graph.Count}); load {graphLoad} → {Bench.LoadAverage()}"));
         var r100 = rows.Single(r => r.Meshes == 100);
         var r200 = rows.Single(r => r.Meshes == 200);
         // Linear in peerings: from 100 to 200 meshes the peerings grow 4.02x; the warm time per peering may not grow.

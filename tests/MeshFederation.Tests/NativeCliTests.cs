@@ -96,6 +96,18 @@ public sealed class NativeCliTests : Ossm2ClustersTest
     }
 
     [Fact]
+    public void Validation_on_every_core_and_the_streamed_check_table_match_the_framework_build()
+    {
+        // Issue 15: the native build validates meshes on several threads and writes through its own stdout buffer.
+        var bad = OfflineCheckScaleTests.Write(OfflineCheckScaleTests.Topology(24, errors: true), "bad.yaml");
+        foreach (var command in new[] { "validate", "check" })
+            Assert.Equal(MeshfedApp.ExitBadInput, Both(command, bad).Code);
+        var big = OfflineCheckScaleTests.Write(OfflineCheckScaleTests.Topology(40, errors: false), "t40.yaml");
+        Assert.Equal(MeshfedApp.ExitOk, Both("check", big).Code);
+        Assert.True(Native("check", big).Stdout.Length > 8 * 65536);
+    }
+
+    [Fact]
     public void Validate_check_proxy_graph_and_bad_input_match_the_framework_build_and_bad_input_exits_2()
     {
         foreach (var t in Paths.ExampleTopologies)

@@ -27,14 +27,23 @@ public static class Ossm2Renderer
     /// <summary>Renders one object on its own, with the control planes it depends on.</summary>
     public static RenderResult RenderObject(object item) => Render(FederationSet.From(new[] { item }));
 
-    public static RenderResult Render(FederationSet set) => Render(set, offlineComplete: true);
+    public static RenderResult Render(FederationSet set) => Render(set, offlineComplete: true, parallelism: 1);
 
     /// <summary>
     /// Renders everything the set would render and judges each object by its upstream schema, throwing every problem
     /// with the field path and, for topologies, the file and line. Values that are only read live (node addresses of a
     /// pending proxy) are not required here: this is what validation (meshfed validate, Import-MeshTopology) runs.
     /// </summary>
-    public static void Validate(FederationSet set) => Render(set, offlineComplete: false);
+    public static void Validate(FederationSet set) => Validate(set, Math.Min(Environment.ProcessorCount, 4));
+
+    /// <summary><see cref="Validate(FederationSet)"/> on this many threads (1: one control plane after another).</summary>
+    internal static void Validate(FederationSet set, int parallelism) => Render(set, offlineComplete: false, parallelism);
+
+    /// <summary>
+    /// <see cref="Validate(FederationSet)"/> of a set whose own rules were just checked without a problem (the topology
+    /// loader's last step): the set's rules, a scan of every peering, are not run a second time.
+    /// </summary>
+    internal static void ValidateChecked(FederationSet set) => Render(set, offlineComplete: false, Math.Min(Environment.ProcessorCount, 4), setChecked: true);
 
     /// <summary>What every control plane's rendering shares: node ports, the proxy, peerings by mesh.</summary>
     private sealed class RenderContext
@@ -49,9 +58,9 @@ public static class Ossm2Renderer
         public required Dictionary<string, string> ExtraFiles { get; init; }
     }
 
-    private static RenderContext Prepare(FederationSet set, bool offlineComplete)
+    private static RenderContext Prepare(FederationSet set, bool offlineComplete, bool setChecked = false)
     {
-        set.EnsureValid();
+        if (!setChecked) set.EnsureValid();
         var problems = new ProblemList();
         if (offlineComplete && set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
             foreach (var cp in set.ControlPlanes.Where(c => c.GatewayExposure == GatewayExposure.NodePort && c.NodeAddresses.Count == 0))
@@ -81,20 +90,33 @@ public static class Ossm2Renderer
         };
     }
 
-    private static RenderResult Render(FederationSet set, bool offlineComplete)
+    private static RenderResult Render(FederationSet set, bool offlineComplete, int parallelism, bool setChecked = false)
     {
-        var ctx = Prepare(set, offlineComplete);
+        var ctx = Prepare(set, offlineComplete, setChecked);
         var problems = new ProblemList();
         var docs = new List<RenderedManifest>();
         var pending = new List<PendingItem>();
         if (!offlineComplete)
         {
-            // Validation: each control plane's objects are judged and dropped, so memory stays that of one mesh.
-            foreach (var cp in set.ControlPlanes)
+            // Validation: each control plane's objects are rendered, judged and dropped (memory stays that of one mesh
+            // per core), on every core; the pending items, warnings and problems are put back in control-plane order,
+            // and an exception is the one the first control plane to fail would have thrown alone, so the outcome is
+            // the same as one after another.
+            var cps = set.ControlPlanes;
+            var pendingBy = new List<PendingItem>[cps.Count];
+            var warningsBy = new List<string>[cps.Count];
+            var problemsBy = new ProblemList[cps.Count];
+            ParallelWork.For(cps.Count, parallelism, i =>
             {
-                docs.Clear();
-                RenderControlPlane(ctx, cp, docs, pending, ctx.Warnings);
-                JudgeBySchemas(docs, problems);
+                var mine = new List<RenderedManifest>();
+                RenderControlPlane(ctx, cps[i], mine, pendingBy[i] = new List<PendingItem>(), warningsBy[i] = new List<string>());
+                JudgeBySchemas(mine, problemsBy[i] = new ProblemList());
+            });
+            for (var i = 0; i < cps.Count; i++)
+            {
+                pending.AddRange(pendingBy[i]);
+                ctx.Warnings.AddRange(warningsBy[i]);
+                problems.AddRange(problemsBy[i].Items);
             }
             problems.ThrowIfAny();
             return new RenderResult { Name = set.Name, Clusters = Array.Empty<ClusterManifests>(), Pending = pending, Warnings = ctx.Warnings, ExtraFiles = ctx.ExtraFiles };

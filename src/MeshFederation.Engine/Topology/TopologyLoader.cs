@@ -418,7 +418,7 @@ public static class TopologyLoader
         var all = problems.Items.Concat(set.Validate()).Select(locator.Relocate).Distinct().ToArray();
         if (all.Length > 0) throw new MeshFederationException(all);
         // Every object the topology would render, judged by the upstream schemas shipped with the engine (offline).
-        if (judgeRendered) Rendering.Ossm2Renderer.Validate(set);
+        if (judgeRendered) Rendering.Ossm2Renderer.ValidateChecked(set); // the set's own rules were checked just above
         return set;
     }
 

@@ -40,15 +40,45 @@ public sealed class SchemaValidator
     public List<SchemaViolation> Validate(JsonNode? value, JsonObject schema, string path = "")
     {
         var errors = new List<SchemaViolation>();
-        Check(value, Compile(schema), path, errors);
+        Check(value, Compile(schema), new FieldPath(path), errors);
         return errors;
     }
 
-    private List<SchemaViolation> Validate(JsonNode? value, Compiled schema, string path)
+    private List<SchemaViolation> Validate(JsonNode? value, Compiled schema, FieldPath path)
     {
         var errors = new List<SchemaViolation>();
         Check(value, schema, path, errors);
         return errors;
+    }
+
+    /// <summary>
+    /// The path of the field being judged, as a stack of keys and indexes: its text (e.g. <c>spec.ports[0].name</c>) is
+    /// only made when a violation names it. Judging a valid object allocates no path strings (a 200-mesh topology has
+    /// millions of fields).
+    /// </summary>
+    private sealed class FieldPath
+    {
+        private readonly string _root;
+        private readonly List<(string? Key, int Index)> _parts = new();
+        private string? _text;
+
+        public FieldPath(string root) => _root = root;
+
+        public void Push(string key) { _parts.Add((key, -1)); _text = null; }
+
+        public void Push(int index) { _parts.Add((null, index)); _text = null; }
+
+        public void Pop() { _parts.RemoveAt(_parts.Count - 1); _text = null; }
+
+        /// <summary>The text the path had when it was built by string joins: key after key with dots, [i] after a list.</summary>
+        public override string ToString()
+        {
+            if (_text is not null) return _text;
+            var text = _root;
+            foreach (var (key, index) in _parts)
+                text = key is not null ? Join(text, key) : string.Create(CultureInfo.InvariantCulture, $"{text}[{index}]");
+            return _text = text;
+        }
     }
 
     /// <summary>A schema object ($ref resolved) with its values decoded once.</summary>
@@ -165,7 +195,7 @@ public sealed class SchemaValidator
         return schema;
     }
 
-    private void Check(JsonNode? value, Compiled schema, string path, List<SchemaViolation> errors)
+    private void Check(JsonNode? value, Compiled schema, FieldPath path, List<SchemaViolation> errors)
     {
         if (value is null) return;
 
@@ -180,7 +210,7 @@ public sealed class SchemaValidator
             else if (matching.Count > 1)
             {
                 var fields = matching.SelectMany(s => s.Required ?? Array.Empty<string>()).Distinct().ToList();
-                errors.Add(new SchemaViolation(path, null,
+                errors.Add(new SchemaViolation(path.ToString(), null,
                     fields.Count > 1 ? $"sets {string.Join(" and ", fields)}, which exclude each other" : "matches more than one alternative of its schema",
                     fields.Count > 1 ? $"keep one of {string.Join(", ", fields)}" : "remove the fields that make it ambiguous"));
             }
@@ -188,20 +218,20 @@ public sealed class SchemaValidator
         if (schema.Not is { } not && Validate(value, not, path).Count == 0)
         {
             var fields = schema.NotAnyOfRequired;
-            errors.Add(new SchemaViolation(path, null, fields is { Length: > 0 } ? $"may not set {string.Join(" or ", fields)} here" : "is not allowed here",
+            errors.Add(new SchemaViolation(path.ToString(), null, fields is { Length: > 0 } ? $"may not set {string.Join(" or ", fields)} here" : "is not allowed here",
                 "remove it, see the upstream schema"));
         }
 
         if (!TypeMatches(value, schema, out var wanted))
         {
-            errors.Add(new SchemaViolation(path, Show(value), $"is {Describe(value)}; the schema wants {wanted}", $"write {wanted}"));
+            errors.Add(new SchemaViolation(path.ToString(), Show(value), $"is {Describe(value)}; the schema wants {wanted}", $"write {wanted}"));
             return;
         }
 
         if (schema.Enum is { } allowed && !allowed.Any(a => EnumEquals(a, value)))
         {
             var values = allowed.Select(a => a.Text ?? a.Json).ToList();
-            errors.Add(new SchemaViolation(path, Show(value), "is not one of the values the schema takes",
+            errors.Add(new SchemaViolation(path.ToString(), Show(value), "is not one of the values the schema takes",
                 "use one of: " + string.Join(", ", values.Take(20)) + (values.Count > 20 ? $", ... ({values.Count} in all)" : "")));
         }
 
@@ -212,53 +242,58 @@ public sealed class SchemaValidator
                 break;
             case JsonArray arr:
                 if (schema.MinItems is { } minItems && arr.Count < minItems)
-                    errors.Add(new SchemaViolation(path, null, $"has {arr.Count} item(s); at least {minItems} are required", $"give at least {minItems}"));
+                    errors.Add(new SchemaViolation(path.ToString(), null, $"has {arr.Count} item(s); at least {minItems} are required", $"give at least {minItems}"));
                 if (schema.MaxItems is { } maxItems && arr.Count > maxItems)
-                    errors.Add(new SchemaViolation(path, null, $"has {arr.Count} items; at most {maxItems} are allowed", $"give at most {maxItems}"));
+                    errors.Add(new SchemaViolation(path.ToString(), null, $"has {arr.Count} items; at most {maxItems} are allowed", $"give at most {maxItems}"));
                 if (schema.Items is { } items)
-                    for (var i = 0; i < arr.Count; i++) Check(arr[i], items, $"{path}[{i}]", errors);
+                    for (var i = 0; i < arr.Count; i++)
+                    {
+                        path.Push(i);
+                        Check(arr[i], items, path, errors);
+                        path.Pop();
+                    }
                 break;
             case JsonValue v when v.TryGetValue<string>(out var s):
                 if (schema.MinLength is { } minLength && s.Length < minLength)
-                    errors.Add(new SchemaViolation(path, s, $"is shorter than {minLength} characters", $"give at least {minLength} characters"));
+                    errors.Add(new SchemaViolation(path.ToString(), s, $"is shorter than {minLength} characters", $"give at least {minLength} characters"));
                 if (schema.MaxLength is { } maxLength && s.Length > maxLength)
-                    errors.Add(new SchemaViolation(path, Show(value), $"is longer than {maxLength} characters", $"give at most {maxLength} characters"));
+                    errors.Add(new SchemaViolation(path.ToString(), Show(value), $"is longer than {maxLength} characters", $"give at most {maxLength} characters"));
                 if (schema.Pattern is { } regex && !regex.IsMatch(s))
-                    errors.Add(new SchemaViolation(path, s, $"does not match the pattern {schema.PatternText}", "give a value of that form"));
+                    errors.Add(new SchemaViolation(path.ToString(), s, $"does not match the pattern {schema.PatternText}", "give a value of that form"));
                 break;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+            case JsonValue v when Kind(v) == JsonValueKind.Number:
                 if (schema.Minimum is null && schema.Maximum is null) break;
                 var d = Number(v);
                 if (schema.Minimum is { } min)
                 {
                     var exclusive = schema.ExclusiveMinimum;
                     if (exclusive ? d <= min : d < min)
-                        errors.Add(new SchemaViolation(path, Show(value), $"is below the minimum {(exclusive ? "(exclusive) " : "")}{schema.MinimumText}", $"use a value of at least {schema.MinimumText}"));
+                        errors.Add(new SchemaViolation(path.ToString(), Show(value), $"is below the minimum {(exclusive ? "(exclusive) " : "")}{schema.MinimumText}", $"use a value of at least {schema.MinimumText}"));
                 }
                 if (schema.Maximum is { } max)
                 {
                     var exclusive = schema.ExclusiveMaximum;
                     if (exclusive ? d >= max : d > max)
-                        errors.Add(new SchemaViolation(path, Show(value), $"is above the maximum {(exclusive ? "(exclusive) " : "")}{schema.MaximumText}", $"use a value of at most {schema.MaximumText}"));
+                        errors.Add(new SchemaViolation(path.ToString(), Show(value), $"is above the maximum {(exclusive ? "(exclusive) " : "")}{schema.MaximumText}", $"use a value of at most {schema.MaximumText}"));
                 }
                 break;
         }
     }
 
-    private void CheckObject(JsonObject obj, Compiled schema, string path, List<SchemaViolation> errors)
+    private void CheckObject(JsonObject obj, Compiled schema, FieldPath path, List<SchemaViolation> errors)
     {
         if (schema.Required is { } required)
             foreach (var r in required)
                 if (!obj.ContainsKey(r) || obj[r] is null)
-                    errors.Add(new SchemaViolation(Join(path, r), null, "is required", $"set {r}"));
+                    errors.Add(new SchemaViolation(Join(path.ToString(), r), null, "is required", $"set {r}"));
         if (schema.MinProperties is { } minP && obj.Count < minP)
-            errors.Add(new SchemaViolation(path, null, $"has {obj.Count} field(s); at least {minP} are required", $"give at least {minP}"));
+            errors.Add(new SchemaViolation(path.ToString(), null, $"has {obj.Count} field(s); at least {minP} are required", $"give at least {minP}"));
         if (schema.MaxProperties is { } maxP && obj.Count > maxP)
-            errors.Add(new SchemaViolation(path, null, $"has {obj.Count} fields; at most {maxP} are allowed", $"give at most {maxP}"));
+            errors.Add(new SchemaViolation(path.ToString(), null, $"has {obj.Count} fields; at most {maxP} are allowed", $"give at most {maxP}"));
         foreach (var (key, child) in obj)
         {
-            if (schema.Properties is { } properties && properties.TryGetValue(key, out var ps)) Check(child, ps, Join(path, key), errors);
-            else if (schema.AdditionalSchema is { } adds) Check(child, adds, Join(path, key), errors);
+            if (schema.Properties is { } properties && properties.TryGetValue(key, out var ps)) CheckField(child, ps, key, path, errors);
+            else if (schema.AdditionalSchema is { } adds) CheckField(child, adds, key, path, errors);
             else if (schema.AdditionalClosed)
             {
                 var known = schema.PropertyNames;
@@ -266,19 +301,27 @@ public sealed class SchemaValidator
                 var fix = best is not null && Distance(best, key) <= Math.Max(2, key.Length / 3) ? $"did you mean '{best}'?"
                     : known.Length == 0 ? "remove it: this object takes no fields"
                     : $"remove it; the fields here are: {string.Join(", ", known.Take(30))}{(known.Length > 30 ? ", ..." : "")}";
-                errors.Add(new SchemaViolation(Join(path, key), null, "is not a field of the upstream schema (unknown fields are rejected)", fix));
+                errors.Add(new SchemaViolation(Join(path.ToString(), key), null, "is not a field of the upstream schema (unknown fields are rejected)", fix));
             }
         }
     }
 
+    private void CheckField(JsonNode? child, Compiled schema, string key, FieldPath path, List<SchemaViolation> errors)
+    {
+        if (child is null) return; // nulls are accepted (pruned by the API server)
+        path.Push(key);
+        Check(child, schema, path, errors);
+        path.Pop();
+    }
+
     /// <summary>The errors of the alternative that comes closest, so the path points at the real mistake.</summary>
-    private IEnumerable<SchemaViolation> Best(JsonNode value, Compiled[] branches, string path)
+    private IEnumerable<SchemaViolation> Best(JsonNode value, Compiled[] branches, FieldPath path)
     {
         var results = branches.Select(s => Validate(value, s, path)).ToList();
         // Alternatives that differ only by type (int-or-string, quantities) are reported as one type error.
         var types = branches.Select(s => s.Type).ToList();
-        if (types.All(t => t is not null) && results.All(r => r.Count == 1 && r[0].Path == path && r[0].Problem.Contains("the schema wants", StringComparison.Ordinal)))
-            return new[] { new SchemaViolation(path, Show(value), $"is {Describe(value)}; the schema wants {string.Join(" or ", types.Select(Article))}", $"write {string.Join(" or ", types.Select(Article))}") };
+        if (types.All(t => t is not null) && results.All(r => r.Count == 1 && r[0].Path == path.ToString() && r[0].Problem.Contains("the schema wants", StringComparison.Ordinal)))
+            return new[] { new SchemaViolation(path.ToString(), Show(value), $"is {Describe(value)}; the schema wants {string.Join(" or ", types.Select(Article))}", $"write {string.Join(" or ", types.Select(Article))}") };
         return results.OrderBy(r => r.Count).First();
     }
 
@@ -288,7 +331,7 @@ public sealed class SchemaValidator
         if (schema.IntOrString)
         {
             wanted = "an integer or a string";
-            return value is JsonValue v && (v.GetValueKind() == JsonValueKind.String || IsInteger(v));
+            return value is JsonValue v && (Kind(v) == JsonValueKind.String || IsInteger(v));
         }
         if (schema.Type is not { } type) return true;
         wanted = Article(type);
@@ -296,10 +339,10 @@ public sealed class SchemaValidator
         {
             "object" => value is JsonObject,
             "array" => value is JsonArray,
-            "string" => value is JsonValue s && s.GetValueKind() == JsonValueKind.String,
-            "boolean" => value is JsonValue b && b.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
+            "string" => value is JsonValue s && Kind(s) == JsonValueKind.String,
+            "boolean" => value is JsonValue b && Kind(b) is JsonValueKind.True or JsonValueKind.False,
             "integer" => value is JsonValue i && IsInteger(i),
-            "number" => value is JsonValue n && n.GetValueKind() == JsonValueKind.Number,
+            "number" => value is JsonValue n && Kind(n) == JsonValueKind.Number,
             _ => true,
         };
     }
@@ -315,14 +358,28 @@ public sealed class SchemaValidator
         _ => type ?? "a value",
     };
 
+    /// <summary>
+    /// The kind of a JSON value. <c>JsonNode.GetValueKind()</c> of a value made in code (not parsed) serializes
+    /// it and parses the text again on System.Text.Json 8 (what the engine runs on in PowerShell 7.4 and the native
+    /// meshfed): rendered objects hold millions of such values. Values of other types than those read here take it.
+    /// </summary>
+    internal static JsonValueKind Kind(JsonValue v)
+    {
+        if (v.TryGetValue<JsonElement>(out var element)) return element.ValueKind;
+        if (v.TryGetValue<string>(out _)) return JsonValueKind.String;
+        if (v.TryGetValue<bool>(out var flag)) return flag ? JsonValueKind.True : JsonValueKind.False;
+        if (v.TryGetValue<int>(out _) || v.TryGetValue<long>(out _)) return JsonValueKind.Number;
+        return v.GetValueKind();
+    }
+
     private static bool IsInteger(JsonValue v) =>
-        v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue<int>(out _) || v.TryGetValue<long>(out _) || double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && Math.Floor(d) == d);
+        Kind(v) == JsonValueKind.Number && (v.TryGetValue<int>(out _) || v.TryGetValue<long>(out _) || double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && Math.Floor(d) == d);
 
     private static string Describe(JsonNode value) => value switch
     {
         JsonObject => "a mapping",
         JsonArray => "a list",
-        JsonValue v => v.GetValueKind() switch
+        JsonValue v => Kind(v) switch
         {
             JsonValueKind.String => "a string",
             JsonValueKind.Number => IsInteger(v) ? "an integer" : "a number",
