@@ -182,6 +182,12 @@ internal static class ColdApplyBench
             depth = (await new LiveFederation(connections).PlanAsync(set, CancellationToken.None)).DependencyDepth;
         clusters.Reset();
 
+        if (Environment.GetEnvironmentVariable("BENCH_DEBUG") == "1")
+        {
+            // The servers' own first-run costs (JIT of the fake operator's reconcile) are not meshfed's: warm them first.
+            MustTime(cli, new[] { "apply", topology, "--kubeconfig", clusters.Kubeconfig });
+            clusters.Reset();
+        }
         Traced.Run(cli, "apply", topology, "--kubeconfig", clusters.Kubeconfig);
         clusters.Reset();
         if (iterations == 0) return 0; // cold-apply 0: the traced run only (BENCH_DEBUG=1)
@@ -202,6 +208,20 @@ internal static class ColdApplyBench
                 throw new InvalidOperationException("meshfed apply did not apply every object: " + run.Stdout);
             clusters.Reset();
 
+            if (Environment.GetEnvironmentVariable("BENCH_ONLY_MESHFED") == "1")
+            {
+                // Iterating on meshfed alone: no kubectl runs, no verdict. MESHFED_CLI_B: another build, run right after
+                // each run of the first (an A/B comparison under the same load).
+                var line = string.Create(Inv, $"run {i}: A {run.WallMs:0} ms ({run.CpuMs:0} ms CPU, {requests} requests)");
+                if (Environment.GetEnvironmentVariable("MESHFED_CLI_B") is { Length: > 0 } other)
+                {
+                    var b = MustTime(Path.GetFullPath(other), new[] { "apply", topology, "--kubeconfig", clusters.Kubeconfig });
+                    clusters.Reset();
+                    line += string.Create(Inv, $"; B {b.WallMs:0} ms ({b.CpuMs:0} ms CPU)");
+                }
+                Console.Error.WriteLine($"{line}; load {LoadAverage()}");
+                continue;
+            }
             var (filesMs, fileRuns) = Together.Run(new[] { "blue", "green" }.Select(c => ("kubectl", Kubectl(c, "apply", "--server-side", "-f", Path.Combine(rendered, c + ".yaml")))));
             if (KubectlApplied() != manifests.Count) throw new InvalidOperationException($"kubectl applied {KubectlApplied()} of {manifests.Count}");
             clusters.Reset();
@@ -224,6 +244,7 @@ internal static class ColdApplyBench
             startupCpu.Add(version.CpuMs);
         }
 
+        if (Environment.GetEnvironmentVariable("BENCH_ONLY_MESHFED") == "1") return 0;
         var meshfed = Median(ours.Select(r => r.WallMs));
         var vsFiles = meshfed / Median(files);
         var speedup = Median(objects) / meshfed;

@@ -234,7 +234,7 @@ public static partial class MeshfedApp
             {
                 ForceConflicts = r.GetValue(forceConflicts), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = r.GetValue(prune),
             }, log);
-            var connecting = JudgeWhileConnecting(live, set, ct);
+            var connecting = JudgeWhileConnecting(live, set, connections, log, ct);
             log.Debug("apply: topology loaded and judged");
             var plan = await live.PlanAsync(set, ct).ConfigureAwait(false);
             await connecting.ConfigureAwait(false);
@@ -255,7 +255,7 @@ public static partial class MeshfedApp
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml, judgeRendered: false);
             using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             var live = new LiveFederation(connections, null, log);
-            var connecting = JudgeWhileConnecting(live, set, ct);
+            var connecting = JudgeWhileConnecting(live, set, connections, log, ct);
             log.Debug("plan: topology loaded and judged");
             WritePlan(stdout, await live.PlanAsync(set, ct).ConfigureAwait(false));
             await connecting.ConfigureAwait(false);
@@ -276,6 +276,7 @@ public static partial class MeshfedApp
             var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             log.Debug("delete: topology loaded and judged");
             using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
+            log.Debug(SystemTrustStore.Prepare(connections.ContextsFor(set.ControlPlanes.Select(c => c.Cluster))));
             var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces), DeleteTimeout = TimeSpan.FromSeconds(r.GetValue(deleteTimeout)) }, log);
             var plan = await live.PlanRemovalAsync(set, ct).ConfigureAwait(false);
             WritePlan(stdout, plan);
@@ -701,11 +702,13 @@ public static partial class MeshfedApp
     /// <summary>
     /// Judges every object the topology renders by the upstream schemas (offline: bad input is refused with field,
     /// value, fix and file:line before anything is written) while the clusters are connected to and their
-    /// discovery is read (reads only; <see cref="LiveFederation.ConnectAsync"/> never throws). Returns the connecting
-    /// task, to be awaited once the plan is done.
+    /// discovery is read (reads only; <see cref="LiveFederation.ConnectAsync"/> never throws). Before the first
+    /// connection, the machine trust store is either left out (every context names its CA) or loaded in the background
+    /// (<see cref="SystemTrustStore.Prepare"/>). Returns the connecting task, to be awaited once the plan is done.
     /// </summary>
-    private static Task JudgeWhileConnecting(LiveFederation live, FederationSet set, CancellationToken ct)
+    private static Task JudgeWhileConnecting(LiveFederation live, FederationSet set, ClusterConnections connections, CliLog log, CancellationToken ct)
     {
+        log.Debug(SystemTrustStore.Prepare(connections.ContextsFor(set.ControlPlanes.Select(c => c.Cluster))));
         var connecting = Task.Run(() => live.ConnectAsync(set, ct), CancellationToken.None);
         Ossm2Renderer.Validate(set);
         return connecting;

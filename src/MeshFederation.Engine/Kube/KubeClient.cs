@@ -83,6 +83,8 @@ public sealed class KubeClient : IDisposable
         try
         {
             if (_http is not null) return _http;
+            if (SystemTrustStore.PinnedToKubeconfigCas && ((_context.CertificateAuthorityPem is null && !_context.InsecureSkipTlsVerify) || _context.ProxyUrl is not null))
+                throw new InvalidOperationException($"context '{_context.Name}' needs the machine's trust store, which this process does not load (SystemTrustStore.Prepare was given other contexts)");
             var handler = new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
