@@ -37,8 +37,8 @@ PWSH="$tooldir/pwsh"
 "$PWSH" -v | grep -q "PowerShell $PWSH_VERSION" || { echo "test.sh: pwsh $PWSH_VERSION did not install"; exit 1; }
 nuget_root="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 PESTER_MODULE="$nuget_root/pester/$PESTER_VERSION/tools/Pester.psd1"
-if [ ! -f "$PESTER_MODULE" ]; then
-  echo "test.sh: restoring Pester $PESTER_VERSION from NuGet (tools/pester/PesterRestore.csproj)"
+if [ ! -f "$PESTER_MODULE" ] || [ ! -d "$nuget_root/yamldotnet/18.1.0" ]; then
+  echo "test.sh: restoring Pester $PESTER_VERSION and YamlDotNet 18.1.0 from NuGet (tools/pester/PesterRestore.csproj)"
   dotnet restore tools/pester/PesterRestore.csproj --nologo -v quiet >/dev/null
 fi
 [ -f "$PESTER_MODULE" ] || { echo "test.sh: Pester $PESTER_VERSION is missing at $PESTER_MODULE"; exit 1; }

@@ -80,8 +80,25 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
             _history.Enqueue((Number(o["metadata"]?["resourceVersion"]) ?? 0, t, o, verb));
             while (_history.Count > Math.Max(1, HistoryLimit)) _historyFloor = _history.Dequeue().Version;
         }
-        Changed?.Invoke(t, o, verb);
+        // Each subscriber (a fake operator, a watch) on its own: one that fails (say, an operator writing into a
+        // Terminating namespace) must not fail the write that notified it, nor the controller loop (namespace
+        // finalization, garbage collection) that made the change — kube-apiserver's writes never depend on watchers.
+        if (Changed is not { } changed) return;
+        foreach (var d in changed.GetInvocationList())
+        {
+            try
+            {
+                ((Action<ResourceType, JsonObject, string>)d)(t, o, verb);
+            }
+            catch (Exception e) when (e is ApiError or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+            {
+                SubscriberFailures++;
+            }
+        }
     }
+
+    /// <summary>How many times a subscriber (fake operator, watch) failed on a change; the write itself stood.</summary>
+    public int SubscriberFailures { get; private set; }
 
     public long ResourceVersion { get { lock (_gate) return _resourceVersion; } }
 
@@ -696,7 +713,18 @@ public sealed class ObjectStore : ServerDefaults.IAllocator, IDisposable
             content = _objects.Where(kv => kv.Key.Ns == ns && TypeOf(kv.Key).Namespaced && kv.Value["metadata"]?["deletionTimestamp"] is null)
                 .Select(kv => (TypeOf(kv.Key), kv.Key.Name)).ToList();
         }
-        foreach (var (t, name) in content) DeleteWithResult(t, ns, name);
+        foreach (var (t, name) in content)
+        {
+            try
+            {
+                DeleteWithResult(t, ns, name);
+            }
+            catch (ApiError)
+            {
+                // Gone meanwhile, or refused for now: the next round deletes what remains (the loop must not stop here,
+                // or the namespace stays Terminating for ever).
+            }
+        }
         var events = new List<(ResourceType, JsonObject, string)>();
         var again = false;
         lock (_gate)

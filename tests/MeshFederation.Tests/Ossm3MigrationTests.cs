@@ -155,9 +155,20 @@ public sealed class Ossm3MigrationTests : IAsyncLifetime
         string Run(MeshMigrationAction a) => a.Command.Replace("kubectl --context ", $"kubectl --kubeconfig {_kubeconfig} --context ", StringComparison.Ordinal);
         (int, string) Shell(string command)
         {
-            var (code, output) = ExternalTools.Run("bash", $"-c \"cd '{dir}' && {command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"",
-                TimeSpan.FromSeconds(180)); // kubectl delete namespace waits for the namespace to go: slow on a loaded 2-core machine
-            return (code, output);
+            try
+            {
+                var (code, output) = ExternalTools.Run("bash", $"-c \"cd '{dir}' && {command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"",
+                    TimeSpan.FromSeconds(180)); // kubectl delete namespace waits for the namespace to go: slow on a loaded 2-core machine
+                return (code, output);
+            }
+            catch (TimeoutException e)
+            {
+                // Say what the clusters hold: a namespace left Terminating, and what keeps it there.
+                var state = string.Join("\n", _clusters.Servers.SelectMany(server => server.Store.All()
+                    .Where(o => o["metadata"]?["deletionTimestamp"] is not null || o["metadata"]?["namespace"]?.GetValue<string>() == "istio-cni" || o["metadata"]?["name"]?.GetValue<string>() == "istio-cni")
+                    .Select(o => $"{server.Name}: {o.ToJsonString()}")));
+                throw new TimeoutException($"{e.Message}\nsubscriber failures: {string.Join(", ", _clusters.Servers.Select(x => x.Store.SubscriberFailures))}\n{state}", e);
+            }
         }
         var before = (await _clusters.Client("east").GetAsync("maistra.io/v2", "ServiceMeshControlPlane", "istio-system", "basic", CancellationToken.None))!["spec"]!.DeepClone();
 

@@ -54,8 +54,10 @@ foreach ($c in Get-Command -Module MeshFederation) {
         # Another module (here a stand-in) has loaded a different YamlDotNet into the default load context first.
         $other = Join-Path $TestDrive 'other'
         $null = New-Item -ItemType Directory $other
-        $yaml = Get-ChildItem (Join-Path $env:HOME '.nuget/packages/yamldotnet') -Directory | Where-Object Name -ne '16.3.0' | Sort-Object Name | Select-Object -First 1
-        if (-not $yaml) { Set-ItResult -Skipped -Because 'no second YamlDotNet version in the NuGet cache to load beside ours'; return }
+        # test.sh restores YamlDotNet 18.1.0 (tools/pester/PesterRestore.csproj) into the NuGet folder it uses.
+        $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+        $yaml = Get-Item (Join-Path $nuget 'yamldotnet/18.1.0') -ErrorAction SilentlyContinue
+        $yaml | Should -Not -BeNullOrEmpty -Because "test.sh restores YamlDotNet 18.1.0 into $nuget (tools/pester/PesterRestore.csproj)"
         $dll = Get-ChildItem -Recurse (Join-Path $yaml.FullName 'lib') -Filter YamlDotNet.dll | Where-Object { $_.Directory.Name -like 'net*' } | Select-Object -First 1
         $script = @"
 Add-Type -Path '$($dll.FullName)'

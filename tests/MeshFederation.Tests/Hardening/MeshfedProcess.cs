@@ -86,7 +86,8 @@ internal static class MeshfedProcess
         p.StandardInput.Close();
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        var whileRunning = started is null ? null : Task.Run(() => started(p));
+        // A dedicated thread: xunit keeps the thread pool busy, and a watcher queued there can start seconds late.
+        var whileRunning = started is null ? null : Task.Factory.StartNew(() => started(p), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         long peak = 0;
         var cpu = TimeSpan.Zero;
         var limit = timeout ?? HangGuard;

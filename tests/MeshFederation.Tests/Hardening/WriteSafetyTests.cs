@@ -152,8 +152,9 @@ public class WriteSafetyTests
         Assert.Equal(0, Cli("render", newTopology, "--out", check).Code);
         var newSet = Snapshot(check);
 
-        // Slow each file down so the signal lands while the new set is being written.
-        var env = new Dictionary<string, string?> { ["MESHFED_TEST_WRITE_DELAY_MS"] = "400" };
+        // Slow each file down so the signal lands while the new set is being written, even when the watcher thread below
+        // is scheduled late on a loaded machine (load 24 on 2 cores delayed it past three 400 ms files).
+        var env = new Dictionary<string, string?> { ["MESHFED_TEST_WRITE_DELAY_MS"] = "1500" };
         var signalled = false;
         var o = MeshfedProcess.Run(new[] { "render", newTopology, "--out", dir }, TimeSpan.FromSeconds(60), environment: env, direct: true,
             started: p =>
@@ -229,7 +230,7 @@ public class WriteSafetyTests
         var dir = Path.Combine(parent, "certs");
         Assert.Equal(0, Cli("ca", "--cluster", "c1", "--algorithm", "ecdsa-p256", "--out", dir).Code);
         var before = Snapshot(dir);
-        var env = new Dictionary<string, string?> { ["MESHFED_TEST_WRITE_DELAY_MS"] = "400" };
+        var env = new Dictionary<string, string?> { ["MESHFED_TEST_WRITE_DELAY_MS"] = "1500" };
         var root = new[] { "--root-cert", Path.Combine(dir, "root-cert.pem"), "--root-key", Path.Combine(dir, "root-key.pem") };
         foreach (var signal in new[] { 2, 15, 9 })
         {
