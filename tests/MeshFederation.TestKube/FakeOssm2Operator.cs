@@ -6,7 +6,7 @@ namespace MeshFederation.TestKube;
 /// Stands in for the OpenShift Service Mesh 2 operator (and the istiod it runs) on a test cluster. For every
 /// ServiceMeshControlPlane it adds its finalizer, and after <see cref="ReadyDelay"/> reconciles the generation it saw:
 /// istiod publishes the mesh's root certificate (ConfigMap istio-ca-root-cert, which istiod owns, so it outlives the
-/// SMCP), the operator creates the istiod Deployment and a Service per federation gateway (LoadBalancer ones get an
+/// SMCP; without cacerts it signs with a root of its own, kept in Secret istio-ca-secret as real istiod does), the operator creates the istiod Deployment and a Service per federation gateway (LoadBalancer ones get an
 /// address) owned by the SMCP through ownerReferences, and sets status.observedGeneration and Ready. Until then the
 /// status is the previous generation's, as on a real cluster. When the SMCP is deleted it removes its finalizer after
 /// <see cref="CleanupDelay"/>; the garbage collector removes what the SMCP owned after that.
@@ -144,7 +144,21 @@ public sealed class FakeOssm2Operator
             var cacerts = store.Get(SecretType, ns, "cacerts", "v1")?["data"]?["root-cert.pem"]?.GetValue<string>();
             if (cacerts is not null && (restart || !_roots.ContainsKey(name)))
                 _roots[name] = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(cacerts));
-            if (!_roots.TryGetValue(name, out root!)) _roots[name] = root = TestPki.RootCertificatePem(name);
+            if (!_roots.TryGetValue(name, out root!))
+            {
+                // Self-signed mode, as istiod (istio pkg/security/pkg/pki/ca) without cacerts: it makes a root and keeps
+                // it in Secret istio-ca-secret (type istio.io/ca-root; ca-cert.pem = root-cert.pem = the root, ca-key.pem).
+                var (pem, key) = TestPki.RootCertificate(name);
+                _roots[name] = root = pem;
+                static string B64(string s) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(s));
+                if (store.Get(SecretType, ns, "istio-ca-secret", "v1") is null)
+                    store.Upsert(new JsonObject
+                    {
+                        ["apiVersion"] = "v1", ["kind"] = "Secret", ["type"] = "istio.io/ca-root",
+                        ["metadata"] = new JsonObject { ["name"] = "istio-ca-secret", ["namespace"] = ns },
+                        ["data"] = new JsonObject { ["ca-cert.pem"] = B64(pem), ["ca-key.pem"] = B64(key), ["cert-chain.pem"] = "", ["key.pem"] = "", ["root-cert.pem"] = B64(pem) },
+                    }, "pilot-discovery");
+            }
             if (restart) IstiodLog.Add($"{ns}/istiod-{name} restarted: published root {(cacerts is null ? "self-signed" : "from cacerts")}");
         }
         store.Upsert(new JsonObject

@@ -84,10 +84,19 @@ public static class KubeProtobuf
         ["ClusterRoleBinding"] = new() { [1] = new("metadata", "ObjectMeta"), [2] = new("subjects", "Subject", true), [3] = new("roleRef", "RoleRef") },
         ["Subject"] = new() { [1] = new("kind", "string"), [2] = new("apiGroup", "string"), [3] = new("name", "string"), [4] = new("namespace", "string") },
         ["RoleRef"] = new() { [1] = new("apiGroup", "string"), [2] = new("kind", "string"), [3] = new("name", "string") },
+        // kubectl auth can-i (k8s.io/api/authorization/v1).
+        ["SelfSubjectAccessReview"] = new() { [1] = new("metadata", "ObjectMeta"), [2] = new("spec", "SelfSubjectAccessReviewSpec") },
+        ["SelfSubjectAccessReviewSpec"] = new() { [1] = new("resourceAttributes", "ResourceAttributes"), [2] = new("nonResourceAttributes", "NonResourceAttributes") },
+        ["ResourceAttributes"] = new()
+        {
+            [1] = new("namespace", "string"), [2] = new("verb", "string"), [3] = new("group", "string"), [4] = new("version", "string"),
+            [5] = new("resource", "string"), [6] = new("subresource", "string"), [7] = new("name", "string"),
+        },
+        ["NonResourceAttributes"] = new() { [1] = new("path", "string"), [2] = new("verb", "string") },
     };
 
     /// <summary>The kinds whose protobuf this server decodes (top-level messages).</summary>
-    public static IReadOnlyCollection<string> Kinds { get; } = new[] { "Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding" };
+    public static IReadOnlyCollection<string> Kinds { get; } = new[] { "Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview" };
 
     public static bool IsProtobuf(string? contentType) => contentType is not null && contentType.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal);
 

@@ -53,13 +53,17 @@ public sealed class TestPki : IDisposable
     }
 
     /// <summary>A self-signed root (PEM), standing in for a mesh's istio-ca-root-cert.</summary>
-    public static string RootCertificatePem(string org)
+    public static string RootCertificatePem(string org) => RootCertificate(org).CertificatePem;
+
+    /// <summary>A self-signed root and its key (PEM), as istiod makes in self-signed mode (Secret istio-ca-secret).</summary>
+    public static (string CertificatePem, string KeyPem) RootCertificate(string org)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var req = new CertificateRequest($"O={org}, CN=Root CA", key, HashAlgorithmName.SHA256);
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
         using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(10));
-        return cert.ExportCertificatePem();
+        return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
     private static byte[] Serial() => RandomNumberGenerator.GetBytes(12);

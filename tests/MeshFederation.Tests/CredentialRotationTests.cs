@@ -21,6 +21,7 @@ public sealed class CredentialRotationTests : IAsyncLifetime
     private string _kubeconfig = "";
     private string _emptyKubeconfig = "";
     private string _caFile = "";
+    private FederationSet _set = null!;
     private static readonly ClusterBinding[] Bindings = { new("cluster1") { Context = "cluster1" }, new("cluster2") { Context = "cluster2" } };
 
     public async Task InitializeAsync()
@@ -38,6 +39,7 @@ public sealed class CredentialRotationTests : IAsyncLifetime
         _caFile = Path.Combine(_clusters.Directory, "ca.pem");
         File.WriteAllText(_caFile, _clusters["cluster2"].CaPem);
         var (set, _) = IstioStyleTests.Seed003WithCa();
+        _set = set;
         using var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast);
         var live = new LiveFederation(conns, new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(20), WaitTimeout = TimeSpan.FromSeconds(20) });
         await live.ApplyAsync(set, await live.PlanAsync(set, CancellationToken.None), _ => true, CancellationToken.None);
@@ -78,6 +80,59 @@ public sealed class CredentialRotationTests : IAsyncLifetime
         return results.Single(r => r.CheckId == "ISTIO.RemoteSecretUsable" && r.Cluster == "cluster1" && r.Peer == "cluster2");
     }
 
+    /// <summary>meshfed apply again (the same topology and CA): the plan it made, what it applied, what it warned.</summary>
+    private async Task<(FederationPlan Plan, RecordingLog Log)> ApplyAgainAsync(bool prune = false)
+    {
+        var log = new RecordingLog();
+        using var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast);
+        var live = new LiveFederation(conns, new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(20), WaitTimeout = TimeSpan.FromSeconds(20), Prune = prune }, log);
+        var plan = await live.PlanAsync(_set, CancellationToken.None);
+        var outcomes = await live.ApplyAsync(_set, plan, _ => true, CancellationToken.None);
+        Assert.All(outcomes, o => Assert.True(o.Done, o.ToString()));
+        return (plan, log);
+    }
+
+    private async Task<FederationPlan> PlanAgainAsync(bool prune)
+    {
+        using var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast);
+        return await new LiveFederation(conns, new LiveOptions { Prune = prune }).PlanAsync(_set, CancellationToken.None);
+    }
+
+    /// <summary>What real kubectl auth can-i says cluster2 lets the token do (istiod's reads).</summary>
+    private string CanI(string token, string verbResource) =>
+        ExternalTools.Run("kubectl", $"--kubeconfig={_emptyKubeconfig} --server={_clusters["cluster2"].Url.ToString().TrimEnd('/')} --certificate-authority={_caFile} --token={token} auth can-i {verbResource} --all-namespaces").Output.Split('\n')[0].Trim();
+
+    /// <summary>After a rotation, applying again keeps the rotated credential: the same token in the remote secret, nothing re-made, no change planned.</summary>
+    private async Task AssertApplyKeepsAsync(string rotated, string revoked, string? rotatedSecret)
+    {
+        var (first, log) = await ApplyAgainAsync();
+        Assert.DoesNotContain(first.Items, i => i.Cluster == "cluster2" && i.Name == "meshfed-reader-istio-remote-secret-token");
+        Assert.Contains(first.Items, i => i.Cluster == "cluster1" && i.Name == "meshfed-reader-istio-remote-secret-token"); // cluster1's reader was not rotated
+        var remote = Assert.Single(first.Items, i => i.Cluster == "cluster1" && i.Name == "istio-remote-secret-cluster2");
+        Assert.True(remote.Action == PlanAction.Unchanged, $"{remote.Action}: {remote.Reason}");
+        Assert.True(!first.HasChanges, string.Join("\n", first.Changes));
+        Assert.DoesNotContain("eyJ", log.Text, StringComparison.Ordinal);
+        Assert.Contains("the reader credential the last rotation put in force", log.Text, StringComparison.Ordinal);
+
+        Assert.Equal(rotated, TokenIn());
+        Assert.Equal(rotatedSecret is null ? new List<string>() : new List<string> { rotatedSecret }, TokenSecretsOf2()); // the revoked token Secret is not made again
+        var (code, output) = Kubectl(rotated);
+        Assert.True(code == 0 && output.Contains("APIVersions", StringComparison.Ordinal), output);
+        Assert.Equal("yes", CanI(rotated, "list services"));
+        Assert.Equal("yes", CanI(rotated, "watch endpoints"));
+        Assert.Equal("no", CanI(rotated, "delete pods")); // a reader, and kubectl can tell
+
+        var (oldCode, oldOutput) = Kubectl(revoked);
+        Assert.NotEqual(0, oldCode);
+        Assert.Contains("Unauthorized", oldOutput, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.Pass, (await UsableAsync()).Status);
+
+        // Idempotent: the next plan changes nothing, and pruning keeps the rotation's record and the token in force.
+        var second = await PlanAgainAsync(prune: true);
+        Assert.True(!second.HasChanges, string.Join("\n", second.Changes));
+        Assert.Equal(rotated, TokenIn());
+    }
+
     private List<string> TokenSecretsOf2() => _clusters["cluster2"].Store.List(Secrets, "istio-system", null, "v1")
         .Where(s => s["type"]?.GetValue<string>() == "kubernetes.io/service-account-token").Select(s => s["metadata"]!["name"]!.GetValue<string>()).OrderBy(n => n, StringComparer.Ordinal).ToList();
 
@@ -113,11 +168,25 @@ public sealed class CredentialRotationTests : IAsyncLifetime
         var usable = await UsableAsync();
         Assert.Equal(CheckStatus.Pass, usable.Status);
         Assert.Contains("does not expire", usable.Message, StringComparison.Ordinal);
+
+        // The rotation recorded the credential it put in force (meshfed's, no token in it), and apply keeps using it.
+        var state = _clusters["cluster2"].Store.Get(ResourceTypes.ByKind("v1", "ConfigMap")!, "istio-system", "meshfed-reader-credential", "v1")!;
+        Assert.True(Ownership.IsOwned(state, "meshfederation"), state.ToJsonString());
+        Assert.Equal(created, state["metadata"]!["annotations"]!["rotation.meshfederation.io/token-secret"]!.GetValue<string>());
+        Assert.DoesNotContain(fresh, state.ToJsonString(), StringComparison.Ordinal);
+        await AssertApplyKeepsAsync(fresh, old, created);
+
+        // meshfed remove takes the rotation's token Secret and record along with the reader.
+        using var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast);
+        var removal = await new LiveFederation(conns).PlanRemovalAsync(_set, CancellationToken.None);
+        Assert.Contains(removal.Items, i => i.Action == PlanAction.Delete && i.Cluster == "cluster2" && i.Name == created);
+        Assert.Contains(removal.Items, i => i.Action == PlanAction.Delete && i.Cluster == "cluster2" && i.Name == "meshfed-reader-credential");
     }
 
     [Fact]
     public async Task A_bound_token_carries_its_expiry_into_the_checks_and_cannot_be_revoked_later()
     {
+        var original = TokenIn();
         var (code, stdout, stderr) = Meshfed("--bound-token", "--token-expiry", "1h", "--yes");
         Assert.True(code == 0, stdout + stderr);
         Assert.DoesNotContain("eyJ", stdout + stderr, StringComparison.Ordinal);
@@ -137,6 +206,21 @@ public sealed class CredentialRotationTests : IAsyncLifetime
         Assert.Equal(CheckStatus.Fail, late.Status);
         Assert.Contains("expired", late.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("eyJ", now.Message + soon.Message + string.Join(" ", now.Evidence), StringComparison.Ordinal);
+
+        // Applying again keeps the bound token (no long-lived token Secret comes back), and a bound token close to its
+        // expiry is reported, not silently replaced.
+        await AssertApplyKeepsAsync(TokenIn(), original, null);
+        using (var conns = new ClusterConnections(TestSupport.Yaml, _kubeconfig, TestClusters.Fast))
+        {
+            var log = new RecordingLog();
+            var holders = new[] { (conns.For(Bindings[0]), "cluster1", "istio-system") };
+            var kept = await ReaderCredential.CurrentAsync(conns.For(Bindings[1]), "cluster2", "istio-system", "cluster2", holders, TestSupport.Yaml, log, CancellationToken.None, expires.AddMinutes(-5));
+            Assert.Equal(TokenIn(), kept!.ExportToken());
+            Assert.Contains("WARNING: cluster2: the reader's bound token of istio-system/meshfed-reader", log.Text, StringComparison.Ordinal);
+            Assert.Contains("expires in 5 min, within the warning threshold of 12 min", log.Text, StringComparison.Ordinal);
+            Assert.Contains("applying never replaces it by itself", log.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("eyJ", log.Text, StringComparison.Ordinal);
+        }
 
         // Rotating again: the old bound token is said to be unrevocable (until its expiry), not deleted or hidden.
         var first = TokenIn();
@@ -222,6 +306,29 @@ public sealed class CredentialRotationTests : IAsyncLifetime
         {
             foreach (var k in new[] { "uid", "resourceVersion", "managedFields", "creationTimestamp" }) o["metadata"]!.AsObject().Remove(k);
         }
+    }
+
+    [Fact]
+    public async Task Apply_refuses_rather_than_falling_back_when_the_rotated_credential_is_gone_and_the_record_can_be_dropped()
+    {
+        Assert.Equal(0, Meshfed("--yes").Code);
+        var rotated = Assert.Single(TokenSecretsOf2());
+        // Someone deletes the token Secret in force: its token is revoked; apply must not quietly make another one.
+        _clusters["cluster2"].Store.Delete(Secrets, "istio-system", rotated);
+        var before = RemoteSecret().ToJsonString();
+        var ex = await Assert.ThrowsAsync<MeshFederationException>(() => PlanAgainAsync(prune: false));
+        var problem = Assert.Single(ex.Problems);
+        Assert.Contains($"token Secret istio-system/{rotated}, which no longer exists", problem.Problem, StringComparison.Ordinal);
+        Assert.Contains("meshfed remote-secret rotate --cluster cluster2", problem.Fix, StringComparison.Ordinal);
+        Assert.Contains("delete configmap meshfed-reader-credential", problem.Fix, StringComparison.Ordinal);
+        Assert.Equal(before, RemoteSecret().ToJsonString());
+        Assert.Empty(TokenSecretsOf2());
+
+        // Dropping the record (as the fix says) goes back to the token Secret meshfed apply makes.
+        _clusters["cluster2"].Store.Delete(ResourceTypes.ByKind("v1", "ConfigMap")!, "istio-system", "meshfed-reader-credential");
+        await ApplyAgainAsync();
+        Assert.Equal(new List<string> { "meshfed-reader-istio-remote-secret-token" }, TokenSecretsOf2());
+        Assert.Equal(0, Kubectl(TokenIn()).Code);
     }
 
     [Fact]

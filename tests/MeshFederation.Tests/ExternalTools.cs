@@ -24,7 +24,11 @@ internal static class ExternalTools
         if (!p.WaitForExit(timeout ?? TimeSpan.FromSeconds(60)))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {args} did not finish");
+            p.WaitForExit(5000);
+            // What it printed until then says where it hung (the tail: kubectl -v=6 logs every request).
+            var printed = (stdout.IsCompleted ? stdout.Result : "") + (stderr.IsCompleted ? stderr.Result : "");
+            if (printed.Length > 6000) printed = "..." + printed[^6000..];
+            throw new TimeoutException($"{tool} {args} did not finish{(printed.Length > 0 ? "; it printed:\n" + printed : "")}");
         }
         return (p.ExitCode, stdout.Result + stderr.Result);
     }

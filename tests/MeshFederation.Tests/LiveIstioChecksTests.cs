@@ -156,6 +156,27 @@ public sealed class LiveIstioChecksTests : IAsyncLifetime
         SetRemoteSecret(withExec.ToJsonString());
         Assert.Contains("local file (tokenFile)", One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2").Message, StringComparison.Ordinal);
 
+        // An opaque token (not a JWT) works, but when it expires is not observed: a Warn that says so, never a Pass.
+        _clusters["cluster2"].Tokens["opaque-reader-token-0123456789"] = "system:serviceaccount:istio-system:meshfed-reader";
+        SetRemoteSecret(Kubeconfig("cluster2", server2, _clusters["cluster2"].CaPem, "opaque-reader-token-0123456789"));
+        var opaque = One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2");
+        Assert.Equal(CheckStatus.Warn, opaque.Status);
+        Assert.Contains("when its token expires is not observed: it is not a JWT", opaque.Message, StringComparison.Ordinal);
+        Assert.Contains("--take-over", opaque.Fix, StringComparison.Ordinal);
+
+        // A client certificate: its expiry is observed from the certificate (valid 30 days here).
+        var (certPem, keyPem) = _clusters.Pki.Client("admin");
+        var withCert = JsonNode.Parse(Kubeconfig("cluster2", server2, _clusters["cluster2"].CaPem, token))!;
+        withCert["users"]![0]!["user"] = new JsonObject
+        {
+            ["client-certificate-data"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(certPem)), ["client-key-data"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(keyPem)),
+        };
+        SetRemoteSecret(withCert.ToJsonString());
+        var byCert = One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2");
+        Assert.Equal(CheckStatus.Pass, byCert.Status);
+        Assert.Contains("its client certificate expires at", byCert.Message, StringComparison.Ordinal);
+        Assert.Contains("client certificate notAfter", string.Join(" ", byCert.Evidence.Select(e => e.Field)), StringComparison.Ordinal);
+
         // And a good one again: connects, may list.
         SetRemoteSecret(Kubeconfig("cluster2", server2, _clusters["cluster2"].CaPem, token));
         Assert.Equal(CheckStatus.Pass, One(await CheckAsync(set), "ISTIO.RemoteSecretUsable", "cluster1", "cluster2").Status);

@@ -157,6 +157,8 @@ public sealed class Ossm3MigrationTests : IAsyncLifetime
         {
             try
             {
+                // kubectl logs its requests when deleting a namespace: shown if it hangs (a watch that misses the deletion).
+                if (command.Contains(" delete namespace ", StringComparison.Ordinal)) command = command.Replace(" delete namespace ", " -v=6 delete namespace ", StringComparison.Ordinal);
                 var (code, output) = ExternalTools.Run("bash", $"-c \"cd '{dir}' && {command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"",
                     TimeSpan.FromSeconds(180)); // kubectl delete namespace waits for the namespace to go: slow on a loaded 2-core machine
                 return (code, output);
@@ -167,7 +169,11 @@ public sealed class Ossm3MigrationTests : IAsyncLifetime
                 var state = string.Join("\n", _clusters.Servers.SelectMany(server => server.Store.All()
                     .Where(o => o["metadata"]?["deletionTimestamp"] is not null || o["metadata"]?["namespace"]?.GetValue<string>() == "istio-cni" || o["metadata"]?["name"]?.GetValue<string>() == "istio-cni")
                     .Select(o => $"{server.Name}: {o.ToJsonString()}")));
-                throw new TimeoutException($"{e.Message}\nsubscriber failures: {string.Join(", ", _clusters.Servers.Select(x => x.Store.SubscriberFailures))}\n{state}", e);
+                var requests = string.Join("\n", _clusters.Servers.SelectMany(server =>
+                {
+                    lock (server.RequestLog) return server.RequestLog.TakeLast(12).Select(r => $"{server.Name} served: {r}").ToList();
+                }));
+                throw new TimeoutException($"{e.Message}\nsubscriber failures: {string.Join(", ", _clusters.Servers.Select(x => x.Store.SubscriberFailures))}\n{state}\n{requests}", e);
             }
         }
         var before = (await _clusters.Client("east").GetAsync("maistra.io/v2", "ServiceMeshControlPlane", "istio-system", "basic", CancellationToken.None))!["spec"]!.DeepClone();

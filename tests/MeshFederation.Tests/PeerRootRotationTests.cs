@@ -214,6 +214,68 @@ public sealed class PeerRootRotationTests : Ossm2ClustersTest
     }
 
     [Fact]
+    public async Task A_mesh_whose_istiod_self_signs_is_rotated_reading_its_CA_from_istio_ca_secret()
+    {
+        ExternalTools.Require("openssl");
+        // blue-mesh has no cacerts: its istiod makes its own root and keeps it in istio-ca-secret, as real istiod does.
+        _new = MeshCertificateAuthority.Create(KeyAlgorithm.EcdsaP256, 3650);
+        _new.Issue("blue");
+        _newCert = Path.Combine(Clusters.Directory, "new-root-cert.pem");
+        File.WriteAllText(_newCert, _new.Root.CertificatePem);
+        using (var conns = new ClusterConnections(TestSupport.Yaml, KubeconfigPath, TestClusters.Fast))
+        {
+            var live = new LiveFederation(conns, new LiveOptions { PollInterval = TimeSpan.FromMilliseconds(20), WaitTimeout = TimeSpan.FromSeconds(20) });
+            var set = TestSupport.LoadText(LiveFederationTests.Seed001Live(), "seed-001.yaml");
+            Assert.All(await live.ApplyAsync(set, await live.PlanAsync(set, CancellationToken.None), _ => true, CancellationToken.None), o => Assert.True(o.Done, o.ToString()));
+        }
+        var caSecret = Clusters["blue"].Store.Get(ResourceTypes.ByKind("v1", "Secret")!, BlueNs, "istio-ca-secret", "v1")!;
+        Assert.Equal("istio.io/ca-root", caSecret["type"]!.GetValue<string>());
+        var selfRoot = Encoding.UTF8.GetString(Convert.FromBase64String(caSecret["data"]!["ca-cert.pem"]!.GetValue<string>()));
+        var selfKey = Encoding.UTF8.GetString(Convert.FromBase64String(caSecret["data"]!["ca-key.pem"]!.GetValue<string>()));
+        Assert.Equal(selfRoot, Bundle()); // green holds the root blue's istiod made
+
+        // A workload certificate istiod signed with its self-made root, and one from the new intermediate.
+        var selfLeaf = Path.Combine(Clusters.Directory, "leaves", "self");
+        Directory.CreateDirectory(selfLeaf);
+        using (var issuer = X509Certificate2.CreateFromPem(selfRoot, selfKey))
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var req = new CertificateRequest("O=", key, HashAlgorithmName.SHA256);
+            req.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+            using var leaf = req.Create(issuer, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
+            File.WriteAllText(Path.Combine(selfLeaf, "leaf.pem"), leaf.ExportCertificatePem() + "\n");
+            File.WriteAllText(Path.Combine(selfLeaf, "chain.pem"), selfRoot);
+        }
+        var newLeaf = Leaf("new", _new["blue"]);
+        Assert.True(Verifies(selfLeaf));
+        Assert.False(Verifies(newLeaf));
+
+        // trust-add reads blue's CA from istio-ca-secret (not "could not be read") and green then trusts both.
+        var (code, output, err) = Meshfed("--phase", "trust-add", "--new-root-cert", _newCert, "--yes", "--timeout", "10");
+        Assert.True(code == 0, output + err);
+        Assert.Equal(2, Roots(Bundle()));
+        Assert.True(Verifies(selfLeaf));
+        Assert.True(Verifies(newLeaf));
+        using (var conns = new ClusterConnections(TestSupport.Yaml, KubeconfigPath, TestClusters.Fast))
+        {
+            var status = await new PeerRootRotation(conns, new[] { new ClusterBinding("blue"), new ClusterBinding("green") }, "blue-mesh").GetStatusAsync(CancellationToken.None);
+            Assert.Equal(RotationStage.TrustAdded, status.Stage);
+            Assert.Equal(X509Certificate2.CreateFromPem(selfRoot).GetCertHashString(HashAlgorithmName.SHA256), status.OldRoot!.Fingerprint, ignoreCase: true);
+        }
+
+        // reissue: the user plugs in cacerts under the new root (keeping the self-made one trusted) and restarts istiod.
+        var cacerts = _new.CacertsSecret("blue", BlueNs, "blue-mesh");
+        cacerts["data"]!["root-cert.pem"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(_new.Root.CertificatePem + selfRoot));
+        Clusters["blue"].Store.Upsert(cacerts, "oc");
+        Assert.Equal(0, Kubectl("blue", $"-n {BlueNs} delete pod istiod-blue-mesh-0").Code);
+        (code, output, err) = Meshfed("--phase", "reissue", "--yes", "--timeout", "10");
+        Assert.True(code == 0, output + err);
+        Assert.Contains("Secret blue-mesh-system/cacerts signs with the new root", output, StringComparison.Ordinal);
+        Assert.True(Verifies(selfLeaf));
+        Assert.True(Verifies(newLeaf));
+    }
+
+    [Fact]
     public async Task A_peer_ConfigMap_meshfed_did_not_create_or_that_disagrees_is_refused_and_adopt_takes_it_over()
     {
         await SetUpAsync();

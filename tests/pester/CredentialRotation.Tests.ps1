@@ -139,3 +139,69 @@ Describe 'Update-MeshRemoteSecret rotates west''s reader credential' {
         Get-TokenSecrets | Should -Be @('istio-reader-service-account-istio-remote-secret-token')
     }
 }
+
+Describe 'Sync-MeshFederation after Update-MeshRemoteSecret keeps the rotated credential' {
+    BeforeAll {
+        # Seed 003 applied by Sync-MeshFederation: cluster1's remote secret for cluster2 carries cluster2's reader token.
+        $mp = Start-TestKube -Cluster cluster1, cluster2 -Operator sail -Namespace sample
+        $mkc = $mp.Kubeconfig
+        $null = New-MeshCertificateAuthority -Cluster cluster1, cluster2 -KeyAlgorithm EcdsaP256 -OutputPath (Join-Path $work 'certs') -Confirm:$false
+        $topology = Join-Path $work 'seed-003.yaml'
+        Set-Content $topology ((Get-Content (Join-Path $PSScriptRoot '../../examples/seed-003-multi-primary.yaml')) + 'certificateAuthority:' + '  dir: certs')
+        Sync-MeshFederation -Path $topology -KubeConfig $mkc -Confirm:$false
+        $server2 = kubectl --kubeconfig $mkc config view --raw --minify --context cluster2 -o 'jsonpath={.clusters[0].cluster.server}'
+        $ca2 = Join-Path $work 'cluster2-ca.pem'
+        [IO.File]::WriteAllBytes($ca2, [Convert]::FromBase64String((kubectl --kubeconfig $mkc config view --raw --minify --context cluster2 -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}')))
+        function Get-Token2 {
+            $data = kubectl --kubeconfig $mkc --context cluster1 -n istio-system get secret istio-remote-secret-cluster2 -o 'jsonpath={.data.cluster2}'
+            ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($data)) | ConvertFrom-Json).users[0].user.token
+        }
+        # What cluster2's API server says to real kubectl with the token: its API versions, or Unauthorized; and what it may do.
+        function Test-Token2([string] $Token) {
+            $out = kubectl --kubeconfig $empty --server $server2 --certificate-authority $ca2 --token $Token get --raw /api 2>&1 | Out-String
+            if ($LASTEXITCODE -eq 0 -and $out -match 'APIVersions') { 'accepted' } elseif ($out -match 'Unauthorized') { 'Unauthorized' } else { $out }
+        }
+        function Test-CanList2([string] $Token) { @(kubectl --kubeconfig $empty --server $server2 --certificate-authority $ca2 --token $Token auth can-i list services --all-namespaces 2>$null)[0] }
+        function Get-TokenSecrets2 { @(kubectl --kubeconfig $mkc --context cluster2 -n istio-system get secrets -o json | ConvertFrom-Json).items | Where-Object type -eq 'kubernetes.io/service-account-token' | ForEach-Object { $_.metadata.name } | Sort-Object }
+        function Get-Usable2 { Test-MeshFederation -Path $topology -Live -KubeConfig $mkc | Where-Object { $_.CheckId -eq 'ISTIO.RemoteSecretUsable' -and $_.Cluster -eq 'cluster1' } }
+    }
+    AfterAll { Stop-TestKube $mp }
+
+    It 'keeps a rotated long-lived token: the same token after Sync, the revoked one stays rejected, nothing re-made, nothing to change' {
+        $applied = Get-Token2
+        Get-TokenSecrets2 | Should -Be @('meshfed-reader-istio-remote-secret-token')
+        $result = Update-MeshRemoteSecret cluster2 -Context cluster1, cluster2 -KubeConfig $mkc -Confirm:$false
+        $result.Completed | Should -BeTrue
+        $rotated = Get-Token2
+        $rotated | Should -Not -Be $applied
+        Sync-MeshFederation -Path $topology -KubeConfig $mkc -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue
+        "$warned" | Should -Not -Match 'eyJ'
+        Get-Token2 | Should -Be $rotated
+        Test-Token2 $rotated | Should -Be 'accepted'
+        Test-CanList2 $rotated | Should -Be 'yes'
+        Test-Token2 $applied | Should -Be 'Unauthorized'
+        $tokenSecrets = @(Get-TokenSecrets2)
+        $tokenSecrets.Count | Should -Be 1
+        $tokenSecrets[0] | Should -Match '^meshfed-reader-token-'
+        $result.NewCredential | Should -Be "token Secret istio-system/$($tokenSecrets[0])"
+        Get-MeshFederationPlan -Path $topology -KubeConfig $mkc -ChangesOnly | Should -BeNullOrEmpty
+        (Get-Usable2).Status | Should -Be 'Pass'
+    }
+
+    It 'keeps a rotated bound token: no long-lived token Secret comes back, and the plan stays empty' {
+        $before = Get-Token2
+        $result = Update-MeshRemoteSecret cluster2 -Context cluster1, cluster2 -KubeConfig $mkc -TokenExpiry 2h -Confirm:$false
+        $result.Completed | Should -BeTrue
+        $bound = Get-Token2
+        Sync-MeshFederation -Path $topology -KubeConfig $mkc -Confirm:$false
+        Get-Token2 | Should -Be $bound
+        Get-TokenSecrets2 | Should -BeNullOrEmpty
+        Test-Token2 $bound | Should -Be 'accepted'
+        Test-CanList2 $bound | Should -Be 'yes'
+        Test-Token2 $before | Should -Be 'Unauthorized'
+        Get-MeshFederationPlan -Path $topology -KubeConfig $mkc -ChangesOnly | Should -BeNullOrEmpty
+        $usable = Get-Usable2
+        $usable.Status | Should -Be 'Pass'
+        $usable.Message | Should -Match "expires at $($result.NewCredentialExpires.UtcDateTime.ToString('yyyy-MM-dd'))"
+    }
+}

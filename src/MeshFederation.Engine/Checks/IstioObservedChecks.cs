@@ -470,27 +470,39 @@ internal static class IstioObservedChecks
                         $"judge it by istiod's own report: istioctl remote-clusters --context=<{cp.Cluster}>", evidence);
                     continue;
                 }
-                // The token's expiry (bound tokens): decoded from its exp claim, the token itself never shown.
+                // The credential's expiry: a token's exp claim (decoded, the token itself never shown), or a client
+                // certificate's validity. Not observed (an opaque token): said, as a Warn, never inside a Pass.
                 var usableStatus = CheckStatus.Pass;
                 var expiry = "";
+                var unobserved = false;
                 if (outcome.Usable)
                 {
                     var now = ctx.Options.Now ?? DateTimeOffset.UtcNow;
+                    var its = $"its {outcome.Credential}";
                     if (outcome.Expires is { } exp)
                     {
                         var (threshold, why) = RemoteAccess.ExpiryWarning(outcome.Issued, exp);
-                        evidence.Add(new MeshEvidence { Cluster = c.Cluster, Object = $"{obj} data.{key} (kubeconfig)", Field = "token exp claim", Value = $"{Ev.Time(exp)}; warning threshold {RemoteAccess.Duration(threshold)} ({why})", ObservedAt = outcome.At, Source = "decoded from the token" });
-                        if (exp <= now) (usableStatus, expiry) = (CheckStatus.Fail, $", but its token expired at {Ev.Time(exp)}");
-                        else if (exp - now <= threshold) (usableStatus, expiry) = (CheckStatus.Warn, $", but its token expires at {Ev.Time(exp)}, in {RemoteAccess.Duration(exp - now)}: within the warning threshold of {RemoteAccess.Duration(threshold)} ({why})");
-                        else expiry = $"; its token expires at {Ev.Time(exp)}, in {RemoteAccess.Duration(exp - now)} (warning threshold {RemoteAccess.Duration(threshold)}: {why})";
+                        evidence.Add(new MeshEvidence { Cluster = c.Cluster, Object = $"{obj} data.{key} (kubeconfig)", Field = outcome.Credential == "token" ? "token exp claim" : "client certificate notAfter", Value = $"{Ev.Time(exp)}; warning threshold {RemoteAccess.Duration(threshold)} ({why})", ObservedAt = outcome.At, Source = outcome.Credential == "token" ? "decoded from the token" : "read from the certificate" });
+                        if (exp <= now) (usableStatus, expiry) = (CheckStatus.Fail, $", but {its} expired at {Ev.Time(exp)}");
+                        else if (exp - now <= threshold) (usableStatus, expiry) = (CheckStatus.Warn, $", but {its} expires at {Ev.Time(exp)}, in {RemoteAccess.Duration(exp - now)}: within the warning threshold of {RemoteAccess.Duration(threshold)} ({why})");
+                        else expiry = $"; {its} expires at {Ev.Time(exp)}, in {RemoteAccess.Duration(exp - now)} (warning threshold {RemoteAccess.Duration(threshold)}: {why})";
                     }
-                    else expiry = outcome.Jwt ? "; its token does not expire (a long-lived token Secret's: revoked by deleting that Secret)" : "; its token's expiry is not observed (not a JWT)";
+                    else if (outcome.Jwt) expiry = "; its token does not expire (a long-lived token Secret's: revoked by deleting that Secret)";
+                    else
+                    {
+                        (usableStatus, unobserved) = (CheckStatus.Warn, true);
+                        expiry = outcome.Credential == "token"
+                            ? "; but when its token expires is not observed: it is not a JWT (an opaque token), so this check cannot warn before it stops working"
+                            : $"; but when {its} expires is not observed (it authenticates with neither a token nor a client certificate)";
+                    }
                 }
                 ctx.Add(CheckCatalogue.RemoteSecretUsable, cp, key, outcome.Usable ? usableStatus : CheckStatus.Fail,
                     outcome.Usable ? $"connected to {outcome.Server} as {outcome.Identity ?? "the secret's user"}, which may list services, endpoints and pods{expiry}"
                     : outcome.Failure is not null ? $"cannot use it against {outcome.Server}: {outcome.Failure}"
                     : $"{outcome.Identity ?? "the secret's user"} may not list {string.Join(", ", denied)} on {outcome.Server}",
-                    usableStatus != CheckStatus.Pass && outcome.Usable
+                    unobserved
+                        ? $"find out where that credential is issued and when it ends, or replace it with a service-account token whose expiry can be judged: meshfed remote-secret rotate --cluster <{key}> --take-over (Update-MeshRemoteSecret -TakeOver)"
+                    : usableStatus != CheckStatus.Pass && outcome.Usable
                         ? $"rotate the reader token before it expires: meshfed remote-secret rotate --cluster <{key}> --bound-token --token-expiry <lifetime> (Update-MeshRemoteSecret), or drop --bound-token for a long-lived token Secret"
                     : outcome.Failure is not null && outcome.Failure.Contains("unreachable", StringComparison.Ordinal)
                         ? $"check the server address in the secret (istioctl create-remote-secret --server); istiod in {cp.Cluster} must reach it, and so must this check"

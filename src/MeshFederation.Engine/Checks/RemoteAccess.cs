@@ -21,6 +21,9 @@ internal sealed record RemoteAccessOutcome(string Server, string? Identity, Date
 
     /// <summary>Is the token a JWT whose claims could be read (so a missing exp means it does not expire)?</summary>
     public bool Jwt { get; init; }
+
+    /// <summary>What authenticates: "token", "client certificate" (Issued/Expires are its validity), or "credential" (neither).</summary>
+    public string Credential { get; init; } = "token";
 }
 
 /// <summary>
@@ -50,6 +53,23 @@ internal static class RemoteAccess
         }
         var server = ctx.Server.ToString().TrimEnd('/');
         var (subject, expires) = Claims(ctx.Token);
+        var (credential, issued) = ("token", IssuedAt(ctx.Token));
+        if (ctx.Token is null)
+        {
+            credential = "credential";
+            if (ctx.ClientCertificatePem is { } pem)
+            {
+                try
+                {
+                    using var cert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(pem);
+                    (credential, issued, expires) = ("client certificate", new DateTimeOffset(cert.NotBefore.ToUniversalTime()), new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
+                    subject ??= cert.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false);
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                }
+            }
+        }
         var permissions = new List<(string, bool, string?)>();
         using var client = new KubeClient(ctx, new KubeClientOptions { MaxAttempts = 1, RequestTimeout = timeout, BaseDelay = TimeSpan.FromMilliseconds(1) });
         try
@@ -68,7 +88,7 @@ internal static class RemoteAccess
                 return (resource, allowed, reason);
             })).ConfigureAwait(false);
             permissions.AddRange(answers);
-            return new RemoteAccessOutcome(server, subject, expires, permissions, null, DateTimeOffset.UtcNow) { Issued = IssuedAt(ctx.Token), Jwt = IsJwt(ctx.Token) };
+            return new RemoteAccessOutcome(server, subject, expires, permissions, null, DateTimeOffset.UtcNow) { Issued = issued, Jwt = IsJwt(ctx.Token), Credential = credential };
         }
         catch (KubeApiException ex)
         {

@@ -93,9 +93,10 @@ public sealed class LiveFederation
             .Select(async cp => (cp.Name, Pem: await ReadRootAsync(cp, cancellationToken).ConfigureAwait(false)));
         var addressTasks = set.Peerings.Where(p => p.RemoteAddresses.Count == 0 && p.Remote.Style is not (MeshStyle.MultiPrimary or MeshStyle.Ossm3Federation))
             .Select(async p => (Peering: p, Addresses: await ReadAddressesAsync(p, cancellationToken).ConfigureAwait(false)));
-        var apiTasks = set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary && p.RemoteApi is null)
-            .Select(async p => (Peering: p, Api: await ReadRemoteApiAsync(p.Remote, cancellationToken).ConfigureAwait(false)));
-        var apiResults = (await Task.WhenAll(apiTasks).ConfigureAwait(false)).ToDictionary(x => x.Peering, x => x.Api);
+        // One read per remote cluster, for all the remote secrets that point at it.
+        var apiTasks = set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary && p.RemoteApi is null).GroupBy(p => p.Remote.Name, StringComparer.Ordinal)
+            .Select(async g => (Remote: g.Key, Api: await ReadRemoteApiAsync(g.First().Remote, g.Select(p => p.Local).ToList(), cancellationToken).ConfigureAwait(false)));
+        var apiResults = (await Task.WhenAll(apiTasks).ConfigureAwait(false)).ToDictionary(x => x.Remote, x => x.Api, StringComparer.Ordinal);
         var rootResults = await Task.WhenAll(rootTasks).ConfigureAwait(false);
         var addressResults = (await Task.WhenAll(addressTasks).ConfigureAwait(false)).ToDictionary(x => x.Peering, x => x.Addresses);
         foreach (var (name, pem) in rootResults) roots[name] = pem;
@@ -106,8 +107,8 @@ public sealed class LiveFederation
         {
             addressResults.TryGetValue(p, out var addresses);
             roots.TryGetValue(p.Remote.Name, out var pem);
-            apiResults.TryGetValue(p, out var api);
-            resolved.Add(p.WithResolved(addresses is { Count: > 0 } ? addresses : null, pem, api));
+            var api = p.Local.Style == MeshStyle.MultiPrimary && p.RemoteApi is null ? apiResults.GetValueOrDefault(p.Remote.Name) : default;
+            resolved.Add(p.WithResolved(addresses is { Count: > 0 } ? addresses : null, pem, api.Access).WithRotatedReader(api.Rotated));
         }
         foreach (var o in set.Exports.Cast<object>().Concat(set.Imports).Concat(set.TrafficSplits).Concat(set.ProxyConfigs).Concat(set.FailoverPolicies).Concat(set.CaMaterial)) resolved.Add(o);
         if (set.PendingProxy is not null && set.ProxyConfigs.Count == 0)
@@ -129,22 +130,34 @@ public sealed class LiveFederation
 
     /// <summary>
     /// What istioctl create-remote-secret reads: the remote API server (its binding's apiServer, else the kubeconfig's
-    /// server and CA) and the reader token the token controller put into the reader's token Secret.
+    /// server and CA) and the reader token: the one a remote-secret rotation put in force (issue 18: its record in the
+    /// remote cluster, ownership proven; a bound token is found in the remote secrets of <paramref name="locals"/>),
+    /// else the one the token controller put into the reader token Secret this module renders.
     /// </summary>
-    private async Task<RemoteApiAccess?> ReadRemoteApiAsync(MeshControlPlane remote, CancellationToken cancellationToken)
+    private async Task<(RemoteApiAccess? Access, Rotation.RotatedReader? Rotated)> ReadRemoteApiAsync(MeshControlPlane remote, IReadOnlyList<MeshControlPlane> locals, CancellationToken cancellationToken)
     {
         var client = Client(remote);
-        var secret = await client.GetAsync("v1", "Secret", remote.Namespace, IstioRenderer.ReaderTokenSecret, cancellationToken).ConfigureAwait(false);
+        var secretTask = client.GetAsync("v1", "Secret", remote.Namespace, IstioRenderer.ReaderTokenSecret, cancellationToken);
+        var rotatedTask = Rotation.ReaderCredential.CurrentAsync(client, remote.Name, remote.Namespace, remote.ClusterName,
+            locals.Select(l => (Client(l), l.ClusterName, l.Namespace)).ToList(), _connections.Yaml, _log, cancellationToken);
+        await Task.WhenAll(secretTask, rotatedTask).ConfigureAwait(false);
+        var secret = await secretTask.ConfigureAwait(false);
+        var rotated = await rotatedTask.ConfigureAwait(false);
+        var ctx = client.Context;
+        var server = remote.Cluster.ApiServer ?? ctx.Server.ToString().TrimEnd('/');
+        string? Ca(JsonObject? s) => ctx.CertificateAuthorityPem is { } pem ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pem)) : s?["data"]?["ca.crt"]?.GetValue<string>();
+        if (rotated is not null)
+        {
+            _log.Verbose($"{remote.Name}: remote secret will point at {server} with the reader credential in force: {rotated}");
+            return (new RemoteApiAccess(server, Ca(secret), rotated.ExportToken()), rotated);
+        }
         if (secret?["data"]?["token"]?.GetValue<string>() is not { Length: > 0 } token64)
         {
             _log.Verbose($"{remote.Name}: the reader token ({remote.Namespace}/{IstioRenderer.ReaderTokenSecret}) is not issued yet");
-            return null;
+            return (null, null);
         }
-        var ctx = client.Context;
-        var ca = ctx.CertificateAuthorityPem is { } pem ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pem)) : secret["data"]?["ca.crt"]?.GetValue<string>();
-        var server = remote.Cluster.ApiServer ?? ctx.Server.ToString().TrimEnd('/');
         _log.Verbose($"{remote.Name}: remote secret will point at {server} with the {IstioRenderer.ReaderServiceAccount} token");
-        return new RemoteApiAccess(server, ca, System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token64)));
+        return (new RemoteApiAccess(server, Ca(secret), System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token64))), null);
     }
 
     private async Task<string?> ReadRootAsync(MeshControlPlane cp, CancellationToken cancellationToken)
@@ -368,6 +381,12 @@ public sealed class LiveFederation
         var wanted = result.AllManifests.Select(m => $"{m.Cluster}|{m.ApiVersion.Split('/')[0]}|{m.Kind}|{m.Namespace}|{m.Name}").ToHashSet(StringComparer.Ordinal);
         foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.Ossm2)) wanted.Add($"{p.Local.ClusterName}|v1|ConfigMap|{p.Local.Namespace}|{p.CaConfigMap}");
         foreach (var p in set.Peerings.Where(p => p.Local.Style == MeshStyle.MultiPrimary)) wanted.Add($"{p.Local.ClusterName}|v1|Secret|{p.Local.Namespace}|{IstioRenderer.RemoteSecretName(p.Remote.ClusterName)}");
+        // A remote-secret rotation's record and the token Secret it put in force are in use, not stale.
+        foreach (var p in (await resolveTask.ConfigureAwait(false)).Peerings.Where(p => p.RotatedReader is not null))
+        {
+            wanted.Add($"{p.Remote.ClusterName}|v1|ConfigMap|{p.Remote.Namespace}|{Rotation.ReaderCredential.StateConfigMap}");
+            if (p.RotatedReader!.TokenSecret is { } tokenSecret) wanted.Add($"{p.Remote.ClusterName}|v1|Secret|{p.Remote.Namespace}|{tokenSecret}");
+        }
         items.AddRange((await pruneTask.ConfigureAwait(false)).Where(f => !wanted.Contains(f.Key)).Select(f => new PlanItem
         {
             Cluster = f.Cluster, Mesh = f.Mesh, Action = f.NotOwned is null ? PlanAction.Delete : PlanAction.Keep, ApiVersion = f.ApiVersion, Kind = f.Kind, Namespace = f.Namespace, Name = f.Name,
@@ -812,7 +831,8 @@ public sealed class LiveFederation
     /// <summary>
     /// Objects in a namespace that are neither this module's nor derived from what it created: not owned through
     /// ownerReferences by a controller, not the OSSM operator's, not going away, and not what every namespace of a mesh
-    /// holds (kube-root-ca.crt, istiod's istio-ca-root-cert, the default service accounts and their token secrets).
+    /// holds (kube-root-ca.crt, istiod's istio-ca-root-cert and self-signed istio-ca-secret, the default service accounts and
+    /// their token secrets).
     /// </summary>
     private static async Task<List<string>> ForeignObjectsAsync(FederationSet set, KubeClient client, string ns, CancellationToken cancellationToken)
     {
@@ -838,8 +858,9 @@ public sealed class LiveFederation
         {
             "ConfigMap" => name is "kube-root-ca.crt" or "openshift-service-ca.crt" or "istio-ca-root-cert",
             "ServiceAccount" => PerNamespaceAccounts.Contains(name),
-            "Secret" => o["type"]?.GetValue<string>() is "kubernetes.io/service-account-token" or "kubernetes.io/dockercfg"
-                        && PerNamespaceAccounts.Contains(md["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>() ?? ""),
+            "Secret" => (o["type"]?.GetValue<string>() is "kubernetes.io/service-account-token" or "kubernetes.io/dockercfg"
+                         && PerNamespaceAccounts.Contains(md["annotations"]?["kubernetes.io/service-account.name"]?.GetValue<string>() ?? ""))
+                        || (name == "istio-ca-secret" && o["type"]?.GetValue<string>() == "istio.io/ca-root"), // istiod's self-signed CA
             _ => false,
         };
     }

@@ -52,6 +52,12 @@ public sealed class MeshPeering
     /// <summary>Multi-primary: the remote API server and reader token for the remote secret (read live; pending offline).</summary>
     public RemoteApiAccess? RemoteApi { get; init; }
 
+    /// <summary>
+    /// Multi-primary, read live: the reader credential a remote-secret rotation put in force on the remote cluster (its
+    /// token is <see cref="RemoteApi"/>'s). While set, the reader token Secret meshfed apply would make is not rendered.
+    /// </summary>
+    internal Rotation.RotatedReader? RotatedReader { get; init; }
+
     /// <summary>Network the egress gateway requests a view of; <c>network-&lt;peer&gt;</c> unless overridden.</summary>
     public string NetworkView { get; init; } = "";
 
@@ -74,7 +80,7 @@ public sealed class MeshPeering
     public MeshPeering Rebind(MeshControlPlane local, MeshControlPlane remote) => new()
     {
         Local = local, Remote = remote, RemoteAddresses = RemoteAddresses, DiscoveryPort = DiscoveryPort, ServicePort = ServicePort,
-        CaBundle = CaBundle, NetworkView = NetworkView, Source = Source, RemoteApi = RemoteApi,
+        CaBundle = CaBundle, NetworkView = NetworkView, Source = Source, RemoteApi = RemoteApi, RotatedReader = RotatedReader,
     };
 
     /// <summary>A copy with values read from the clusters filled in where this peering had none.</summary>
@@ -87,8 +93,16 @@ public sealed class MeshPeering
         ServicePort = ServicePort,
         CaBundle = CaBundle ?? caBundle,
         RemoteApi = RemoteApi ?? remoteApi,
+        RotatedReader = RotatedReader,
         NetworkView = NetworkView,
         Source = Source,
+    };
+
+    /// <summary>A copy carrying the reader credential a rotation put in force (and its token as <see cref="RemoteApi"/>).</summary>
+    internal MeshPeering WithRotatedReader(Rotation.RotatedReader? reader) => reader is null ? this : new()
+    {
+        Local = Local, Remote = Remote, RemoteAddresses = RemoteAddresses, DiscoveryPort = DiscoveryPort, ServicePort = ServicePort,
+        CaBundle = CaBundle, NetworkView = NetworkView, Source = Source, RemoteApi = RemoteApi, RotatedReader = reader,
     };
 
     public void Validate(ProblemList problems)

@@ -88,7 +88,10 @@ internal static class IstioRenderer
 
         if (cp.Style == MeshStyle.MultiPrimary)
         {
-            if (set.Peerings.Any(p => p.Remote == cp)) foreach (var d in Reader(cp)) docs.Add(d);
+            // After a remote-secret rotation the credential it put in force is used, and the token Secret it replaced
+            // (revoked) is not made again.
+            if (set.Peerings.Any(p => p.Remote == cp))
+                foreach (var d in Reader(cp, tokenSecret: !set.Peerings.Any(p => p.Remote == cp && p.RotatedReader is not null))) docs.Add(d);
             foreach (var p in peerings) RemoteSecret(p, docs, pending);
             foreach (var i in set.Imports.Where(i => i.ControlPlane == cp))
                 warnings.Add($"{cp.Name} imports {i.Namespace}/{i.Name} from {i.Peer}: multi-primary clusters discover each other's endpoints through remote secrets, so the import has no effect; export the service (cross-network Gateway) instead.");
@@ -226,7 +229,7 @@ internal static class IstioRenderer
     }
 
     /// <summary>The reader identity other clusters' istiod use (what istioctl create-remote-secret sets up), under this module's own names.</summary>
-    private static IEnumerable<RenderedManifest> Reader(MeshControlPlane cp)
+    private static IEnumerable<RenderedManifest> Reader(MeshControlPlane cp, bool tokenSecret)
     {
         RenderedManifest Doc(int order, string apiVersion, string kind, string? ns, string name, JsonObject body)
         {
@@ -253,6 +256,7 @@ internal static class IstioRenderer
         yield return Doc(Ossm2Renderer.OrderMemberRoll, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", null, ReaderServiceAccount + "-" + cp.Namespace, Obj(
             ("roleRef", Obj(("apiGroup", "rbac.authorization.k8s.io"), ("kind", "ClusterRole"), ("name", ReaderServiceAccount + "-" + cp.Namespace))),
             ("subjects", Arr(new JsonNode[] { Obj(("kind", "ServiceAccount"), ("name", ReaderServiceAccount), ("namespace", cp.Namespace)) }))));
+        if (!tokenSecret) yield break;
         var token = Doc(Ossm2Renderer.OrderPeer, "v1", "Secret", cp.Namespace, ReaderTokenSecret, Obj(("type", "kubernetes.io/service-account-token")));
         token.Content["metadata"]!["annotations"] = Obj(("kubernetes.io/service-account.name", ReaderServiceAccount));
         yield return token;

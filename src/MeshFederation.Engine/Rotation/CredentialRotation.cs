@@ -63,6 +63,13 @@ public sealed class CredentialRotationPlan
 
     internal IReadOnlyList<OldCredential> Old { get; init; } = Array.Empty<OldCredential>();
 
+    /// <summary>The reader ServiceAccount's uid and mesh label, and the creation record of the credential record (ConfigMap meshfed-reader-credential) when it exists.</summary>
+    internal string? ServiceAccountUid { get; init; }
+
+    internal string? MeshLabel { get; init; }
+
+    internal string? StateRecord { get; init; }
+
     public override string ToString() =>
         $"rotate the reader credential of {RemoteCluster} ({ServiceAccount} in {Namespace}): a new {(TokenExpiry is { } e ? $"bound token valid {Span(e)}" : $"token Secret {NewSecretName}")}, "
         + $"{Secrets.Count} remote secret(s) updated, {Old.Count(o => o.Revoke)} old token Secret(s) deleted once verified";
@@ -258,7 +265,7 @@ public sealed class CredentialRotation
     private static DateTimeOffset? Exp(JsonObject? claims) => claims?["exp"] is JsonValue v && v.TryGetValue<long>(out var s) ? DateTimeOffset.FromUnixTimeSeconds(s) : null;
 
     /// <summary>The user entry of the kubeconfig's current context (or its only user).</summary>
-    private static JsonObject? CurrentUser(JsonObject kubeconfig)
+    internal static JsonObject? CurrentUser(JsonObject kubeconfig)
     {
         var users = (kubeconfig["users"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
         var current = Str(kubeconfig["current-context"]);
@@ -352,10 +359,19 @@ public sealed class CredentialRotation
         var subjects = tokens.Values.Select(t => Str(ClaimsOf(t.Token)?["sub"])).Where(s => s is not null && s.StartsWith($"system:serviceaccount:{ns}:", StringComparison.Ordinal))
             .Select(s => s![$"system:serviceaccount:{ns}:".Length..]).Distinct(StringComparer.Ordinal).ToList();
         var serviceAccount = _options.ServiceAccount ?? (subjects.Count == 1 ? subjects[0] : DefaultServiceAccount);
-        if (await remoteClient.GetAsync("v1", "ServiceAccount", ns, serviceAccount, cancellationToken).ConfigureAwait(false) is null)
+        var account = await remoteClient.GetAsync("v1", "ServiceAccount", ns, serviceAccount, cancellationToken).ConfigureAwait(false);
+        if (account is null)
             throw new MeshFederationException(new MeshProblem(MeshErrorKind.NotFound, $"cluster '{_remote.Name}' ServiceAccount", $"{ns}/{serviceAccount}",
                 "does not exist: there is no reader to issue a token for",
                 _options.ServiceAccount is null ? $"give the reader with {_options.ServiceAccountField}, or create it (meshfed apply, or istioctl create-remote-secret creates istio-reader-service-account)" : "check the name, or create the reader first (meshfed apply)"));
+
+        // The record of the credential in force, which meshfed apply reads: it must be this module's to be rewritten.
+        var state = await remoteClient.GetAsync("v1", "ConfigMap", ns, ReaderCredential.StateConfigMap, cancellationToken).ConfigureAwait(false);
+        if (state is not null && Ownership.NotOwnedReason(state, remoteClient.FieldManager) is { } stateNotOwned)
+            throw new MeshFederationException(new MeshProblem(MeshErrorKind.Conflict, $"cluster '{_remote.Name}' ConfigMap", $"{ns}/{ReaderCredential.StateConfigMap}",
+                $"exists and is not this module's ({stateNotOwned}); the rotation records the credential it puts in force there (so that meshfed apply keeps using it), so nothing was changed",
+                $"remove or rename that ConfigMap (kubectl --context {_remote.Context ?? _remote.Name} -n {ns} delete configmap {ReaderCredential.StateConfigMap}), then rotate"));
+        var meshLabel = Ownership.IsOwned(account, remoteClient.FieldManager) ? Str(account["metadata"]?["labels"]?[Rendering.JsonBuilder.MeshLabel]) : null;
 
         // The old credentials: every distinct token in the secrets, and token Secrets an earlier, unfinished rotation left to revoke.
         var old = new List<OldCredential>();
@@ -416,6 +432,11 @@ public sealed class CredentialRotation
                 Cluster = s.Binding.Name, Namespace = ns, Kind = "Secret", Name = s.Name, Action = "Update",
                 Description = $"data.{clusterId}: the kubeconfig's token becomes the new reader token (server and CA kept){(s.Owned ? "" : "; taken over: meshfederation did not create it")}",
             });
+        changes.Add(new CredentialChange
+        {
+            Cluster = _remote.Name, Namespace = ns, Kind = "ConfigMap", Name = ReaderCredential.StateConfigMap, Action = "Record",
+            Description = "record the new credential once every remote secret works with it (no token, its SHA-256), so that meshfed apply and Sync-MeshFederation keep using it",
+        });
         foreach (var o in old)
             changes.Add(o.Revoke
                 ? new CredentialChange { Cluster = _remote.Name, Namespace = ns, Kind = "Secret", Name = o.TokenSecret!, Action = "Delete", Description = $"revoke the old token once every remote secret works with the new one ({o.Detail})" }
@@ -424,6 +445,7 @@ public sealed class CredentialRotation
         {
             RemoteCluster = _remote.Name, ClusterId = clusterId, Namespace = ns, ServiceAccount = serviceAccount, TokenExpiry = _options.TokenExpiry,
             Changes = changes, NewSecretName = newName, Secrets = secrets, Old = old,
+            ServiceAccountUid = Str(account["metadata"]?["uid"]), MeshLabel = meshLabel, StateRecord = Ownership.RecordOf(state),
         };
     }
 
@@ -512,6 +534,24 @@ public sealed class CredentialRotation
         var secrets = plan.Secrets.Select(s => outcomes[s]!).ToList();
         var verified = secrets.All(s => s.State == RemoteSecretState.Verified);
 
+        // Record the credential in force (meshfed apply reads it), then revoke: an apply must never go back to a revoked token.
+        string? unrecorded = null;
+        if (verified)
+        {
+            try
+            {
+                await remoteClient.ApplyAsync(ReaderCredential.Build(ns, plan.ServiceAccount, plan.ServiceAccountUid, plan.MeshLabel, plan.ClusterId, token,
+                    plan.TokenExpiry is null ? plan.NewSecretName : null, expires, plan.StateRecord), force: false, cancellationToken).ConfigureAwait(false);
+                _log.Verbose($"{plan.RemoteCluster}: recorded the credential in force in ConfigMap {ns}/{ReaderCredential.StateConfigMap}");
+            }
+            catch (KubeApiException ex)
+            {
+                unrecorded = $"not revoked: the new credential could not be recorded in ConfigMap {ns}/{ReaderCredential.StateConfigMap} ({(int)ex.StatusCode} {ex.Reason} {ex.ApiMessage}".TrimEnd()
+                             + "), so meshfed apply would not know it and could go back to an old token. Run the rotation again";
+                _log.Warning($"{plan.RemoteCluster}: {unrecorded}");
+            }
+        }
+
         // Revoke the old token Secrets only now, and only those this module created.
         var olds = new List<OldCredentialOutcome>();
         foreach (var o in plan.Old)
@@ -526,6 +566,11 @@ public sealed class CredentialRotation
                 olds.Add(new OldCredentialOutcome(o.Credential, OldCredentialState.Kept,
                     $"not revoked: {secrets.Count(s => s.State != RemoteSecretState.Verified)} remote secret(s) do not work with the new token yet, so the old one may still be in use. Fix them, then run the rotation again: it issues a newer token and revokes this one too",
                     o.Expires));
+                continue;
+            }
+            if (unrecorded is not null)
+            {
+                olds.Add(new OldCredentialOutcome(o.Credential, OldCredentialState.Kept, unrecorded, o.Expires));
                 continue;
             }
             olds.Add(await RevokeAsync(remoteClient, ns, o, cancellationToken).ConfigureAwait(false));
@@ -569,6 +614,8 @@ public sealed class CredentialRotation
                 ["annotations"] = new JsonObject { ["kubernetes.io/service-account.name"] = plan.ServiceAccount },
             },
         };
+        // The reader's mesh label: meshfed remove takes the token Secret along with the reader.
+        if (plan.MeshLabel is not null) secret["metadata"]!["labels"]![Rendering.JsonBuilder.MeshLabel] = plan.MeshLabel;
         var replaces = plan.Old.Where(o => o.Revoke).Select(o => o.TokenSecret!).ToList();
         if (replaces.Count > 0) secret["metadata"]!["annotations"]![ReplacesAnnotation] = string.Join(",", replaces);
         await client.ApplyAsync(Ownership.Claim(secret, Ownership.NewRecord()), force: false, cancellationToken).ConfigureAwait(false);
