@@ -91,17 +91,21 @@ internal sealed class BenchClusters : IAsyncDisposable
     }
 }
 
-/// <summary>BENCH_DEBUG=1: runs a command once with MESHFED_VERBOSE=1 and prints its stderr lines with the time they came.</summary>
+/// <summary>BENCH_DEBUG=1: runs a command once with MESHFED_VERBOSE=1 and MESHFED_TIMING=1 and prints its stderr lines with the time they came.</summary>
 internal static class Traced
 {
     public static void Run(string file, params string[] args)
     {
         if (Environment.GetEnvironmentVariable("BENCH_DEBUG") != "1") return;
         var trace = Environment.GetEnvironmentVariable("BENCH_TRACE"); // a dotnet-trace to sample the run with
-        var psi = new ProcessStartInfo(trace ?? file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        // BENCH_WRAP: a command line to run meshfed under (e.g. "strace -f -c -o /tmp/strace.txt" or "perf record -g -o /tmp/perf.data").
+        var wrap = Environment.GetEnvironmentVariable("BENCH_WRAP")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } w ? w : null;
+        var psi = new ProcessStartInfo(trace ?? wrap?[0] ?? file) { RedirectStandardError = true, RedirectStandardOutput = true };
         if (trace is not null) foreach (var a in new[] { "collect", "--format", "speedscope", "-o", Path.Combine(Path.GetTempPath(), "meshfed-bench-trace.nettrace"), "--", file }) psi.ArgumentList.Add(a);
+        else if (wrap is not null) foreach (var a in wrap.Skip(1).Append(file)) psi.ArgumentList.Add(a);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["MESHFED_VERBOSE"] = "1";
+        psi.Environment["MESHFED_TIMING"] = "1"; // each request and phase with the time since the process started and its CPU so far
         var sw = Stopwatch.StartNew();
         using var p = new Process { StartInfo = psi };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{sw.ElapsedMilliseconds,6} {e.Data}"); };
@@ -178,8 +182,15 @@ internal static class ColdApplyBench
             depth = (await new LiveFederation(connections).PlanAsync(set, CancellationToken.None)).DependencyDepth;
         clusters.Reset();
 
+        if (Environment.GetEnvironmentVariable("BENCH_DEBUG") == "1")
+        {
+            // The servers' own first-run costs (JIT of the fake operator's reconcile) are not meshfed's: warm them first.
+            MustTime(cli, new[] { "apply", topology, "--kubeconfig", clusters.Kubeconfig });
+            clusters.Reset();
+        }
         Traced.Run(cli, "apply", topology, "--kubeconfig", clusters.Kubeconfig);
         clusters.Reset();
+        if (iterations == 0) return 0; // cold-apply 0: the traced run only (BENCH_DEBUG=1)
         var ours = new List<Run>();
         var ourRequests = new List<long>();
         var files = new List<double>();
@@ -197,6 +208,20 @@ internal static class ColdApplyBench
                 throw new InvalidOperationException("meshfed apply did not apply every object: " + run.Stdout);
             clusters.Reset();
 
+            if (Environment.GetEnvironmentVariable("BENCH_ONLY_MESHFED") == "1")
+            {
+                // Iterating on meshfed alone: no kubectl runs, no verdict. MESHFED_CLI_B: another build, run right after
+                // each run of the first (an A/B comparison under the same load).
+                var line = string.Create(Inv, $"run {i}: A {run.WallMs:0} ms ({run.CpuMs:0} ms CPU, {requests} requests)");
+                if (Environment.GetEnvironmentVariable("MESHFED_CLI_B") is { Length: > 0 } other)
+                {
+                    var b = MustTime(Path.GetFullPath(other), new[] { "apply", topology, "--kubeconfig", clusters.Kubeconfig });
+                    clusters.Reset();
+                    line += string.Create(Inv, $"; B {b.WallMs:0} ms ({b.CpuMs:0} ms CPU)");
+                }
+                Console.Error.WriteLine($"{line}; load {LoadAverage()}");
+                continue;
+            }
             var (filesMs, fileRuns) = Together.Run(new[] { "blue", "green" }.Select(c => ("kubectl", Kubectl(c, "apply", "--server-side", "-f", Path.Combine(rendered, c + ".yaml")))));
             if (KubectlApplied() != manifests.Count) throw new InvalidOperationException($"kubectl applied {KubectlApplied()} of {manifests.Count}");
             clusters.Reset();
@@ -219,6 +244,7 @@ internal static class ColdApplyBench
             startupCpu.Add(version.CpuMs);
         }
 
+        if (Environment.GetEnvironmentVariable("BENCH_ONLY_MESHFED") == "1") return 0;
         var meshfed = Median(ours.Select(r => r.WallMs));
         var vsFiles = meshfed / Median(files);
         var speedup = Median(objects) / meshfed;

@@ -226,29 +226,39 @@ public static partial class MeshfedApp
         };
         apply.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
+            log.Debug("apply: started");
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml, judgeRendered: false);
             using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
             var live = new LiveFederation(connections, new LiveOptions
             {
                 ForceConflicts = r.GetValue(forceConflicts), WaitTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), Prune = r.GetValue(prune),
             }, log);
+            var connecting = JudgeWhileConnecting(live, set, connections, log, ct);
+            log.Debug("apply: topology loaded and judged");
             var plan = await live.PlanAsync(set, ct).ConfigureAwait(false);
+            await connecting.ConfigureAwait(false);
             WritePlan(stdout, plan);
             if (r.GetValue(applyDryRun) || !plan.HasChanges) return ExitOk;
             var outcomes = await live.ApplyAsync(set, plan, _ => true, ct).ConfigureAwait(false);
             WriteOutcomes(stdout, outcomes);
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"applied {outcomes.Count(o => o.State is OutcomeState.Applied or OutcomeState.Deleted)} change(s)"));
+            log.Debug("apply: done");
             return ExitOk;
         }));
 
         var planCommand = new Command("plan", "Print what apply would change (create, update, unchanged, delete per object), from a server-side dry run.") { topologyArg, kubeconfig, inCluster };
         planCommand.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
+            log.Debug("plan: started");
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml, judgeRendered: false);
             using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
-            WritePlan(stdout, await new LiveFederation(connections, null, log).PlanAsync(set, ct).ConfigureAwait(false));
+            var live = new LiveFederation(connections, null, log);
+            var connecting = JudgeWhileConnecting(live, set, connections, log, ct);
+            log.Debug("plan: topology loaded and judged");
+            WritePlan(stdout, await live.PlanAsync(set, ct).ConfigureAwait(false));
+            await connecting.ConfigureAwait(false);
             return ExitOk;
         }));
 
@@ -261,9 +271,12 @@ public static partial class MeshfedApp
         };
         delete.SetAction((r, ct) => GuardAsync(stderr, async () =>
         {
-            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
             var log = new CliLog(stderr);
+            log.Debug("delete: started");
+            var set = TopologyLoader.LoadFile(r.GetValue(topologyArg)!.FullName, yaml);
+            log.Debug("delete: topology loaded and judged");
             using var connections = new ClusterConnections(yaml, r.GetValue(kubeconfig)?.FullName, new KubeClientOptions(), log, r.GetValue(inCluster));
+            log.Debug(SystemTrustStore.Prepare(connections.ContextsFor(set.ControlPlanes.Select(c => c.Cluster))));
             var live = new LiveFederation(connections, new LiveOptions { KeepNamespaces = r.GetValue(keepNamespaces), DeleteTimeout = TimeSpan.FromSeconds(r.GetValue(deleteTimeout)) }, log);
             var plan = await live.PlanRemovalAsync(set, ct).ConfigureAwait(false);
             WritePlan(stdout, plan);
@@ -686,17 +699,48 @@ public static partial class MeshfedApp
         foreach (var r in rows) Line(r);
     }
 
+    /// <summary>
+    /// Judges every object the topology renders by the upstream schemas (offline: bad input is refused with field,
+    /// value, fix and file:line before anything is written) while the clusters are connected to and their
+    /// discovery is read (reads only; <see cref="LiveFederation.ConnectAsync"/> never throws). Before the first
+    /// connection, the machine trust store is either left out (every context names its CA) or loaded in the background
+    /// (<see cref="SystemTrustStore.Prepare"/>). Returns the connecting task, to be awaited once the plan is done.
+    /// </summary>
+    private static Task JudgeWhileConnecting(LiveFederation live, FederationSet set, ClusterConnections connections, CliLog log, CancellationToken ct)
+    {
+        log.Debug(SystemTrustStore.Prepare(connections.ContextsFor(set.ControlPlanes.Select(c => c.Cluster))));
+        var connecting = Task.Run(() => live.ConnectAsync(set, ct), CancellationToken.None);
+        Ossm2Renderer.Validate(set);
+        return connecting;
+    }
+
     /// <summary>Engine messages for the CLI: warnings always, verbose with MESHFED_VERBOSE=1; never secrets (the engine sends none).</summary>
     private sealed class CliLog : Engine.Diagnostics.IMeshLog
     {
         private readonly TextWriter _err;
         private readonly bool _verbose = Environment.GetEnvironmentVariable("MESHFED_VERBOSE") is "1" or "true";
 
+        // MESHFED_TIMING=1: every verbose and debug message (each request, each phase of plan and apply) with the time
+        // since the process started and the process's CPU time so far, for profiling a cold run.
+        private readonly DateTime? _started = Environment.GetEnvironmentVariable("MESHFED_TIMING") is "1" or "true"
+            ? System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime() : null;
+
         public CliLog(TextWriter err) => _err = err;
 
-        public void Verbose(string message) { if (_verbose) lock (_err) _err.WriteLine("meshfed: " + message); }
+        public void Verbose(string message)
+        {
+            if (_started is not null) Timed(message);
+            else if (_verbose) lock (_err) _err.WriteLine("meshfed: " + message);
+        }
 
-        public void Debug(string message) { }
+        public void Debug(string message) { if (_started is not null) Timed(message); }
+
+        private void Timed(string message)
+        {
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+            var at = (DateTime.UtcNow - _started!.Value).TotalMilliseconds;
+            lock (_err) _err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"meshfed: timing {at,7:0.0} ms, cpu {cpu,6:0.0} ms: {message}"));
+        }
 
         public void Warning(string message) { lock (_err) _err.WriteLine("meshfed: warning: " + message); }
 

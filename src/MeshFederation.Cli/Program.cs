@@ -6,6 +6,7 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        Engine.Kube.SystemTrustStore.EnableForThisProcess();
         using var interrupts = Interrupts.ForProcess();
         return MeshfedApp.Run(args, StandardOutput(), Console.Error, interrupts);
     }

@@ -30,11 +30,16 @@ public sealed class NativeCliTests : Ossm2ClustersTest
         return path;
     }
 
-    private static (int Code, string Stdout, string Stderr) Native(params string[] args)
+    private static (int Code, string Stdout, string Stderr) Native(params string[] args) => Native(null, args);
+
+    private static (int Code, string Stdout, string Stderr) Native(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo(Binary()) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("MESHFED_VERBOSE");
+        psi.Environment.Remove("SSL_CERT_FILE");
+        psi.Environment.Remove("SSL_CERT_DIR");
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -158,6 +163,38 @@ public sealed class NativeCliTests : Ossm2ClustersTest
         Assert.Equal(MeshfedApp.ExitBadInput, c);
         // A parse error of the command line (System.CommandLine) behaves the same too.
         Both("render", Paths.Example("seed-001-blue-green.yaml"), "--out", "OUT", "--format", "helm");
+    }
+
+    [Fact]
+    public void A_process_whose_contexts_all_name_their_CA_loads_no_machine_trust_store_and_still_refuses_another_CA()
+    {
+        var timing = new Dictionary<string, string> { ["MESHFED_TIMING"] = "1" };
+        var (code, output, error) = Native(timing, "plan", TopologyPath, "--kubeconfig", KubeconfigPath);
+        Assert.True(code == 0, error);
+        Assert.Contains("every context names its CA, the machine trust store is not loaded", error, StringComparison.Ordinal);
+        Assert.Contains("CREATE  blue", output, StringComparison.Ordinal);
+
+        // blue's server is not signed by the CA its context names: refused, with only the kubeconfigs' CAs trusted.
+        using var other = new TestKube.TestPki("other");
+        static string B64(string s) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(s));
+        var text = File.ReadAllText(KubeconfigPath);
+        var wrongCa = Path.Combine(Clusters.Directory, "wrong-ca-kubeconfig");
+        File.WriteAllText(wrongCa, System.Text.RegularExpressions.Regex.Replace(text, "(- name: blue\n  cluster:\n    server: [^\n]+\n    certificate-authority-data: )[^\n]+", "${1}" + B64(other.CaPem)));
+        Assert.NotEqual(text, File.ReadAllText(wrongCa));
+        (code, _, error) = Native(timing, "plan", TopologyPath, "--kubeconfig", wrongCa);
+        Assert.Contains("the machine trust store is not loaded", error, StringComparison.Ordinal);
+        Assert.Equal(MeshfedApp.ExitFailed, code);
+        Assert.Contains("blue", error, StringComparison.Ordinal);
+
+        // green's context names no CA: the machine's roots decide (loaded in the background), and they do not know it.
+        var noCa = Path.Combine(Clusters.Directory, "no-ca-kubeconfig");
+        File.WriteAllText(noCa, System.Text.RegularExpressions.Regex.Replace(text, "(- name: green\n  cluster:\n    server: [^\n]+\n)    certificate-authority-data: [^\n]+\n", "${1}"));
+        Assert.NotEqual(text, File.ReadAllText(noCa));
+        (code, _, error) = Native(timing, "plan", TopologyPath, "--kubeconfig", noCa);
+        Assert.Contains("loading the machine trust store in the background (context 'green' trusts the machine's roots)", error, StringComparison.Ordinal);
+        Assert.Equal(MeshfedApp.ExitFailed, code);
+        Assert.Contains("green", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestClusters.Token, error, StringComparison.Ordinal);
     }
 
     [Fact]

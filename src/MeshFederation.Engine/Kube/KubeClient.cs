@@ -83,6 +83,8 @@ public sealed class KubeClient : IDisposable
         try
         {
             if (_http is not null) return _http;
+            if (SystemTrustStore.PinnedToKubeconfigCas && ((_context.CertificateAuthorityPem is null && !_context.InsecureSkipTlsVerify) || _context.ProxyUrl is not null))
+                throw new InvalidOperationException($"context '{_context.Name}' needs the machine's trust store, which this process does not load (SystemTrustStore.Prepare was given other contexts)");
             var handler = new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -94,13 +96,14 @@ public sealed class KubeClient : IDisposable
             };
             if (_context.CertificateAuthorityPem is not null && !_context.InsecureSkipTlsVerify)
             {
-                // The TLS layer builds the server's chain before ValidateServer judges it; with the kubeconfig's CA as
-                // the only trust it never loads the system's trust store (tens of ms of a cold CLI's start-up).
-                // ValidateServer still decides, with the same custom-root rule.
+                // The TLS layer builds the server's chain with the kubeconfig's CA as the only trust (no revocation
+                // check, serverAuth usage as kubectl requires); ValidateServer takes that chain's verdict and checks the
+                // name. The policy is complete here, so the TLS layer never changes it (handshakes may run at once).
                 var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
                 var roots = new X509Certificate2Collection();
                 roots.ImportFromPem(_context.CertificateAuthorityPem);
                 policy.CustomTrustStore.AddRange(roots);
+                policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")); // id-kp-serverAuth
                 handler.SslOptions.CertificateChainPolicy = policy;
             }
             var clientCert = await ClientCertificateAsync(_context, cancellationToken).ConfigureAwait(false);
@@ -153,15 +156,9 @@ public sealed class KubeClient : IDisposable
         var host = _context.TlsServerName ?? _context.Server.Host;
         if (_context.CertificateAuthorityPem is null)
             return errors == SslPolicyErrors.None || (errors == SslPolicyErrors.RemoteCertificateNameMismatch && _context.TlsServerName is not null && cert.MatchesHostname(host));
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPem(_context.CertificateAuthorityPem);
-        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
-        if (chain is not null)
-            foreach (var element in chain.ChainElements.Skip(1)) custom.ChainPolicy.ExtraStore.Add(element.Certificate);
-        if (!custom.Build(cert)) return false;
+        // The chain was built by the TLS layer with the kubeconfig's CA as the only trust (CertificateChainPolicy in
+        // HttpAsync): a chain error means the server is not signed by it. One chain build per handshake, not two.
+        if ((errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateChainErrors)) != 0) return false;
         return cert.MatchesHostname(host);
     }
 

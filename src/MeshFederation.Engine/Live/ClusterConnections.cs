@@ -83,6 +83,22 @@ public sealed class ClusterConnections : IDisposable
         }
     }
 
+    /// <summary>
+    /// The contexts of these bindings (their clients are created, nothing is connected), or null when one cannot be
+    /// resolved (the first request reports why). For <see cref="SystemTrustStore.Prepare"/>.
+    /// </summary>
+    public IReadOnlyList<KubeContext>? ContextsFor(IEnumerable<ClusterBinding> bindings)
+    {
+        try
+        {
+            return bindings.Select(b => For(b).Context).Distinct().ToList();
+        }
+        catch (Validation.MeshFederationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Would a binding without a kubeconfig use the in-cluster configuration (asked for, or no kubeconfig exists in a pod)?</summary>
     public bool UsesInCluster => _inCluster || (_kubeConfigOverride is null && !KubeConfig.AnyFileExists(null, _environment) && KubeConfig.InClusterAvailable(_environment));
 

@@ -225,6 +225,34 @@ public sealed class LiveFederation
         return (peerings.Select(p => p.Rebind(rebound[p.Local], rebound[p.Remote])).ToList(), overrides);
     }
 
+    // ------------------------------------------------------------------ connect
+
+    /// <summary>
+    /// Connects to every cluster of the set and reads the discovery of the kinds a plan needs, all clusters at once, and
+    /// writes nothing; whatever fails is left for the plan, which repeats it and reports it. meshfed apply and plan start
+    /// this while the topology is still being judged offline, so that the TLS handshakes and the discovery round trip
+    /// overlap that work. Clusters whose credentials come from an exec plugin are left for the plan (a plugin may ask
+    /// the user something; it runs only once the topology is known to be good). Never throws.
+    /// </summary>
+    public async Task ConnectAsync(FederationSet set, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var tasks = new List<Task>();
+            foreach (var cp in set.ControlPlanes.DistinctBy(c => c.ClusterName, StringComparer.Ordinal))
+            {
+                var client = Client(cp);
+                if (client.Context.Exec is not null) continue;
+                tasks.AddRange(KindsFor(set).Select(k => k.ApiVersion).Distinct(StringComparer.Ordinal).Select(v => client.ResourcesAsync(v, cancellationToken)));
+            }
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _log.Debug($"connect ahead of the plan: {ex.GetType().Name} (the plan repeats what failed)");
+        }
+    }
+
     // ------------------------------------------------------------------ plan
 
     /// <summary>
@@ -238,8 +266,10 @@ public sealed class LiveFederation
     {
         set.EnsureValid();
         var draft = Ossm2Renderer.Render(WithoutPendingProxy(set));
+        _log.Debug("plan: draft rendered");
         // Round trip 1: discovery (is every kind served?).
         await PreflightAsync(set, draft, cancellationToken).ConfigureAwait(false);
+        _log.Debug("plan: discovery done");
 
         // Round trip 2, all in parallel: application namespaces, roots and gateway addresses, the live objects (their
         // names do not depend on what is read), and the objects to prune.
@@ -257,6 +287,7 @@ public sealed class LiveFederation
         var (namespaceProblems, appNamespaces) = await namespaceTask.ConfigureAwait(false);
         namespaceProblems.ThrowIfAny();
         var live = (await liveTask.ConfigureAwait(false)).DistinctBy(x => x.Key).ToDictionary(x => x.Key, x => x.Live, StringComparer.Ordinal);
+        _log.Debug("plan: reads done");
 
         // A namespace being deleted takes everything applied into it along: refuse before anything is written.
         var terminating = new ProblemList();
@@ -271,6 +302,7 @@ public sealed class LiveFederation
         terminating.ThrowIfAny();
 
         var result = Ossm2Renderer.Render(await resolveTask.ConfigureAwait(false));
+        _log.Debug("plan: resolved set rendered");
         // Objects rendered without a value only the clusters can give (peer addresses, ServiceEntry endpoints) wait for it.
         var pendingFields = result.Pending.Where(p => p.Defers || p.What.StartsWith("ServiceMeshPeer", StringComparison.Ordinal) || p.What.StartsWith("ServiceEntry", StringComparison.Ordinal)).ToList();
         var existingNamespaces = live.Where(kv => kv.Value is not null && kv.Key.Split('|')[2] == "Namespace").Select(kv => (kv.Key.Split('|')[0], kv.Key.Split('|')[4]))
@@ -289,6 +321,7 @@ public sealed class LiveFederation
         // Round trip 3: a server-side dry run of every object that can be rendered now, all in parallel.
         var dryRuns = await Task.WhenAll(candidates.Select(async c => c.Deferred ? default
             : await DryRunAsync(set.FindControlPlane(c.Manifest.Mesh)!, c.Desired, c.Live, existingNamespaces, cancellationToken).ConfigureAwait(false))).ConfigureAwait(false);
+        _log.Debug("plan: dry runs done");
         var invalid = new ProblemList();
         var items = new List<PlanItem>();
         for (var i = 0; i < candidates.Count; i++)
@@ -620,6 +653,7 @@ public sealed class LiveFederation
             {
                 Report($"level {level.Key}: {string.Join(", ", level.Select(i => i.Kind).Distinct())}");
                 var applied = await RunAsync(set, level, ApplyOneAsync, () => Interlocked.Increment(ref done), cancellationToken).ConfigureAwait(false);
+                _log.Debug($"apply: level {level.Key} applied");
                 outcomes.AddRange(applied);
                 ThrowIfFailed(outcomes);
                 var controlPlanes = applied.Where(o => o.State == OutcomeState.Applied && IsControlPlane(o.Item)).Select(o => o.Item).ToList();
@@ -629,6 +663,7 @@ public sealed class LiveFederation
             {
                 Report("waiting for control planes to be ready");
                 await Task.WhenAll(readiness).ConfigureAwait(false);
+                _log.Debug("apply: control planes ready");
             }
 
             if (later.Count > 0)
