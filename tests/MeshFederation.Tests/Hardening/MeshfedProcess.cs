@@ -47,7 +47,11 @@ internal static class MeshfedProcess
         // direct: no GNU time in between, so signals sent to the process reach meshfed itself.
         var gnuTime = direct ? null : GnuTime;
         var rssFile = gnuTime is null ? null : Path.Combine(Path.GetTempPath(), $"meshfed-rss-{Guid.NewGuid():N}");
-        var psi = new ProcessStartInfo(gnuTime ?? "dotnet")
+        // direct (signal tests): through env --default-signal, so meshfed starts with SIGINT and SIGTERM handled as a user's
+        // shell leaves them, whatever the test host inherited (a background job of a non-interactive shell ignores SIGINT,
+        // and ignored signals are inherited across exec).
+        var resetSignals = direct && File.Exists("/usr/bin/env");
+        var psi = new ProcessStartInfo(gnuTime ?? (resetSignals ? "/usr/bin/env" : "dotnet"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -58,6 +62,11 @@ internal static class MeshfedProcess
         if (gnuTime is not null)
         {
             foreach (var a in new[] { "-q", "-o", rssFile!, "-f", "%M %U %S", "dotnet" }) psi.ArgumentList.Add(a);
+        }
+        if (resetSignals)
+        {
+            psi.ArgumentList.Add("--default-signal=INT,TERM");
+            psi.ArgumentList.Add("dotnet");
         }
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -172,6 +181,19 @@ internal static class MeshfedProcess
 
     /// <summary>Sends a POSIX signal (SIGINT 2, SIGTERM 15, SIGKILL 9) to a process.</summary>
     public static void Signal(int pid, int signal) => Assert.Equal(0, kill(pid, signal));
+
+    /// <summary>The signal dispositions and mask of a process (SigIgn, SigBlk, SigCgt from /proc), for failure messages.</summary>
+    public static string SignalState(int pid)
+    {
+        try
+        {
+            return string.Join(" ", File.ReadAllLines($"/proc/{pid}/status").Where(l => l.StartsWith("Sig", StringComparison.Ordinal) && !l.StartsWith("SigQ", StringComparison.Ordinal)).Select(l => l.Replace("\t", "", StringComparison.Ordinal)));
+        }
+        catch (IOException)
+        {
+            return "(gone)";
+        }
+    }
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);

@@ -27,6 +27,9 @@ public class WriteSafetyTests
 
     private static (int Code, string Stdout, string Stderr) Cli(params string[] args) => BadInputTests.Cli(args);
 
+    private static bool Same(Dictionary<string, string> a, Dictionary<string, string> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+
     [Fact]
     public void Render_never_overwrites_its_own_input_named_like_a_cluster()
     {
@@ -156,6 +159,7 @@ public class WriteSafetyTests
         // is scheduled late on a loaded machine (load 24 on 2 cores delayed it past three 400 ms files).
         var env = new Dictionary<string, string?> { ["MESHFED_TEST_WRITE_DELAY_MS"] = "1500" };
         var signalled = false;
+        var childSignals = "";
         var o = MeshfedProcess.Run(new[] { "render", newTopology, "--out", dir }, TimeSpan.FromSeconds(60), environment: env, direct: true,
             started: p =>
             {
@@ -163,13 +167,14 @@ public class WriteSafetyTests
                 var deadline = DateTime.UtcNow.AddSeconds(30);
                 while (DateTime.UtcNow < deadline && !Directory.EnumerateDirectories(parent, ".out.meshfed-new-*").Any(d => Directory.EnumerateFiles(d).Count() >= 2))
                     Thread.Sleep(5);
+                childSignals = MeshfedProcess.SignalState(p.Id);
                 MeshfedProcess.Signal(p.Id, signal);
                 signalled = true;
             });
         Assert.True(signalled);
         var after = Snapshot(dir);
         Assert.True(after.SequenceEqual(oldSet) || after.SequenceEqual(newSet), $"signal {signal}: the folder holds neither set: {string.Join(", ", after.Keys)}\n{o}");
-        Assert.Equal(oldSet, after); // interrupted before the switch: the old set, whole
+        Assert.True(Same(after, oldSet), $"signal {signal}: interrupted before the switch, the old set must stay whole; meshfed exited {o.ExitCode}; its signal state when signalled: {childSignals}; the test host's: {MeshfedProcess.SignalState(Environment.ProcessId)}\n{o}");
         if (signal != 9)
         {
             // Ctrl+C and SIGTERM stop the write cleanly: exit 130/143, and nothing left behind.
@@ -242,7 +247,7 @@ public class WriteSafetyTests
                         Thread.Sleep(5);
                     MeshfedProcess.Signal(p.Id, signal);
                 });
-            Assert.Equal(before, Snapshot(dir));
+            Assert.True(Same(before, Snapshot(dir)), $"signal {signal}: the previous certificates must stay; meshfed exited {o.ExitCode}; the test host's signal state: {MeshfedProcess.SignalState(Environment.ProcessId)}\n{o}");
             if (signal != 9) Assert.Equal(signal == 2 ? 130 : 143, o.ExitCode);
         }
         // Then issuing completes, keeps the root and c1, and adds c2 and c3.
