@@ -123,6 +123,26 @@ public sealed class LiveFederationTests : Ossm2ClustersTest
     }
 
     [Fact]
+    public async Task An_object_gone_before_removal_reaches_it_is_reported_deleted_already_gone_and_done()
+    {
+        var (live, conns) = Live();
+        using var _ = conns;
+        var set = Load(Seed001Live());
+        await Apply(live, set);
+        var removal = await live.PlanRemovalAsync(set, CancellationToken.None);
+        var peer = removal.Items.First(i => i.Kind == "ServiceMeshPeer" && i.Cluster == "blue");
+        // Gone meanwhile (as the garbage collector takes an object with its owner, or someone else deletes it).
+        Assert.NotNull(Clusters["blue"].Store.Delete(ResourceTypes.ByKind(peer.ApiVersion, peer.Kind)!, peer.Namespace, peer.Name));
+        var outcomes = await live.ApplyAsync(set, removal, _ => true, CancellationToken.None);
+        var gone = outcomes.Single(o => o.Item.Kind == "ServiceMeshPeer" && o.Item.Cluster == "blue" && o.Item.Name == peer.Name);
+        Assert.True(gone.Done);
+        Assert.Equal(OutcomeState.Deleted, gone.State);
+        Assert.Equal("already gone", gone.Reason);
+        Assert.EndsWith("(already gone)", gone.ToString(), StringComparison.Ordinal);
+        Assert.All(outcomes, o => Assert.True(o.Done, o.ToString()));
+    }
+
+    [Fact]
     public async Task Removal_deletes_exactly_what_this_module_created_and_nothing_else()
     {
         var (live, conns) = Live();
